@@ -1,0 +1,96 @@
+"""Emitters for compiler/ops/activation.py: ReLU, Sigmoid, TanH, BNLL, PReLU, ELU, Softmax and exact compositions."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.emitters import EmitContext, const, emitter
+from compiler.ops.activation import Activation, LeakyReLU, Softmax
+
+_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL"}
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
+def _activation_layers(op, target) -> frozenset[str]:
+    act = op.attrs.act_type
+    return frozenset({_SINGLE_LAYER[act]} if act in _SINGLE_LAYER else {"AbsVal", "Power", "Eltwise"})
+
+
+@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Eltwise"),
+         inplace=lambda op: op.attrs.act_type in _SINGLE_LAYER)
+def emit_activation(op, ctx: EmitContext) -> None:
+    x = op.operands[0]
+    act = op.attrs.act_type
+    if act in _SINGLE_LAYER:
+        ctx.add(_SINGLE_LAYER[act], name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
+                source=op.result)
+        return
+    # softsign: x·(1+|x|)⁻¹ (mxnet-semantics §5.1)
+    magnitude = ctx.new_blob(f"{op.name}_abs")
+    ctx.add("AbsVal", name=f"{op.name}_abs", bottoms=[ctx.bottom(x)], tops=[magnitude])
+    inverse = ctx.new_blob(f"{op.name}_inverse")
+    ctx.add("Power", name=f"{op.name}_inverse", bottoms=[magnitude], tops=[inverse],
+            params={"power_param": {"power": -1.0, "scale": 1.0, "shift": 1.0}})
+    ctx.add("Eltwise", name=op.name, bottoms=[ctx.bottom(x), inverse], tops=[ctx.top(op.result)],
+            params={"eltwise_param": {"operation": "PROD"}}, source=op.result)
+
+
+emit_activation.layers_for = _activation_layers
+
+
+def _leaky_legality(op, target) -> str | None:
+    if op.attrs.act_type == "gelu":
+        return "GELU has no exact Caffe layer or composition"
+    return None
+
+
+def _leaky_layers(op, target) -> frozenset[str]:
+    return frozenset({"leaky": {"ReLU"}, "rrelu": {"ReLU"}, "prelu": {"PReLU"}, "elu": {"ELU"},
+                      "selu": {"ELU", "Power"}, "gelu": set()}[op.attrs.act_type])
+
+
+@emitter(LeakyReLU, layers=("ReLU", "PReLU", "ELU", "Power"), legal=_leaky_legality,
+         inplace=lambda op: op.attrs.act_type != "selu")
+def emit_leaky_relu(op, ctx: EmitContext) -> None:
+    a: LeakyReLU = op.attrs
+    x = op.operands[0]
+    bottom, top = ctx.bottom(x), ctx.top(op.result)
+    if a.act_type in ("leaky", "rrelu"):
+        slope = a.slope if a.act_type == "leaky" else (a.lower_bound + a.upper_bound) / 2
+        ctx.add("ReLU", name=op.name, bottoms=[bottom], tops=[top],
+                params={"relu_param": {"negative_slope": slope}}, source=op.result)
+    elif a.act_type == "prelu":
+        channels = x.type.shape[1]
+        # A shared slope would need a 0-axis blob, which BVLC requires and OpenCV cannot load; the same slope
+        # repeated per channel is exact everywhere.
+        slopes = np.broadcast_to(const(op.operands[1]), (channels,))
+        ctx.add("PReLU", name=op.name, bottoms=[bottom], tops=[top], params={"prelu_param": {"channel_shared": False}},
+                blobs=[slopes], source=op.result)
+    elif a.act_type == "elu":
+        ctx.add("ELU", name=op.name, bottoms=[bottom], tops=[top], params={"elu_param": {"alpha": a.slope}},
+                source=op.result)
+    elif a.act_type == "selu":
+        inner = ctx.new_blob(f"{op.name}_elu")
+        ctx.add("ELU", name=f"{op.name}_elu", bottoms=[bottom], tops=[inner],
+                params={"elu_param": {"alpha": SELU_ALPHA}})
+        ctx.add("Power", name=op.name, bottoms=[inner], tops=[top],
+                params={"power_param": {"scale": SELU_LAMBDA}}, source=op.result)
+    else:
+        raise AssertionError(f"no emission for LeakyReLU act_type {a.act_type}")
+
+
+emit_leaky_relu.layers_for = _leaky_layers
+
+
+@emitter(Softmax, layers=("Softmax", "Power"))
+def emit_softmax(op, ctx: EmitContext) -> None:
+    a: Softmax = op.attrs
+    x = op.operands[0]
+    bottom = ctx.bottom(x)
+    if a.temperature not in (None, 1.0):
+        scaled = ctx.new_blob(f"{op.name}_scaled")
+        ctx.add("Power", name=f"{op.name}_temperature", bottoms=[bottom], tops=[scaled],
+                params={"power_param": {"scale": float(np.float32(1.0 / a.temperature))}})
+        bottom = scaled
+    ctx.add("Softmax", name=op.name, bottoms=[bottom], tops=[ctx.top(op.result)],
+            params={"softmax_param": {"axis": a.positive_axis(x.type.rank)}}, source=op.result)

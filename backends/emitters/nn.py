@@ -1,0 +1,126 @@
+"""Emitters for compiler/ops/nn.py: Convolution, InnerProduct, Pooling (+ exact floor slicing), BatchNorm, Scale."""
+from __future__ import annotations
+
+import numpy as np
+
+from backends.emitters import EmitContext, const, emitter
+from compiler.ops.nn import BatchNorm, Convolution, FullyConnected, Pooling, Scale, pooled_size
+
+
+def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
+    """Square geometry as one value; otherwise the explicit _h/_w pair every consumer reads."""
+    if values[0] == values[1]:
+        return {square_name: values[0]}
+    return {f"{prefix}_h": values[0], f"{prefix}_w": values[1]}
+
+
+@emitter(Convolution, layers=("Convolution",))
+def emit_convolution(op, ctx: EmitContext) -> None:
+    a: Convolution = op.attrs
+    param = {"num_output": a.num_filter, "bias_term": len(op.operands) == 3}
+    for prefix, values in (("kernel", a.kernel), ("stride", a.stride), ("pad", a.pad)):
+        single = geometry(prefix, values, "kernel_size" if prefix == "kernel" else prefix)
+        # ConvolutionParameter's kernel_size/stride/pad are repeated fields.
+        param.update({k: [v] if k in ("kernel_size", "stride", "pad") else v for k, v in single.items()})
+    if a.dilate != (1, 1):
+        param["dilation"] = [a.dilate[0]] if a.dilate[0] == a.dilate[1] else list(a.dilate)
+    if a.num_group != 1:
+        param["group"] = a.num_group
+    ctx.add("Convolution", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"convolution_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+
+
+@emitter(FullyConnected, layers=("InnerProduct",))
+def emit_inner_product(op, ctx: EmitContext) -> None:
+    a: FullyConnected = op.attrs
+    rank = op.operands[0].type.rank
+    param = {"num_output": a.num_hidden, "bias_term": len(op.operands) == 3}
+    if not a.flatten and rank != 2:
+        param["axis"] = rank - 1
+    ctx.add("InnerProduct", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"inner_product_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+
+
+def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int) -> int:
+    """BVLC pooling_layer.cpp: ceil, then drop a last window that would start in the trailing pad."""
+    out = -(-(size + 2 * pad - kernel) // stride) + 1
+    if pad > 0 and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def pooling_legality(op, target) -> str | None:
+    a: Pooling = op.attrs
+    if a.pool_type not in ("max", "avg"):
+        return f"pool_type '{a.pool_type}' has no Caffe layer"
+    if a.global_pool:
+        return None
+    if a.pool_type == "avg" and not a.includes_pad and any(a.pad):
+        return "average pooling with count_include_pad=False and pad > 0 divides by a different count than Caffe"
+    if any(p >= k for p, k in zip(a.pad, a.kernel)):
+        return f"pad {a.pad} must be smaller than kernel {a.kernel} in Caffe"
+    h, w = op.operands[0].type.shape[2:]
+    for size, k, s, p in zip((h, w), a.kernel, a.stride, a.pad):
+        if caffe_pooled_size(size, k, s, p) < pooled_size(size, k, s, p, a.pooling_convention):
+            return ("MXNet's 'full' convention keeps a last window that lies entirely in the padding; Caffe drops "
+                    f"it (input {size}, kernel {k}, stride {s}, pad {p})")
+    return None
+
+
+@emitter(Pooling, layers=("Pooling", "Slice", "Silence"), legal=pooling_legality)
+def emit_pooling(op, ctx: EmitContext) -> None:
+    a: Pooling = op.attrs
+    param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
+    x = op.operands[0]
+    if a.global_pool:
+        param["global_pooling"] = True
+        ctx.add("Pooling", name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
+                params={"pooling_param": param}, source=op.result)
+        return
+    param.update(geometry("kernel", a.kernel, "kernel_size"))
+    param.update(geometry("stride", a.stride, "stride"))
+    param.update(geometry("pad", a.pad, "pad"))
+    in_hw = x.type.shape[2:]
+    caffe_hw = [caffe_pooled_size(*g) for g in zip(in_hw, a.kernel, a.stride, a.pad)]
+    want_hw = op.result.type.shape[2:]
+    cuts = [(axis, want) for axis, (have, want) in zip((2, 3), zip(caffe_hw, want_hw)) if have != want]
+    top = ctx.top(op.result) if not cuts else ctx.new_blob(f"{op.name}_ceil")
+    ctx.add("Pooling", name=op.name if not cuts else f"{op.name}_ceil", bottoms=[ctx.bottom(x)], tops=[top],
+            params={"pooling_param": param}, source=op.result if not cuts else None)
+    # Caffe rounds up; MXNet's floor windows are exactly the leading ceil windows (mxnet-semantics §3.3).
+    for i, (axis, keep) in enumerate(cuts):
+        last = i == len(cuts) - 1
+        kept = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_cut{axis}")
+        dropped = ctx.new_blob(f"{op.name}_drop{axis}")
+        ctx.add("Slice", name=op.name if last else f"{op.name}_cut{axis}", bottoms=[top], tops=[kept, dropped],
+                params={"slice_param": {"axis": axis, "slice_point": [keep]}}, source=op.result if last else None)
+        # OpenCV returns the last layer from forward(): a Silence must never end the net (caffe-dialects §6).
+        ctx.add("Silence", name=f"{op.name}_silence{axis}", bottoms=[dropped], tops=[])
+        top = kept
+
+
+@emitter(BatchNorm, layers=("BatchNorm", "Scale"))
+def emit_batchnorm(op, ctx: EmitContext) -> None:
+    a: BatchNorm = op.attrs
+    x, gamma, beta, mean, var = op.operands
+    normalized = ctx.new_blob(f"{op.name}_normalized")
+    # Scale factor blob [1.0]: a 0 there makes every consumer zero the statistics (caffe-dialects §3.3).
+    ctx.add("BatchNorm", name=op.name, bottoms=[ctx.bottom(x)], tops=[normalized],
+            params={"batch_norm_param": {"use_global_stats": True, "eps": float(np.float32(a.eps))}},
+            blobs=[const(mean), const(var), np.ones(1, np.float32)])
+    scale = np.ones_like(const(gamma)) if a.fix_gamma else const(gamma)
+    ctx.add("Scale", name=f"{op.name}_scale", bottoms=[normalized], tops=[ctx.top(op.result)],
+            params={"scale_param": {"bias_term": True}}, blobs=[scale, const(beta)], source=op.result)
+
+
+@emitter(Scale, layers=("Scale",), inplace=True)
+def emit_scale(op, ctx: EmitContext) -> None:
+    a: Scale = op.attrs
+    param = {"bias_term": len(op.operands) == 3}
+    if a.axis != 1:
+        param["axis"] = a.axis
+    if a.num_axes != 1:
+        param["num_axes"] = a.num_axes
+    ctx.add("Scale", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"scale_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+

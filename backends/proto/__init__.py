@@ -1,0 +1,1 @@
+"""Our own Caffe proto subsets, one per consumer dialect, and their generated modules."""

@@ -1,0 +1,26 @@
+"""A target is data: the consumer's proto schema, the layer types it runs, its policy and its pass pipeline."""
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class TargetPolicy:
+    """The part of a target that passes and emitters may read."""
+    inplace: bool = True                 # element-wise layers may write into their bottom blob
+    non_negative_axes: bool = True       # axes are written counting from 0
+
+
+@attrs.frozen(kw_only=True)
+class Target:
+    name: str
+    proto: object                        # generated module of our proto subset for this consumer
+    layers: frozenset[str]
+    policy: TargetPolicy = TargetPolicy()
+    pipeline: tuple[str, ...] = ()
+    description: str = ""
+
+    def extend(self, *, name: str, proto=None, layers=(), policy=None, pipeline=None, description=""):
+        return Target(name=name, proto=proto or self.proto, layers=self.layers | frozenset(layers),
+                      policy=policy or self.policy, pipeline=tuple(pipeline or self.pipeline),
+                      description=description)

@@ -1,0 +1,160 @@
+"""The one writer: layers → prototxt through protobuf's text format, and a streamed, atomic caffemodel."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+import numpy as np
+from google.protobuf import text_format
+
+from compiler.errors import OutputError
+
+MAX_CAFFEMODEL_BYTES = 2**31 - 1   # every consumer caps protobuf reads at INT_MAX (caffe-dialects §1.4)
+_NET_LAYER_FIELD = 100
+_NET_NAME_FIELD = 1
+_LAYER_BLOBS_FIELD = 7
+_BLOB_DATA_FIELD = 5
+
+
+def fill(message, values: dict) -> None:
+    """Set fields by name; a field the dialect's schema lacks raises at once."""
+    for key, value in values.items():
+        field = message.DESCRIPTOR.fields_by_name.get(key)
+        if field is None:
+            raise ValueError(f"{message.DESCRIPTOR.full_name} has no field '{key}' in this dialect")
+        repeated = field.label == field.LABEL_REPEATED
+        if field.message_type is not None:
+            if repeated:
+                for item in value:
+                    fill(getattr(message, key).add(), item)
+            else:
+                fill(getattr(message, key), value)
+        elif field.enum_type is not None:
+            number = field.enum_type.values_by_name[value].number
+            setattr(message, key, number)
+        elif repeated:
+            getattr(message, key).extend(value)
+        else:
+            setattr(message, key, value)
+
+
+def net_message(layers, target, name: str):
+    """The prototxt as a NetParameter message: layer fields and params, never blobs (caffe-dialects §0.1)."""
+    proto = target.proto
+    net = proto.NetParameter(name=name)
+    for layer in layers:
+        message = net.layer.add(name=layer.name, type=layer.type)
+        message.bottom.extend(layer.bottoms)
+        message.top.extend(layer.tops)
+        try:
+            fill(message, layer.params)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OutputError(f"layer '{layer.name}' ({layer.type}) cannot be written for target {target.name}: "
+                              f"{exc}", hint="this is a converter bug; please report it") from None
+    return net
+
+
+def prototxt_text(net) -> str:
+    return text_format.MessageToString(net)
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _key(number: int) -> bytes:
+    return _varint(number << 3 | 2)   # every field written here is length-delimited
+
+
+class CaffeWeights:
+    """The caffemodel: per layer only name, type and blobs, each blob a shape and one packed float32 run."""
+
+    def __init__(self, layers, target, name: str):
+        self.layers = [layer for layer in layers if layer.blobs]
+        self.target = target
+        self.name = name
+
+    def _blob_header(self, array: np.ndarray) -> bytes:
+        shape = self.target.proto.BlobShape(dim=list(array.shape)).SerializeToString()
+        return _key(7) + _varint(len(shape)) + shape + _key(_BLOB_DATA_FIELD) + _varint(array.nbytes)
+
+    def _chunks(self):
+        """Yield the file as byte chunks; weight data comes straight from the arrays' buffers."""
+        yield _key(_NET_NAME_FIELD) + _varint(len(self.name.encode())) + self.name.encode()
+        for layer in self.layers:
+            head = self.target.proto.NetParameter().layer.add(name=layer.name, type=layer.type).SerializeToString()
+            arrays = [np.require(b, dtype="<f4", requirements="C") for b in layer.blobs]   # keeps 0-axis blobs 0-axis
+            headers = [self._blob_header(a) for a in arrays]
+            blob_sizes = [len(h) + a.nbytes for h, a in zip(headers, arrays)]
+            body = len(head) + sum(len(_key(_LAYER_BLOBS_FIELD)) + len(_varint(n)) + n for n in blob_sizes)
+            yield _key(_NET_LAYER_FIELD) + _varint(body) + head
+            for header, array, size in zip(headers, arrays, blob_sizes):
+                yield _key(_LAYER_BLOBS_FIELD) + _varint(size) + header
+                yield memoryview(array).cast("B")
+
+    def nbytes(self) -> int:
+        return sum(len(chunk) if isinstance(chunk, bytes) else chunk.nbytes for chunk in self._chunks())
+
+    def write_to(self, stream) -> None:
+        for chunk in self._chunks():
+            stream.write(chunk)
+
+    def SerializeToString(self) -> bytes:   # noqa: N802  (the protobuf message spelling the seed API used)
+        return b"".join(bytes(chunk) for chunk in self._chunks())
+
+
+def check_size(weights: CaffeWeights) -> None:
+    total = sum(b.size * 4 for layer in weights.layers for b in layer.blobs)
+    if total > MAX_CAFFEMODEL_BYTES:
+        raise OutputError(f"the weights take {total / 2**30:.2f} GiB; Caffe, OpenCV and ncnn cannot read a "
+                          "caffemodel over 2 GiB", hint="reduce the model (e.g. fewer classes) before converting")
+
+
+def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str, str]:
+    """Write PREFIX.prototxt and PREFIX.caffemodel atomically: both files or neither, never half of one."""
+    check_size(weights)
+    directory = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(directory):
+        raise OutputError(f"output directory {directory!r} does not exist", hint="create it first")
+    targets = (prefix + ".prototxt", prefix + ".caffemodel")
+    temps: list[str] = []
+    try:
+        for path, write in ((targets[0], lambda f: f.write(prototxt.encode())), (targets[1], weights.write_to)):
+            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            temps.append(temp)
+            with os.fdopen(handle, "wb") as stream:
+                write(stream)
+        os.replace(temps[1], targets[1])
+        os.replace(temps[0], targets[0])
+        temps.clear()
+    except OSError as exc:
+        raise OutputError(f"cannot write {prefix}.*: {exc.strerror or exc}",
+                          hint="choose a writable output directory") from None
+    finally:
+        for temp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+    return targets
+
+
+def write_text_atomically(path: str, text: str) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path

@@ -1,0 +1,173 @@
+"""gluon2caffe command line: convert a model (and verify it), or verify written files."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from compiler.errors import ConversionError, VerificationFailed
+
+
+def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
+    name, _, dims = text.rpartition(":")
+    try:
+        shape = tuple(int(d) for d in dims.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 1,3,224,224 or data:1,3,224,224") from None
+    if not shape:
+        raise argparse.ArgumentTypeError(f"{text!r} has no dims")
+    return (name or None), shape
+
+
+def _input_shapes(args, default):
+    if not args.input_shape:
+        return default
+    if len(args.input_shape) == 1 and args.input_shape[0][0] is None:
+        return args.input_shape[0][1]
+    if any(name is None for name, _ in args.input_shape):
+        raise ConversionError("with several --input-shape values, name each one (NAME:N,C,H,W)")
+    return {name: shape for name, shape in args.input_shape}
+
+
+def _add_model_arguments(parser) -> None:
+    parser.add_argument("model", help="a GluonCV model-zoo name or a PREFIX-symbol.json path")
+    parser.add_argument("--params", help="the PREFIX-NNNN.params file that goes with a symbol file")
+    parser.add_argument("--input-shape", action="append", type=_shape, metavar="[NAME:]N,C,H,W",
+                        help="input shape (repeat with NAME: for several inputs); zoo default 1,3,224,224")
+    parser.add_argument("--random-init", type=int, metavar="SEED",
+                        help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
+    parser.add_argument("--to-bgr", action="store_true", help="the Caffe model takes BGR input")
+    parser.add_argument("--softmax", action="store_true", help="append a softmax over axis 1 to every output")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the verification input (default 0)")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
+    parser.add_argument("--runtime", default="opencv", help="runtime used by verification (default opencv)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gluon2caffe", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="print tracebacks")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="convert a model into PREFIX.prototxt + PREFIX.caffemodel")
+    _add_model_arguments(convert)
+    convert.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output path prefix")
+    convert.add_argument("--target", default="caffe", help="backend: caffe (default)")
+    convert.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
+    convert.add_argument("--verify", action="store_true", help="run the files and compare with MXNet")
+    convert.add_argument("--report", action="store_true", help="print the pass report, write PREFIX.report.json")
+    convert.add_argument("--check-ir", action="store_true", help="verify the IR after every pass")
+    convert.add_argument("--dump-ir", metavar="DIR", help="write the IR text after every pass into DIR")
+    convert.add_argument("--disable-pass", action="append", default=[], metavar="NAME", help="skip a pass")
+    convert.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    verify = commands.add_parser("verify", help="run PREFIX.prototxt/.caffemodel and compare with the MXNet model")
+    verify.add_argument("prefix", help="prefix of the written files")
+    _add_model_arguments(verify)
+    verify.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _is_symbol_file(model: str) -> bool:
+    return model.endswith(".json") or os.path.sep in model
+
+
+def load_reference(args):
+    """The MXNet model to compare against, the input shapes it takes, and the source the compiler imports."""
+    from compiler import zoo
+    from compiler.frontend import normalise_input_shapes
+
+    if _is_symbol_file(args.model):
+        from compiler.reference import SymbolModel
+
+        if args.random_init is not None:
+            raise ConversionError("--random-init applies to zoo models only")
+        if args.params is None:
+            raise ConversionError(f"{args.model} needs --params PREFIX-0000.params")
+        if not args.input_shape:
+            raise ConversionError(f"{args.model} needs --input-shape N,C,H,W")
+        model = SymbolModel.load(args.model, args.params)
+        shapes = normalise_input_shapes(_input_shapes(args, None), default_name=model.default_input)
+        return model, shapes, args.model
+    if args.random_init is None:
+        raise ConversionError(f"zoo model '{args.model}' has no weights offline",
+                              hint="pass --random-init SEED, or export the model and pass its symbol file")
+    shapes = normalise_input_shapes(_input_shapes(args, zoo.default_input_shape(args.model)))
+    net = zoo.random_zoo_model(args.model, args.random_init, next(iter(shapes.values())))
+    return net, shapes, net
+
+
+def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names, to_bgr) -> bool:
+    from compiler import verify
+    from compiler.reference import run_mxnet
+
+    tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
+    inputs = verify.random_inputs(input_shapes, args.seed)
+    reference = run_mxnet(model, inputs, softmax=args.softmax)
+    bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if to_bgr else set()
+    actual = verify.run_runtime(args.runtime, prototxt, caffemodel, verify.to_caffe_inputs(inputs, bgr),
+                                output_layers)
+    results = verify.compare_outputs(output_names, reference, actual, tolerance)
+    print(f"verification in {args.runtime} on a seeded random input (seed {args.seed}):")
+    for result in results:
+        print("  " + str(result))
+    return all(r.ok for r in results)
+
+
+def cmd_convert(args) -> int:
+    from compiler.api import compile_graph, import_model
+    from compiler.options import Options
+
+    options = Options(to_bgr=args.to_bgr, merge_bn=not args.no_merge_bn, softmax=args.softmax,
+                      check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
+    model, shapes, source = load_reference(args)
+    graph = import_model(source, shapes, params=args.params)
+    compiled = compile_graph(graph, args.target, options)
+    prototxt, caffemodel = compiled.save(args.output)
+    print(f"wrote {prototxt} and {caffemodel} ({len(compiled.layers)} layers, target {args.target})")
+    if args.report:
+        print(compiled.report.format_table())
+        from backends.writer import write_text_atomically
+
+        write_text_atomically(args.output + ".report.json", compiled.report.to_json())
+    if not compiled.report.exact:
+        print("warning: the output is an approximation; see --report")
+    if args.verify:
+        names = [v.name for v in compiled.graph.outputs]
+        ok = run_verification(args, model, shapes, prototxt, caffemodel, compiled.output_layers, names,
+                              args.to_bgr)
+        if not ok:
+            raise VerificationFailed("the converted model differs from MXNet beyond tolerance",
+                                     hint="rerun with --report and --check-ir; please report the model")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from compiler.reference import output_layers_of
+
+    prototxt, caffemodel = args.prefix + ".prototxt", args.prefix + ".caffemodel"
+    for path in (prototxt, caffemodel):
+        if not os.path.isfile(path):
+            raise ConversionError(f"{path} does not exist", hint="convert the model first")
+    model, shapes, _ = load_reference(args)
+    layers = output_layers_of(prototxt)
+    if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers, args.to_bgr):
+        raise VerificationFailed("the Caffe model differs from MXNet beyond tolerance")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return {"convert": cmd_convert, "verify": cmd_verify}[args.command](args)
+    except ConversionError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"gluon2caffe: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

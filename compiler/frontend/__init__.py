@@ -1,0 +1,85 @@
+"""Frontends: a live Gluon HybridBlock, or exported `prefix-symbol.json` + `prefix-NNNN.params` files."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from compiler.errors import BadModel, ParamError
+from compiler.frontend.symbol import import_symbol, load_symbol_json
+from compiler.ir.graph import Graph
+
+
+def normalise_input_shapes(input_shape, default_name: str = "data") -> dict[str, tuple[int, ...]]:
+    """Accept (N,C,H,W), [(…), (…)] or {name: (…)} and return {name: shape}."""
+    if isinstance(input_shape, dict):
+        return {str(k): tuple(int(d) for d in v) for k, v in input_shape.items()}
+    shape = tuple(input_shape)
+    if shape and all(isinstance(s, (tuple, list)) for s in shape):
+        if len(shape) == 1:
+            return {default_name: tuple(int(d) for d in shape[0])}
+        return {f"{default_name}{i}": tuple(int(d) for d in s) for i, s in enumerate(shape)}
+    return {default_name: tuple(int(d) for d in shape)}
+
+
+def import_block(net, input_shape, name: str | None = None) -> Graph:
+    """Trace a Gluon HybridBlock symbolically and bind its parameters by variable."""
+    import mxnet as mx
+
+    shapes = normalise_input_shapes(input_shape)
+    if not isinstance(net, mx.gluon.HybridBlock):
+        raise BadModel(f"{type(net).__name__} is not a HybridBlock, so it has no symbolic graph",
+                       hint="build the model from HybridBlocks (nn.HybridSequential, HybridBlock)")
+    try:
+        net(*[mx.nd.zeros(s) for s in shapes.values()])   # finishes deferred initialisation
+        traced = net(*[mx.sym.var(n) for n in shapes])
+    except mx.base.MXNetError as exc:
+        raise BadModel(f"running the block on inputs {shapes} failed: {str(exc).splitlines()[0]}",
+                       hint="check the input shape and that the parameters are initialised") from None
+    except (AssertionError, TypeError, AttributeError, ValueError) as exc:
+        raise BadModel(f"the block cannot be traced symbolically ({type(exc).__name__}: {exc})",
+                       hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
+    symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
+    if not isinstance(symbol, mx.sym.Symbol):
+        raise BadModel("the block did not return a symbol when traced", hint="make it a HybridBlock")
+    params = {p.name: p.data().asnumpy() for p in net.collect_params().values()}
+    wanted = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
+    # Parameters that a block owns but never reads (e.g. a classifier head the trace skips) are not part of
+    # the graph; an exported params file, unlike a live block, must match its symbol exactly.
+    params = {k: v for k, v in params.items() if k in wanted}
+    return import_symbol(symbol, params, shapes, name=name or net.name)
+
+
+def load_params(path: str) -> dict[str, np.ndarray]:
+    """Read an `mx.nd.save` params file (`arg:`/`aux:` keys or plain parameter names)."""
+    import mxnet as mx
+
+    if not os.path.isfile(path):
+        raise ParamError(f"params file {path!r} does not exist", hint="pass --params PREFIX-0000.params")
+    try:
+        loaded = mx.nd.load(path)
+    except mx.base.MXNetError as exc:
+        raise ParamError(f"params file {path!r} cannot be read (truncated or not an MXNet params file): "
+                         f"{str(exc).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise ParamError(f"params file {path!r} holds an unnamed list of arrays",
+                         hint="save with HybridBlock.export() so every array has its name")
+    params = {}
+    for key, array in loaded.items():
+        name = key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
+        params[name] = array.asnumpy()
+    return params
+
+
+def import_files(symbol_path: str, params_path: str, input_shape, name: str | None = None) -> Graph:
+    if not os.path.isfile(symbol_path):
+        raise BadModel(f"symbol file {symbol_path!r} does not exist")
+    with open(symbol_path, encoding="utf-8", errors="replace") as f:
+        text = f.read()
+    symbol = load_symbol_json(text, source=os.path.basename(symbol_path))
+    params = load_params(params_path)
+    data_vars = [v for v in symbol.list_inputs() if v not in params]
+    default = data_vars[0] if len(data_vars) == 1 else "data"
+    shapes = normalise_input_shapes(input_shape, default_name=default)
+    base = name or os.path.basename(symbol_path).removesuffix("-symbol.json").removesuffix(".json")
+    return import_symbol(symbol, params, shapes, name=base)

@@ -1,0 +1,178 @@
+"""Symbol JSON + parameter arrays → IR graph, with MXNet's own shape inference checking every value."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from compiler.errors import BadModel, ParamError, ShapeMismatch, UnsupportedOp
+from compiler.frontend.table import TRAINING_ONLY_OPERANDS, NodeContext, builder_for
+from compiler.ir.graph import Graph, Origin, Value
+from compiler.ir.types import TensorType
+
+
+def _mxnet():
+    import mxnet
+
+    return mxnet
+
+
+def load_symbol_json(text: str, source: str = "symbol JSON"):
+    """Parse and canonicalise a symbol JSON (aliases, legacy attribute keys) through MXNet itself."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadModel(f"{source} is not valid JSON: {exc}", hint="pass the *-symbol.json written by export()")
+    if not isinstance(document, dict) or not isinstance(document.get("nodes"), list) or "heads" not in document:
+        raise BadModel(f"{source} is JSON but not an MXNet symbol (no 'nodes'/'heads')",
+                       hint="pass the *-symbol.json written by HybridBlock.export()")
+    _check_structure(document, source)
+    mx = _mxnet()
+    try:
+        symbol = mx.sym.load_json(text)
+    except mx.base.MXNetError as exc:
+        raise BadModel(f"MXNet cannot load {source}: {str(exc).splitlines()[0]}") from None
+    return symbol
+
+
+def _check_structure(document: dict, source: str) -> None:
+    nodes = document["nodes"]
+    for index, node in enumerate(nodes):
+        if not isinstance(node, dict) or "op" not in node or "name" not in node:
+            raise BadModel(f"{source}: node {index} lacks 'op' or 'name'")
+        for entry in node.get("inputs", []):
+            if not isinstance(entry, list) or not entry or not isinstance(entry[0], int):
+                raise BadModel(f"{source}: malformed input entry {entry!r}", node=node["name"], op=node["op"])
+            if not 0 <= entry[0] < len(nodes):
+                raise BadModel(f"input refers to node {entry[0]}, which does not exist", node=node["name"],
+                               op=node["op"], hint="the symbol file is corrupt or was edited by hand")
+            if entry[0] >= index:
+                raise BadModel(f"input refers to node {entry[0]}, which is not earlier in the list (a cycle or "
+                               "an unsorted graph)", node=node["name"], op=node["op"],
+                               hint="the symbol file is corrupt or was edited by hand")
+    for head in document["heads"]:
+        if not isinstance(head, list) or not head or not isinstance(head[0], int) or not 0 <= head[0] < len(nodes):
+            raise BadModel(f"{source}: output entry {head!r} refers to no node")
+
+
+def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> dict[tuple[int, int], tuple]:
+    """MXNet's inferred shape of every visible output, keyed by (node index, output index)."""
+    mx = _mxnet()
+    internals = symbol.get_internals()
+    try:
+        _, out_shapes, _ = internals.infer_shape(**input_shapes)
+    except mx.base.MXNetError as exc:
+        message = str(exc).split("\n")[0]
+        raise ShapeMismatch(f"MXNet's shape inference failed for inputs {input_shapes}: {message}",
+                            hint="check --input-shape") from None
+    if out_shapes is None:
+        raise ShapeMismatch(f"MXNet could not infer every shape from inputs {input_shapes}",
+                            hint="give a shape for every data input")
+    names = internals.list_outputs()
+
+    def owns(node_index: int, name: str) -> bool:
+        node = nodes[node_index]
+        return name == node["name"] if node["op"] == "null" else name.startswith(node["name"] + "_")
+
+    shapes: dict[tuple[int, int], tuple] = {}
+    cursor = 0
+    for index, node in enumerate(nodes):
+        out = 0
+        # A node's visible outputs are the consecutive names it owns (`conv_output`, `act_output`, `act_mask`);
+        # when the next node's longer name also matches, the name is the next node's.
+        while cursor < len(names) and owns(index, names[cursor]) and not (
+                index + 1 < len(nodes) and len(nodes[index + 1]["name"]) > len(node["name"])
+                and owns(index + 1, names[cursor])):
+            shapes[(index, out)] = tuple(out_shapes[cursor])
+            cursor += 1
+            out += 1
+            if node["op"] == "null":
+                break
+    if cursor != len(names):
+        raise BadModel("the symbol's internal outputs do not follow its node list; re-export the model")
+    return shapes
+
+
+def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
+                  name: str = "model") -> Graph:
+    """Lower a loaded MXNet symbol with its parameter arrays into a verified IR graph."""
+    nodes = json.loads(symbol.tojson())["nodes"]
+    heads = json.loads(symbol.tojson())["heads"]
+    variables = {node["name"] for node in nodes if node["op"] == "null"}
+    for input_name, shape in input_shapes.items():
+        if input_name not in variables:
+            raise ParamError(f"input '{input_name}' does not exist in the graph",
+                             hint=f"its variables are: {', '.join(sorted(variables - set(params))) or 'none'}")
+        if input_name in params:
+            raise ParamError(f"'{input_name}' is both an input and a parameter", hint="rename the input")
+        if len(shape) == 0 or any((not isinstance(d, (int, np.integer))) or d < 1 for d in shape):
+            raise ShapeMismatch(f"input '{input_name}' has shape {tuple(shape)}; every dim must be a positive int",
+                                hint="pass e.g. --input-shape 1,3,224,224")
+    shapes = _node_shapes(symbol, nodes, {k: tuple(v) for k, v in input_shapes.items()})
+
+    graph = Graph(name)
+    values: dict[tuple[int, int], Value] = {}
+    used_params: set[str] = set()
+    for input_name, shape in input_shapes.items():
+        values[(_index_of(nodes, input_name), 0)] = graph.input(input_name, TensorType(shape))
+
+    def operand(entry, consumer: dict) -> Value:
+        key = (entry[0], entry[1] if len(entry) > 1 else 0)
+        if key in values:
+            return values[key]
+        producer = nodes[key[0]]
+        if producer["op"] != "null":
+            raise UnsupportedOp(f"uses output {key[1]} of '{producer['name']}' ({producer['op']}), which has no "
+                                "inference meaning", node=consumer["name"], op=consumer["op"])
+        var = producer["name"]
+        if var not in params:
+            raise ParamError(f"variable '{var}' is neither an input nor a parameter", node=consumer["name"],
+                             op=consumer["op"], hint=f"add '{var}' to the params file, or pass its shape as an input")
+        array = np.asarray(params[var])
+        expected = shapes.get(key)
+        if expected is not None and tuple(array.shape) != expected:
+            raise ParamError(f"parameter '{var}' has shape {tuple(array.shape)}, the graph needs {expected}",
+                             node=consumer["name"], op=consumer["op"], hint="the params file does not match the symbol")
+        if not np.all(np.isfinite(array)):
+            raise ParamError(f"parameter '{var}' holds NaN or Inf values", node=consumer["name"], op=consumer["op"],
+                             hint="the weights are corrupt; Caffe would propagate them silently")
+        used_params.add(var)
+        values[key] = graph.constant(array, var)
+        return values[key]
+
+    for index, node in enumerate(nodes):
+        if node["op"] == "null":
+            continue
+        skip = TRAINING_ONLY_OPERANDS.get(node["op"], frozenset())
+        operands = [operand(e, node) for i, e in enumerate(node.get("inputs", [])) if i not in skip]
+        builder = builder_for(node["op"])
+        if builder is None:
+            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"],
+                                hint="see the README's table of supported ops; open an issue with the model")
+        out_shapes = [shapes[(index, i)] for i in range(8) if (index, i) in shapes]
+        ctx = NodeContext(graph, node["name"], node["op"], dict(node.get("attrs", {})), operands, out_shapes,
+                          Origin(node["name"], node["op"], index))
+        produced = builder(ctx)
+        produced = produced if isinstance(produced, list) else [produced]
+        for out_index, value in enumerate(produced):
+            expected = shapes.get((index, out_index))
+            if expected is not None and value.type.shape != expected:
+                raise ShapeMismatch(f"our shape rule gives {value.type.shape}, MXNet infers {expected}",
+                                    node=node["name"], op=node["op"],
+                                    hint="this is a converter bug; please report it with the model")
+            values[(index, out_index)] = value
+
+    graph.outputs = [operand(h, {"name": "<output>", "op": "output"}) for h in heads]
+    unused = sorted(set(params) - used_params)
+    if unused:
+        raise ParamError(f"{len(unused)} parameter(s) are not used by the graph: {', '.join(unused[:8])}"
+                         + (" ..." if len(unused) > 8 else ""), hint="the params file does not belong to this symbol")
+    for value in graph.inputs:
+        if not value.uses and value not in graph.outputs:
+            raise ParamError(f"input '{value.name}' is not used by the graph", hint="drop it from the input shapes")
+    graph.verify()
+    return graph
+
+
+def _index_of(nodes: list[dict], name: str) -> int:
+    return next(i for i, node in enumerate(nodes) if node["op"] == "null" and node["name"] == name)

@@ -1,0 +1,24 @@
+"""The seed tool's API, kept as a thin layer over the compiler."""
+from __future__ import annotations
+
+from compiler.api import compile_model
+from compiler.options import Options
+
+
+def convert_model(net, input_shape=(1, 3, 224, 224), softmax: bool = False, to_bgr: bool = False,
+                  merge_bn: bool = True, target: str = "caffe"):
+    """Convert a Gluon HybridBlock; returns (text_net, binary_weights) for save_model.
+
+    text_net is the prototxt as a NetParameter message; binary_weights writes the caffemodel
+    (it has SerializeToString(), like the message the seed tool returned).
+    """
+    compiled = compile_model(net, input_shape, target=target,
+                             options=Options(softmax=softmax, to_bgr=to_bgr, merge_bn=merge_bn))
+    return compiled.net(), compiled.weights()
+
+
+def save_model(text_net, binary_weights, prefix: str) -> tuple[str, str]:
+    """Write PREFIX.prototxt and PREFIX.caffemodel atomically (both or neither)."""
+    from backends.writer import prototxt_text, write_files
+
+    return write_files(prefix, prototxt_text(text_net), binary_weights)

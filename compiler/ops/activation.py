@@ -1,0 +1,55 @@
+"""Activation, LeakyReLU and Softmax with MXNet's names and operator defaults (mxnet-semantics §5, §9.1)."""
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from compiler.ir.opdef import TRAIT_ELEMENTWISE, op_def
+from compiler.ir.types import TensorType
+
+
+@op_def(mxnet=("Activation",), traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class Activation:
+    """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|)."""
+    act_type: Literal["relu", "sigmoid", "tanh", "softrelu", "softsign"] = attrs.field(
+        validator=attrs.validators.in_(("relu", "sigmoid", "tanh", "softrelu", "softsign")))
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+
+@op_def(operands=("data", "gamma?"), mxnet=("LeakyReLU",), traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class LeakyReLU:
+    """leaky: x>0 ? x : slope·x; prelu: per-channel gamma operand; elu: slope·(eˣ−1); rrelu: mean slope at inference."""
+    act_type: Literal["leaky", "prelu", "elu", "selu", "gelu", "rrelu"] = attrs.field(
+        default="leaky", validator=attrs.validators.in_(("leaky", "prelu", "elu", "selu", "gelu", "rrelu")))
+    slope: float = 0.25
+    lower_bound: float = 0.125
+    upper_bound: float = 0.334
+
+    def infer(self, x: TensorType, gamma: TensorType | None = None) -> TensorType:
+        if (gamma is not None) != (self.act_type == "prelu"):
+            raise ValueError("act_type 'prelu' takes a gamma operand and the others do not")
+        if gamma is not None and gamma.shape not in ((1,), (x.shape[1],)):
+            raise ValueError(f"prelu gamma must have shape (1,) or ({x.shape[1]},), got {gamma.shape}")
+        return x
+
+
+@op_def(mxnet=("softmax",), ignored=("dtype",))
+@attrs.frozen(kw_only=True)
+class Softmax:
+    """softmax(x / temperature) over one axis."""
+    axis: int = -1
+    temperature: float | None = None
+    use_length: bool = attrs.field(default=False, validator=attrs.validators.in_((False,)))
+
+    def positive_axis(self, rank: int) -> int:
+        return self.axis + rank if self.axis < 0 else self.axis
+
+    def infer(self, x: TensorType) -> TensorType:
+        if not 0 <= self.positive_axis(x.rank) < x.rank:
+            raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
+        return x

@@ -1,0 +1,159 @@
+"""Convolution, FullyConnected, Pooling, BatchNorm (MXNet names and operator defaults) and Caffe's Scale."""
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+import numpy as np
+
+from compiler.ir.fields import Pair, int_tuple, non_negative, pair, positive
+from compiler.ir.opdef import TRAIT_ELEMENTWISE, TRAIT_INPUT_CHANNEL_WEIGHTS, op_def
+from compiler.ir.types import TensorType
+
+
+def _expect_shape(role: str, actual: tuple, expected: tuple) -> None:
+    if tuple(actual) != tuple(expected):
+        raise ValueError(f"{role} has shape {tuple(actual)}, expected {tuple(expected)}")
+
+
+def _require_nchw(x: TensorType, kind: str) -> None:
+    if x.rank != 4:
+        raise ValueError(f"{kind} supports 2-D NCHW data only, got rank {x.rank}")
+
+
+def conv_out(size: int, kernel: int, stride: int, pad: int, dilate: int) -> int:
+    out = (size + 2 * pad - dilate * (kernel - 1) - 1) // stride + 1
+    if out < 1:
+        raise ValueError(f"window {kernel} (dilation {dilate}) does not fit input {size} with pad {pad}")
+    return out
+
+
+@op_def(operands=("data", "weight", "bias?"), mxnet=("Convolution",),
+        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"), traits=(TRAIT_INPUT_CHANNEL_WEIGHTS,))
+@attrs.frozen(kw_only=True)
+class Convolution:
+    """y = conv2d(x, w) + b in NCHW; weight (num_filter, C/num_group, kh, kw) as in Caffe (mxnet-semantics §2.1)."""
+    num_filter: int = attrs.field(validator=positive)
+    kernel: Pair = attrs.field(converter=pair, validator=positive)
+    stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    dilate: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    pad: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
+    num_group: int = attrs.field(default=1, validator=positive)
+    layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
+
+    def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
+        _require_nchw(x, "Convolution")
+        n, c, h, wd = x.shape
+        if c % self.num_group or self.num_filter % self.num_group:
+            raise ValueError(f"channels {c} and num_filter {self.num_filter} must divide by num_group {self.num_group}")
+        _expect_shape("weight", w.shape, (self.num_filter, c // self.num_group, *self.kernel))
+        if b is not None:
+            _expect_shape("bias", b.shape, (self.num_filter,))
+        out = [conv_out(*a) for a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate)]
+        return x.with_shape((n, self.num_filter, *out))
+
+
+@op_def(operands=("data", "weight", "bias?"), mxnet=("FullyConnected",), ignored=("no_bias",),
+        traits=(TRAIT_INPUT_CHANNEL_WEIGHTS,))
+@attrs.frozen(kw_only=True)
+class FullyConnected:
+    """y = x·wᵀ + b; flatten=True collapses (N, ...) to (N, K), flatten=False acts on the last axis (§6.1)."""
+    num_hidden: int = attrs.field(validator=positive)
+    flatten: bool = True
+
+    def input_width(self, x: TensorType) -> int:
+        return int(np.prod(x.shape[1:])) if self.flatten else x.shape[-1]
+
+    def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
+        _expect_shape("weight", w.shape, (self.num_hidden, self.input_width(x)))
+        if b is not None:
+            _expect_shape("bias", b.shape, (self.num_hidden,))
+        lead = x.shape[:1] if self.flatten else x.shape[:-1]
+        return x.with_shape((*lead, self.num_hidden))
+
+
+def pooled_size(size: int, kernel: int, stride: int, pad: int, convention: str) -> int:
+    span = size + 2 * pad - kernel
+    if span < 0:
+        raise ValueError(f"kernel {kernel} is larger than the padded input {size + 2 * pad}")
+    if convention == "valid":
+        return span // stride + 1
+    if convention == "full":
+        return -(-span // stride) + 1
+    raise ValueError(f"pooling_convention '{convention}' is not supported for 2-D pooling (MXNet: 1-D max only)")
+
+
+@op_def(mxnet=("Pooling",), ignored=("cudnn_off",))
+@attrs.frozen(kw_only=True)
+class Pooling:
+    """MXNet Pooling: valid = floor, full = ceil without Caffe's clip rule (mxnet-semantics §3)."""
+    kernel: tuple[int, ...] = attrs.field(default=(), converter=int_tuple, validator=positive)
+    pool_type: Literal["max", "avg", "sum", "lp"] = attrs.field(
+        default="max", validator=attrs.validators.in_(("max", "avg", "sum", "lp")))
+    global_pool: bool = False
+    pooling_convention: Literal["valid", "full", "same"] = attrs.field(
+        default="valid", validator=attrs.validators.in_(("valid", "full", "same")))
+    stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    pad: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
+    count_include_pad: bool | None = None
+    p_value: int | None = None
+    layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
+
+    @property
+    def includes_pad(self) -> bool:
+        return self.count_include_pad is None or self.count_include_pad
+
+    def infer(self, x: TensorType) -> TensorType:
+        _require_nchw(x, "Pooling")
+        n, c, h, w = x.shape
+        if self.global_pool:
+            return x.with_shape((n, c, 1, 1))
+        if len(self.kernel) != 2:
+            raise ValueError(f"kernel must have two dims, got {self.kernel}")
+        out = [pooled_size(*a, self.pooling_convention) for a in zip((h, w), self.kernel, self.stride, self.pad)]
+        return x.with_shape((n, c, *out))
+
+
+@op_def(operands=("data", "gamma", "beta", "moving_mean", "moving_var"), mxnet=("BatchNorm",),
+        ignored=("output_mean_var", "cudnn_off", "min_calib_range", "max_calib_range"))
+@attrs.frozen(kw_only=True)
+class BatchNorm:
+    """y = (x − mean)/sqrt(var + eps)·γ + β over axis 1; γ := 1 when fix_gamma (symbol defaults, §4)."""
+    eps: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
+    momentum: float = 0.9
+    fix_gamma: bool = True
+    use_global_stats: bool = False
+    axis: int = attrs.field(default=1, validator=attrs.validators.in_((1,)))
+
+    def infer(self, x, gamma, beta, mean, var) -> TensorType:
+        if x.rank < 2:
+            raise ValueError(f"BatchNorm needs a channel axis, got rank {x.rank}")
+        for role, t in (("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_var", var)):
+            _expect_shape(role, t.shape, (x.shape[1],))
+        return x
+
+
+def batchnorm_affine(bn: BatchNorm, gamma, beta, mean, var) -> tuple[np.ndarray, np.ndarray]:
+    """BatchNorm at inference as y = x·scale + shift per channel, in float64 so that callers round once."""
+    gamma = np.ones(np.shape(gamma)) if bn.fix_gamma else np.asarray(gamma, np.float64)
+    # MXNet adds eps as a float32; use exactly that value.
+    eps = float(np.float32(bn.eps))
+    scale = gamma / np.sqrt(np.asarray(var, np.float64) + eps)
+    shift = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * scale
+    return scale, shift
+
+
+@op_def(operands=("data", "scale", "bias?"), traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class Scale:
+    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes] (caffe-dialects §3.1)."""
+    axis: int = 1
+    num_axes: int = 1
+
+    def infer(self, x: TensorType, scale: TensorType, bias: TensorType | None = None) -> TensorType:
+        expected = x.shape[self.axis:self.axis + self.num_axes]
+        _expect_shape("scale", scale.shape, expected)
+        if bias is not None:
+            _expect_shape("bias", bias.shape, expected)
+        return x
+

@@ -1,0 +1,88 @@
+"""Data-movement ops: Flatten, Concat, Reshape (codes resolved), Transpose, and inference identities."""
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from compiler.ir.fields import int_tuple, positive
+from compiler.ir.opdef import TRAIT_SHAPE_ONLY, op_def
+from compiler.ir.types import TensorType
+
+
+@op_def(mxnet=("Flatten", "flatten"), traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Flatten:
+    """(N, d1, …, dk) → (N, d1·…·dk) in C order."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x.with_shape((x.shape[0], int(np.prod(x.shape[1:]))))
+
+
+@op_def(operands=("data*",), mxnet=("Concat", "concat"), ignored=("num_args",))
+@attrs.frozen(kw_only=True)
+class Concat:
+    """Concatenation along `dim` (negative counts from the end)."""
+    dim: int = 1
+
+    def positive_axis(self, rank: int) -> int:
+        return self.dim + rank if self.dim < 0 else self.dim
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        rank = xs[0].rank
+        axis = self.positive_axis(rank)
+        if not 0 <= axis < rank:
+            raise ValueError(f"dim {self.dim} is out of range for rank {rank}")
+        for x in xs:
+            if x.rank != rank or x.shape[:axis] + x.shape[axis + 1:] != xs[0].shape[:axis] + xs[0].shape[axis + 1:]:
+                raise ValueError("operands differ outside the concat axis: " + ", ".join(str(t.shape) for t in xs))
+        return xs[0].with_shape((*xs[0].shape[:axis], sum(x.shape[axis] for x in xs), *xs[0].shape[axis + 1:]))
+
+
+@op_def(traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Reshape:
+    """Reshape to an explicit shape; the frontend resolves MXNet's 0/-1/-2/-3/-4 codes (§6.3)."""
+    shape: tuple[int, ...] = attrs.field(converter=int_tuple, validator=positive)
+
+    def infer(self, x: TensorType) -> TensorType:
+        if int(np.prod(self.shape)) != x.size:
+            raise ValueError(f"cannot reshape {x.shape} ({x.size} elements) to {self.shape}")
+        return x.with_shape(self.shape)
+
+
+@op_def(mxnet=("transpose",), traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Transpose:
+    """Output dim i = input dim axes[i]; empty axes reverses every axis."""
+    axes: tuple[int, ...] = attrs.field(default=(), converter=int_tuple)
+
+    def resolved(self, rank: int) -> tuple[int, ...]:
+        axes = self.axes or tuple(reversed(range(rank)))
+        return tuple(a + rank if a < 0 else a for a in axes)
+
+    def infer(self, x: TensorType) -> TensorType:
+        axes = self.resolved(x.rank)
+        if sorted(axes) != list(range(x.rank)):
+            raise ValueError(f"axes {self.axes} are not a permutation of rank {x.rank}")
+        return x.with_shape(tuple(x.shape[a] for a in axes))
+
+
+@op_def(mxnet=("Dropout",), ignored=("cudnn_off",), traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Dropout:
+    """Identity at inference unless mode='always'."""
+    p: float = 0.5
+    mode: str = attrs.field(default="training", validator=attrs.validators.in_(("training", "always")))
+    axes: tuple[int, ...] = attrs.field(default=(), converter=int_tuple)
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+
+@op_def(mxnet=("_copy", "identity", "BlockGrad", "stop_gradient"), traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Copy:
+    """y = x."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x

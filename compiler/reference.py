@@ -1,0 +1,66 @@
+"""MXNet-side references for verification: a loaded symbol+params model, and running any model on inputs."""
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from compiler.errors import BadModel
+
+
+@attrs.define
+class SymbolModel:
+    """An exported model, run through MXNet's own SymbolBlock."""
+    block: object
+    input_names: list[str]
+
+    @property
+    def default_input(self) -> str:
+        return self.input_names[0] if len(self.input_names) == 1 else "data"
+
+    @classmethod
+    def load(cls, symbol_path: str, params_path: str) -> "SymbolModel":
+        import mxnet as mx
+
+        from compiler.frontend import load_params
+        from compiler.frontend.symbol import load_symbol_json
+
+        with open(symbol_path, encoding="utf-8", errors="replace") as f:
+            symbol = load_symbol_json(f.read(), source=symbol_path)
+        params = load_params(params_path)
+        names = [n for n in symbol.list_inputs() if n not in params]
+        try:
+            block = mx.gluon.SymbolBlock(symbol, [mx.sym.var(n) for n in names])
+            block.collect_params().load(params_path, ctx=mx.cpu(), ignore_extra=True)
+        except (mx.base.MXNetError, AssertionError, ValueError) as exc:
+            raise BadModel(f"MXNet cannot run {symbol_path} with {params_path}: {str(exc).splitlines()[0]}") from None
+        return cls(block, names)
+
+    def __call__(self, *arrays):
+        return self.block(*arrays)
+
+
+def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> list[np.ndarray]:
+    import mxnet as mx
+
+    out = model(*[mx.nd.array(a) for a in inputs.values()])
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    if softmax:
+        outs = [mx.nd.softmax(o, axis=1) for o in outs]
+    return [o.asnumpy() for o in outs]
+
+
+def output_layers_of(prototxt: str) -> list[str]:
+    """Layers whose top no later layer reads (Silence excluded), in file order."""
+    from google.protobuf import text_format
+
+    from backends.proto import caffe_bvlc_pb2
+
+    with open(prototxt, encoding="utf-8") as f:
+        net = text_format.Parse(f.read(), caffe_bvlc_pb2.NetParameter(), allow_unknown_field=True)
+    consumed = set()
+    outputs = []
+    for layer in reversed(net.layer):
+        if layer.type != "Silence" and any(t not in consumed for t in layer.top):
+            outputs.append(layer.name)
+        consumed.update(b for b in layer.bottom)
+    return list(reversed(outputs))

@@ -1,0 +1,59 @@
+"""Numeric verification: run the written Caffe files in a real runtime and compare with MXNet."""
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from compiler.verify.runtimes import RUNTIMES, run_runtime
+
+DEFAULT_TOLERANCE = 1e-4
+
+
+@attrs.frozen
+class OutputComparison:
+    name: str
+    shape: tuple
+    max_abs_diff: float
+    max_abs_ref: float
+    tolerance: float
+
+    @property
+    def relative(self) -> float:
+        return self.max_abs_diff / self.max_abs_ref if self.max_abs_ref > 0 else self.max_abs_diff
+
+    @property
+    def ok(self) -> bool:
+        return bool(np.isfinite(self.max_abs_diff)) and self.relative <= self.tolerance
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.ok else "FAIL"
+        return (f"{self.name} {self.shape}: max|diff| {self.max_abs_diff:.3e}, max|ref| {self.max_abs_ref:.3e}, "
+                f"relative {self.relative:.3e} (tolerance {self.tolerance:g}) {verdict}")
+
+
+def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE) -> list[OutputComparison]:
+    results = []
+    for name, ref, got in zip(names, reference, actual):
+        ref = np.asarray(ref, np.float64)
+        got = np.asarray(got, np.float64)
+        if got.size != ref.size:
+            results.append(OutputComparison(name, ref.shape, float("inf"), float(np.abs(ref).max()), tolerance))
+            continue
+        got = got.reshape(ref.shape)
+        results.append(OutputComparison(name, ref.shape, float(np.abs(got - ref).max()), float(np.abs(ref).max()),
+                                        tolerance))
+    return results
+
+
+def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.RandomState(seed)
+    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
+
+
+def to_caffe_inputs(inputs: dict, bgr_inputs) -> dict[str, np.ndarray]:
+    """The same data the MXNet model sees, with the channel axis reversed for inputs converted to BGR."""
+    return {k: np.ascontiguousarray(v[:, ::-1]) if k in bgr_inputs else v for k, v in inputs.items()}
+
+
+__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "compare_outputs", "random_inputs", "to_caffe_inputs",
+           "RUNTIMES", "run_runtime"]

@@ -1,0 +1,33 @@
+"""Every pass, in canonical order; each is one function in a file of the same name with a stated contract."""
+from __future__ import annotations
+
+from passes.eliminate_dead_code import eliminate_dead_code
+from passes.eliminate_identities import eliminate_identities
+from passes.fold_batchnorm import fold_batchnorm
+from passes.lower_batchnorm import lower_batchnorm
+from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, Report
+from passes.reorder_input_channels import reorder_input_channels
+
+PASSES: tuple[Pass, ...] = tuple(Pass.from_function(f) for f in (
+    eliminate_identities,
+    fold_batchnorm,
+    lower_batchnorm,
+    reorder_input_channels,
+    eliminate_dead_code,
+))
+REGISTRY: dict[str, Pass] = {p.name: p for p in PASSES}
+
+
+def pipeline(names, *, disable=(), extra=()) -> Pipeline:
+    """The named passes in order, minus `disable`, plus `extra` (Pass or function) appended."""
+    from compiler.errors import ConversionError
+
+    unknown = [n for n in list(names) + list(disable) if n not in REGISTRY]
+    if unknown:
+        raise ConversionError(f"unknown pass(es) {', '.join(unknown)}", hint=f"known: {', '.join(REGISTRY)}")
+    chosen = [REGISTRY[n] for n in names if n not in set(disable)]
+    chosen += [p if isinstance(p, Pass) else Pass.from_function(p) for p in extra]
+    return Pipeline(chosen)
+
+
+__all__ = ["PASSES", "REGISTRY", "pipeline", "Pass", "PassContext", "PassRecord", "PassResult", "Pipeline", "Report"]

@@ -1,0 +1,31 @@
+"""Turn the BatchNorms that could not be folded into one per-channel Scale."""
+from __future__ import annotations
+
+from compiler.ir.match import constants_of
+from compiler.ops import BatchNorm, Scale, batchnorm_affine
+from passes.manager import PassContext, PassResult
+
+
+def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
+    """Pattern: BatchNorm with constant γ, β, mean, var; runs only with merge_bn (otherwise the backend writes
+             Caffe's BatchNorm + Scale pair)
+    Emits:   Scale(x, s, t) {axis=1, num_axes=1} with s = γ/sqrt(var + eps), t = β − mean·s, γ := 1 under fix_gamma
+    Exact:   yes, up to float32 rounding of s and t"""
+    if not ctx.options.merge_bn:
+        return PassResult(0)
+    lowered = 0
+    for bn in graph.ops_of(BatchNorm):
+        stats = constants_of(bn)
+        if stats is None:
+            ctx.skip(bn, "statistics are not constants")
+            continue
+        scale, shift = batchnorm_affine(bn.attrs, *stats)
+        with graph.inserting_before(bn):
+            s = graph.constant(scale, f"{bn.name}_scale")
+            t = graph.constant(shift, f"{bn.name}_shift")
+            scaled = graph.add(Scale(axis=1, num_axes=1), bn.operands[0], s, t, name=bn.name + "_scale",
+                               origin=bn.origin).result
+        graph.replace_all_uses(bn.result, scaled)
+        graph.erase(bn)
+        lowered += 1
+    return PassResult(lowered)

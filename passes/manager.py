@@ -1,0 +1,165 @@
+"""Pass infrastructure: contracts parsed from docstrings, a context that records skips and approximations,
+and a pipeline that times every pass and reports what it did."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Callable
+
+import attrs
+
+from compiler.errors import ConversionError, PassFailed
+
+
+@attrs.frozen
+class PassResult:
+    rewrites: int = 0
+
+
+@attrs.define
+class PassContext:
+    options: object
+    policy: object
+    skipped: list[tuple[str, str]] = attrs.field(factory=list)
+    approximations: list[tuple[str, str]] = attrs.field(factory=list)
+    warnings: list[tuple[str, str]] = attrs.field(factory=list)
+
+    def skip(self, op, reason: str) -> None:
+        self.skipped.append((op.name, reason))
+
+    def approximated(self, op, what: str) -> None:
+        self.approximations.append((op.name, what))
+
+    def warn(self, op, message: str) -> None:
+        self.warnings.append((op.name if op is not None else "-", message))
+
+
+@attrs.frozen
+class Pass:
+    name: str
+    function: Callable
+    pattern: str
+    emits: str
+    exact: str
+
+    @classmethod
+    def from_function(cls, function: Callable) -> "Pass":
+        doc = function.__doc__ or ""
+        sections = {}
+        current = None
+        for line in doc.splitlines():
+            stripped = line.strip()
+            head, _, rest = stripped.partition(":")
+            if head in ("Pattern", "Emits", "Exact", "Skips"):
+                current = head
+                sections[current] = rest.strip()
+            elif current and stripped:
+                sections[current] += " " + stripped
+        missing = [s for s in ("Pattern", "Emits", "Exact") if s not in sections]
+        if missing:
+            raise TypeError(f"pass {function.__name__} lacks the contract line(s) {', '.join(missing)}")
+        return cls(function.__name__, function, sections["Pattern"], sections["Emits"], sections["Exact"])
+
+    def __call__(self, graph, ctx: PassContext) -> PassResult:
+        return self.function(graph, ctx)
+
+
+@attrs.define
+class PassRecord:
+    name: str
+    seconds: float
+    ops_before: int
+    ops_after: int
+    const_bytes_before: int
+    const_bytes_after: int
+    rewrites: int
+    skipped: list[tuple[str, str]]
+    approximations: list[tuple[str, str]]
+    warnings: list[tuple[str, str]]
+    verify_seconds: float = 0.0
+
+
+@attrs.define
+class Report:
+    records: list[PassRecord] = attrs.field(factory=list)
+
+    @property
+    def exact(self) -> bool:
+        return not any(r.approximations for r in self.records)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(r.seconds for r in self.records)
+
+    def format_table(self) -> str:
+        rows = [("pass", "ms", "ops before", "ops after", "rewrites", "skipped", "approximations")]
+        for r in self.records:
+            rows.append((r.name, f"{r.seconds * 1e3:.2f}", str(r.ops_before), str(r.ops_after), str(r.rewrites),
+                         str(len(r.skipped)), str(len(r.approximations))))
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+        lines.append(f"total {self.total_seconds * 1e3:.2f} ms; output is {'exact' if self.exact else 'APPROXIMATE'}")
+        for r in self.records:
+            lines += [f"  approximation in {r.name}: {op}: {what}" for op, what in r.approximations]
+            lines += [f"  warning from {r.name}: {op}: {what}" for op, what in r.warnings]
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({"exact": self.exact, "total_seconds": self.total_seconds,
+                           "passes": [attrs.asdict(r) for r in self.records]}, indent=2)
+
+
+def _const_bytes(graph) -> int:
+    return sum(v.const.nbytes for v in graph.constants.values())
+
+
+class Pipeline:
+    def __init__(self, passes: list[Pass]):
+        self.passes = list(passes)
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.passes]
+
+    def run(self, graph, ctx: PassContext, *, verify_each: bool = False, dump_dir: str | None = None) -> Report:
+        report = Report()
+        if dump_dir:
+            os.makedirs(dump_dir, exist_ok=True)
+            _dump(dump_dir, 0, "frontend", graph)
+        for number, p in enumerate(self.passes, start=1):
+            before, bytes_before = len(graph), _const_bytes(graph)
+            marks = (len(ctx.skipped), len(ctx.approximations), len(ctx.warnings))
+            start = time.perf_counter()
+            try:
+                result = p(graph, ctx)
+            except ConversionError as exc:
+                exc.detail = f"{exc.detail} (in pass {p.name})"
+                exc.args = (exc._compose(),)
+                raise
+            except Exception as exc:  # noqa: BLE001  (a pass bug becomes a PassFailed with its history)
+                ran = ", ".join(self.names[:number - 1]) or "none"
+                raise PassFailed(f"pass {p.name} crashed with {type(exc).__name__}: {exc}; passes run before it: "
+                                 f"{ran}", hint="this is a converter bug; please report it with the model") from exc
+            seconds = time.perf_counter() - start
+            record = PassRecord(p.name, seconds, before, len(graph), bytes_before, _const_bytes(graph),
+                                result.rewrites, ctx.skipped[marks[0]:], ctx.approximations[marks[1]:],
+                                ctx.warnings[marks[2]:])
+            if verify_each:
+                start = time.perf_counter()
+                try:
+                    graph.verify()
+                except ConversionError as exc:
+                    exc.detail = f"{exc.detail} (after pass {p.name})"
+                    exc.args = (exc._compose(),)
+                    raise
+                record.verify_seconds = time.perf_counter() - start
+            if dump_dir:
+                _dump(dump_dir, number, p.name, graph)
+            report.records.append(record)
+        return report
+
+
+def _dump(directory: str, number: int, name: str, graph) -> None:
+    with open(os.path.join(directory, f"{number:02d}_{name}.ir"), "w", encoding="utf-8") as f:
+        f.write(str(graph) + "\n")

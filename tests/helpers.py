@@ -1,0 +1,86 @@
+"""Shared test helpers: build tiny MXNet graphs, convert them, run the files in OpenCV and compare with MXNet."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from google.protobuf import text_format
+
+from compiler.api import compile_graph
+from compiler.frontend.symbol import import_symbol
+from compiler.options import Options
+from compiler.verify import DEFAULT_TOLERANCE, compare_outputs, random_inputs, run_runtime, to_caffe_inputs
+
+
+def random_params(symbol, input_shapes: dict, seed: int = 0, positive=("var", "gamma")) -> dict[str, np.ndarray]:
+    """Random values for every argument and auxiliary state that is not an input (variances positive)."""
+    rng = np.random.RandomState(seed)
+    arg_shapes, _, aux_shapes = symbol.infer_shape(**input_shapes)
+    params = {}
+    names = symbol.list_arguments() + symbol.list_auxiliary_states()
+    for name, shape in zip(names, list(arg_shapes) + list(aux_shapes)):
+        if name in input_shapes or name.endswith("label"):
+            continue
+        if name.endswith(positive):
+            params[name] = rng.uniform(0.5, 2.0, shape).astype(np.float32)
+        else:
+            params[name] = (rng.standard_normal(shape) * 0.5).astype(np.float32)
+    return params
+
+
+def mxnet_outputs(symbol, params: dict, inputs: dict) -> list[np.ndarray]:
+    import mxnet as mx
+
+    shapes = {k: v.shape for k, v in inputs.items()}
+    arg_shapes, _, aux_shapes = symbol.infer_shape(**shapes)
+    args = {}
+    for name, shape in zip(symbol.list_arguments(), arg_shapes):
+        source = inputs.get(name, params.get(name))
+        args[name] = mx.nd.array(source if source is not None else np.zeros(shape, np.float32))
+    aux = {name: mx.nd.array(params[name]) for name in symbol.list_auxiliary_states()}
+    executor = symbol.bind(mx.cpu(), args=args, aux_states=aux, grad_req="null")
+    return [o.asnumpy() for o in executor.forward(is_train=False)]
+
+
+def strict_parse(prototxt_path: str, proto_module):
+    """Parse the written prototxt against the dialect schema; unknown fields raise."""
+    with open(prototxt_path, encoding="utf-8") as f:
+        return text_format.Parse(f.read(), proto_module.NetParameter())
+
+
+def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options: Options | None = None,
+                        target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model"):
+    """Convert, write, strictly re-parse, run in OpenCV and compare with MXNet; returns (compilation, comparisons)."""
+    options = options or Options()
+    graph = import_symbol(symbol, params, input_shapes, name=name)
+    graph.verify()
+    compiled = compile_graph(graph, target, Options(**{**_fields(options), "check_ir": True}))
+    prefix = os.path.join(str(tmp_path), name)
+    prototxt, caffemodel = compiled.save(prefix)
+    strict_parse(prototxt, compiled.target.proto)
+    inputs = random_inputs(input_shapes, seed)
+    reference = mxnet_outputs(symbol, params, inputs)
+    bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if options.to_bgr else set()
+    actual = run_runtime("opencv", prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers)
+    if options.softmax:
+        reference = [_softmax(r) for r in reference]
+    comparisons = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
+    for c in comparisons:
+        assert c.max_abs_ref > 0, f"{c.name}: the reference output is all zeros, so the comparison proves nothing"
+        assert c.ok, str(c)
+    return compiled, comparisons
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fields(options: Options) -> dict:
+    import attrs
+
+    return attrs.asdict(options, recurse=False)
+
+
+def layer_types(compiled) -> list[str]:
+    return [layer.type for layer in compiled.layers]

@@ -1,0 +1,37 @@
+import mxnet as mx
+import pytest
+
+from tests.helpers import convert_and_compare, layer_types, random_params
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel=(3, 3), num_filter=8, pad=(1, 1)),
+    dict(kernel=(3, 3), num_filter=8, stride=(2, 2), no_bias=True),
+    dict(kernel=(3, 5), num_filter=6, stride=(2, 1), pad=(1, 2)),
+    dict(kernel=(3, 3), num_filter=8, dilate=(2, 2), pad=(2, 2)),
+    dict(kernel=(3, 3), num_filter=8, dilate=(1, 2), pad=(1, 2)),
+    dict(kernel=(3, 3), num_filter=8, num_group=2, pad=(1, 1)),
+    dict(kernel=(3, 3), num_filter=4, num_group=4, pad=(1, 1), no_bias=True),   # depthwise
+    dict(kernel=(1, 1), num_filter=5),
+], ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+def test_convolution_variants(tmp_path, kwargs):
+    data = mx.sym.var("data")
+    symbol = mx.sym.Convolution(data, name="conv", **kwargs)
+    shapes = {"data": (1, 4, 11, 13)}
+    compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+    assert layer_types(compiled) == ["Input", "Convolution"]
+    conv = compiled.net().layer[1].convolution_param
+    assert conv.bias_term == (not kwargs.get("no_bias", False))
+    assert conv.group == kwargs.get("num_group", 1)
+
+
+def test_convolution_to_bgr_reverses_input_channels_exactly(tmp_path):
+    from compiler.options import Options
+
+    data = mx.sym.var("data")
+    symbol = mx.sym.Convolution(data, kernel=(3, 3), num_filter=4, pad=(1, 1), name="conv")
+    shapes = {"data": (1, 3, 8, 8)}
+    params = random_params(symbol, shapes)
+    compiled, _ = convert_and_compare(symbol, params, shapes, tmp_path, options=Options(to_bgr=True))
+    written = compiled.layers[1].blobs[0]
+    assert (written == params["conv_weight"][:, ::-1]).all()

@@ -1,0 +1,77 @@
+import mxnet as mx
+import pytest
+
+from compiler.errors import IllegalForTarget
+from compiler.ops.nn import pooled_size
+from tests.helpers import convert_and_compare, layer_types
+
+CASES = [
+    # (input size, kernel, stride, pad, convention)
+    (112, 3, 2, 1, "valid"),     # floor 56, ceil 57: needs the exact Slice
+    (7, 2, 2, 0, "valid"),       # floor 3, ceil 4
+    (8, 3, 2, 0, "valid"),       # floor 3, ceil 4
+    (9, 3, 2, 1, "valid"),       # equal
+    (8, 3, 2, 0, "full"),        # ceil 4, Caffe 4
+    (17, 3, 2, 1, "full"),
+    (6, 3, 1, 1, "full"),
+    (10, 2, 2, 0, "full"),
+]
+
+
+def _pool_symbol(kernel, stride, pad, convention, pool_type, **extra):
+    data = mx.sym.var("data")
+    return mx.sym.Pooling(data, kernel=(kernel, kernel), stride=(stride, stride), pad=(pad, pad),
+                          pooling_convention=convention, pool_type=pool_type, name="pool", **extra)
+
+
+@pytest.mark.parametrize("pool_type", ["max", "avg"])
+@pytest.mark.parametrize("size, kernel, stride, pad, convention", CASES)
+def test_pooling_output_sizes_and_values_match(tmp_path, pool_type, size, kernel, stride, pad, convention):
+    symbol = _pool_symbol(kernel, stride, pad, convention, pool_type)
+    shapes = {"data": (1, 2, size, size)}
+    compiled, _ = convert_and_compare(symbol, {}, shapes, tmp_path)
+    floor = pooled_size(size, kernel, stride, pad, "valid")
+    ceil = pooled_size(size, kernel, stride, pad, "full")
+    if convention == "valid" and floor != ceil:
+        assert layer_types(compiled) == ["Input", "Pooling", "Slice", "Silence", "Slice", "Silence"]
+    else:
+        assert layer_types(compiled) == ["Input", "Pooling"]
+
+
+def test_non_square_pooling(tmp_path):
+    data = mx.sym.var("data")
+    symbol = mx.sym.Pooling(data, kernel=(3, 2), stride=(2, 1), pad=(1, 0), pool_type="max", name="pool")
+    compiled, _ = convert_and_compare(symbol, {}, {"data": (1, 2, 10, 7)}, tmp_path)
+    assert layer_types(compiled) == ["Input", "Pooling", "Slice", "Silence"]
+
+
+@pytest.mark.parametrize("pool_type", ["max", "avg"])
+def test_global_pooling(tmp_path, pool_type):
+    data = mx.sym.var("data")
+    symbol = mx.sym.Pooling(data, kernel=(1, 1), global_pool=True, pool_type=pool_type,
+                            pooling_convention="full", name="pool")
+    compiled, _ = convert_and_compare(symbol, {}, {"data": (1, 3, 7, 5)}, tmp_path)
+    assert compiled.net().layer[1].pooling_param.global_pooling
+
+
+def test_avg_pooling_excluding_padding_without_pad_is_exact(tmp_path):
+    symbol = _pool_symbol(2, 2, 0, "full", "avg", count_include_pad=False)
+    convert_and_compare(symbol, {}, {"data": (1, 2, 7, 7)}, tmp_path)
+
+
+def test_avg_pooling_excluding_padding_with_pad_is_refused(tmp_path):
+    symbol = _pool_symbol(3, 2, 1, "valid", "avg", count_include_pad=False)
+    with pytest.raises(IllegalForTarget, match="count_include_pad"):
+        convert_and_compare(symbol, {}, {"data": (1, 2, 8, 8)}, tmp_path)
+
+
+def test_full_window_entirely_in_padding_is_refused(tmp_path):
+    symbol = _pool_symbol(2, 2, 1, "full", "max")
+    with pytest.raises(IllegalForTarget, match="entirely in the padding"):
+        convert_and_compare(symbol, {}, {"data": (1, 2, 3, 3)}, tmp_path)
+
+
+def test_lp_pooling_is_refused(tmp_path):
+    symbol = _pool_symbol(2, 2, 0, "valid", "lp", p_value=2)
+    with pytest.raises(IllegalForTarget, match="pool_type 'lp'"):
+        convert_and_compare(symbol, {}, {"data": (1, 2, 8, 8)}, tmp_path)
