@@ -119,6 +119,12 @@ def check_size(weights: CaffeWeights) -> None:
                           "caffemodel over 2 GiB", hint="reduce the model (e.g. fewer classes) before converting")
 
 
+def _file_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str, str]:
     """Write PREFIX.prototxt and PREFIX.caffemodel atomically: both files or neither, never half of one."""
     check_size(weights)
@@ -133,6 +139,7 @@ def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str,
             temps.append(temp)
             with os.fdopen(handle, "wb") as stream:
                 write(stream)
+            os.chmod(temp, _file_mode())   # mkstemp's private 0600 would outlive the rename
         os.replace(temps[1], targets[1])
         os.replace(temps[0], targets[0])
         temps.clear()
@@ -152,6 +159,7 @@ def write_text_atomically(path: str, text: str) -> str:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
+        os.chmod(temp, _file_mode())
         os.replace(temp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):

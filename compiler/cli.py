@@ -158,10 +158,15 @@ def cmd_verify(args) -> int:
 
 
 def main(argv=None) -> int:
+    # MXNet's threaded engine gave run-to-run differences here; the naive engine runs ops in order.
+    os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return {"convert": cmd_convert, "verify": cmd_verify}[args.command](args)
+    except VerificationFailed as exc:
+        print(f"gluon2caffe: verification failed: {exc}", file=sys.stderr)
+        return 1
     except ConversionError as exc:
         if args.debug:
             traceback.print_exc()

@@ -147,13 +147,13 @@ def build_attrs(cls, raw: dict[str, str], *, ignored=frozenset(), node: str, op:
             raise BadAttribute(f"unknown attribute (value {text!r})", node=node, op=op, attribute=key,
                                hint=f"this converter knows {', '.join(sorted(fields)) or 'no attributes'} for {op}")
         try:
-            value = parse_value(str(text), field.type)
+            literal = parse_literal(str(text))
+            if literal == () and field.default is not attrs.NOTHING:
+                continue   # MXNet reads an empty tuple as "use the default"
+            kwargs[name] = _coerce(literal, field.type)
         except _Unparsable as exc:
             raise BadAttribute(f"cannot parse {text!r}: {exc}", node=node, op=op, attribute=key,
                                hint="fix the attribute in the symbol file") from None
-        if value == () and field.default is not attrs.NOTHING:
-            continue   # MXNet reads an empty tuple as "use the default"
-        kwargs[name] = value
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:

@@ -1,0 +1,51 @@
+"""Random-init GluonCV zoo models through the CLI, verified in OpenCV against MXNet."""
+import re
+
+import pytest
+
+from compiler.cli import main
+
+MODELS = [
+    ("resnet18_v1", None), ("resnet50_v1b", None), ("resnet50_v2", None), ("mobilenet1.0", None),
+    ("vgg16_bn", None), ("squeezenet1.1", None), ("densenet121", None), ("inceptionv3", "1,3,299,299"),
+]
+# Each model runs with to_bgr and merge_bn in both states across the two configurations.
+CONFIGS = [("rgb-merged", []), ("bgr-unmerged", ["--to-bgr", "--no-merge-bn"])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config, flags", CONFIGS, ids=[c for c, _ in CONFIGS])
+@pytest.mark.parametrize("model, shape", MODELS, ids=[m for m, _ in MODELS])
+def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config, flags):
+    argv = ["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--check-ir", *flags]
+    if shape:
+        argv += ["--input-shape", shape]
+    code = main(argv)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    relatives = [float(v) for v in re.findall(r"relative ([0-9.e+-]+)", out)]
+    maxima = [float(v) for v in re.findall(r"max\|ref\| ([0-9.e+-]+)", out)]
+    assert relatives and all(r <= 1e-4 for r in relatives), out
+    # Calibrated statistics keep the logits in a range where differences show (no saturation, no zeros).
+    assert all(0.1 < m < 1e3 for m in maxima), out
+    assert (tmp_path / f"{model}.prototxt").exists() and (tmp_path / f"{model}.caffemodel").exists()
+
+
+def test_exported_files_convert_and_verify(tmp_path, capsys):
+    import mxnet as mx
+
+    from compiler.zoo import random_zoo_model
+
+    net = random_zoo_model("mobilenet0.25", 3, (1, 3, 224, 224))
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 224, 224)))
+    net.export(str(tmp_path / "exported"))
+    code = main(["convert", str(tmp_path / "exported-symbol.json"), "--params", str(tmp_path / "exported-0000.params"),
+                 "--input-shape", "1,3,224,224", "-o", str(tmp_path / "out"), "--verify", "--to-bgr"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert all(float(v) <= 1e-4 for v in re.findall(r"relative ([0-9.e+-]+)", out)), out
+    code = main(["verify", str(tmp_path / "out"), str(tmp_path / "exported-symbol.json"),
+                 "--params", str(tmp_path / "exported-0000.params"), "--input-shape", "1,3,224,224", "--to-bgr",
+                 "--seed", "5"])
+    assert code == 0, capsys.readouterr().out

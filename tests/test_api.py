@@ -1,0 +1,86 @@
+"""The seed tool's API and the compiler API, checked with numbers from OpenCV."""
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet.gluon import nn
+
+from compiler.verify import compare_outputs, random_inputs, run_runtime, to_caffe_inputs
+
+
+def _small_net():
+    mx.random.seed(0)
+    net = nn.HybridSequential()
+    net.add(nn.Conv2D(8, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"), nn.MaxPool2D(3, 2, 1),
+            nn.Conv2D(8, 3, padding=1, groups=8, use_bias=False), nn.BatchNorm(scale=False), nn.LeakyReLU(0.1),
+            nn.GlobalAvgPool2D(), nn.Flatten(), nn.Dropout(0.5), nn.Dense(10))
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1, 3, 17, 17)))
+    rng = np.random.RandomState(0)
+    for name, p in net.collect_params().items():
+        if name.endswith(("running_var", "gamma")):
+            p.set_data(mx.nd.array(rng.uniform(0.5, 2, p.shape)))
+        elif name.endswith(("running_mean", "beta")):
+            p.set_data(mx.nd.array(rng.uniform(-1, 1, p.shape)))
+    return net
+
+
+def _check(net, prefix, bgr, softmax=False, shape=(1, 3, 17, 17)):
+    inputs = random_inputs({"data": shape}, 0)
+    reference = net(mx.nd.array(inputs["data"]))
+    if softmax:
+        reference = mx.nd.softmax(reference, axis=1)
+    from compiler.reference import output_layers_of
+
+    outputs = output_layers_of(prefix + ".prototxt")
+    actual = run_runtime("opencv", prefix + ".prototxt", prefix + ".caffemodel",
+                         to_caffe_inputs(inputs, {"data"} if bgr else set()), outputs)
+    (result,) = compare_outputs(outputs, [reference.asnumpy()], actual)
+    assert result.ok, str(result)
+
+
+@pytest.mark.parametrize("to_bgr, merge_bn, softmax", [(False, True, False), (True, False, True), (True, True, False)])
+def test_seed_api(tmp_path, to_bgr, merge_bn, softmax):
+    from compiler import convert_model, save_model
+
+    net = _small_net()
+    text_net, binary_weights = convert_model(net, input_shape=(1, 3, 17, 17), softmax=softmax, to_bgr=to_bgr,
+                                             merge_bn=merge_bn)
+    types = [layer.type for layer in text_net.layer]
+    assert ("BatchNorm" in types) == (not merge_bn)
+    assert (types[-1] == "Softmax") == softmax
+    prefix = str(tmp_path / "out" / "small")
+    (tmp_path / "out").mkdir()
+    assert save_model(text_net, binary_weights, prefix=prefix) == (prefix + ".prototxt", prefix + ".caffemodel")
+    _check(net, prefix, to_bgr, softmax)
+
+
+def test_compiler_api_exposes_ir_report_and_backend(tmp_path):
+    from compiler import Options, compile_model
+
+    net = _small_net()
+    compiled = compile_model(net, (1, 3, 17, 17), target="caffe", options=Options(check_ir=True))
+    assert compiled.target.name == "caffe"
+    assert [r.name for r in compiled.report.records] == list(compiled.target.pipeline)
+    fold = [r for r in compiled.report.records if r.name == "fold_batchnorm"][0]
+    assert fold.rewrites == 2 and fold.ops_after == fold.ops_before - 2
+    assert not compiled.graph.ops_of("BatchNorm", "Dropout")
+    assert compiled.report.exact and "output is exact" in compiled.report.format_table()
+    compiled.save(str(tmp_path / "m"))
+    _check(net, str(tmp_path / "m"), False)
+
+
+def test_compiler_api_can_drop_a_pass():
+    from compiler import Options, compile_model
+
+    compiled = compile_model(_small_net(), (1, 3, 17, 17), options=Options(disable_passes=("fold_batchnorm",)))
+    assert "fold_batchnorm" not in [r.name for r in compiled.report.records]
+    assert len(compiled.graph.ops_of("Scale")) == 2
+
+
+def test_importing_the_ir_does_not_import_mxnet():
+    import subprocess
+    import sys
+
+    code = ("import sys, compiler.ir, compiler.ops, passes, backends.emitters; "
+            "assert 'mxnet' not in sys.modules, 'mxnet imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
