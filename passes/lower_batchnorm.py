@@ -21,8 +21,8 @@ def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
             continue
         scale, shift = batchnorm_affine(bn.attrs, *stats)
         with graph.inserting_before(bn):
-            s = graph.constant(scale, f"{bn.name}_scale")
-            t = graph.constant(shift, f"{bn.name}_shift")
+            s = graph.constant(scale, f"{bn.name}_scale_weight")
+            t = graph.constant(shift, f"{bn.name}_scale_bias")
             scaled = graph.add(Scale(axis=1, num_axes=1), bn.operands[0], s, t, name=bn.name + "_scale",
                                origin=bn.origin).result
         graph.replace_all_uses(bn.result, scaled)

@@ -113,8 +113,8 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
     graph = Graph(name)
     values: dict[tuple[int, int], Value] = {}
     used_params: set[str] = set()
-    for input_name, shape in input_shapes.items():
-        values[(_index_of(nodes, input_name), 0)] = graph.input(input_name, TensorType(shape))
+    # MXNet binds variables by name, so several null nodes with one name are one value.
+    by_variable: dict[str, Value] = {name: graph.input(name, TensorType(shape)) for name, shape in input_shapes.items()}
 
     def operand(entry, consumer: dict) -> Value:
         key = (entry[0], entry[1] if len(entry) > 1 else 0)
@@ -125,6 +125,9 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
             raise UnsupportedOp(f"uses output {key[1]} of '{producer['name']}' ({producer['op']}), which has no "
                                 "inference meaning", node=consumer["name"], op=consumer["op"])
         var = producer["name"]
+        if var in by_variable:
+            values[key] = by_variable[var]
+            return values[key]
         if var not in params:
             raise ParamError(f"variable '{var}' is neither an input nor a parameter", node=consumer["name"],
                              op=consumer["op"], hint=f"add '{var}' to the params file, or pass its shape as an input")
@@ -137,7 +140,7 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
             raise ParamError(f"parameter '{var}' holds NaN or Inf values", node=consumer["name"], op=consumer["op"],
                              hint="the weights are corrupt; Caffe would propagate them silently")
         used_params.add(var)
-        values[key] = graph.constant(array, var)
+        values[key] = by_variable[var] = graph.constant(array, var)
         return values[key]
 
     for index, node in enumerate(nodes):
@@ -173,6 +176,3 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
     graph.verify()
     return graph
 
-
-def _index_of(nodes: list[dict], name: str) -> int:
-    return next(i for i, node in enumerate(nodes) if node["op"] == "null" and node["name"] == name)

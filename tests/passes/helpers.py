@@ -1,0 +1,30 @@
+import mxnet as mx
+
+from compiler.frontend.symbol import import_symbol
+from compiler.options import Options
+from passes import REGISTRY, PassContext
+from backends.target import TargetPolicy
+from tests.helpers import random_params
+
+
+def graph_of(symbol, shapes, seed=0, params=None):
+    params = params if params is not None else random_params(symbol, shapes, seed)
+    return import_symbol(symbol, params, shapes), params
+
+
+def run(name, graph, **options):
+    """Run one pass; check the IR still verifies and that a second run changes nothing."""
+    ctx = PassContext(options=Options(**options), policy=TargetPolicy())
+    result = REGISTRY[name](graph, ctx)
+    graph.verify()
+    again = REGISTRY[name](graph, PassContext(options=Options(**options), policy=TargetPolicy()))
+    assert again.rewrites == 0, f"{name} is not idempotent"
+    return result, ctx
+
+
+def kinds(graph):
+    return [op.kind for op in graph]
+
+
+def conv(data, name, filters=4, **kwargs):
+    return mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=filters, name=name, **kwargs)
