@@ -13,8 +13,12 @@ TARGET = Target(
     policy=TargetPolicy(inplace=True),
     pipeline=(
         "eliminate_identities",
+        "transpose_to_permute",
         "fold_batchnorm",
         "lower_batchnorm",
+        "fold_scalar_arithmetic",
+        "clip_to_relu",
+        "fold_input_normalization",
         "reorder_input_channels",
         "eliminate_dead_code",
     ),

@@ -72,7 +72,7 @@ def compile_graph(graph: Graph, target: str = "caffe", options: Options | None =
     chosen = get_target(target)
     if options.softmax:
         _append_softmax(graph)
-    ctx = PassContext(options=options, policy=chosen.policy)
+    ctx = PassContext(options=options, policy=chosen.policy, layers=chosen.layers)
     report = pipeline(chosen.pipeline, disable=options.disable_passes, extra=extra_passes).run(
         graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir)
     graph.verify()

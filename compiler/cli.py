@@ -20,6 +20,20 @@ def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
     return (name or None), shape
 
 
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def _options(args, **extra):
+    from compiler.options import Options
+
+    return Options(to_bgr=args.to_bgr, softmax=args.softmax, mean=args.mean, std=args.std,
+                   input_scale=args.input_scale, **extra)
+
+
 def _input_shapes(args, default):
     if not args.input_shape:
         return default
@@ -39,6 +53,10 @@ def _add_model_arguments(parser) -> None:
                         help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
     parser.add_argument("--to-bgr", action="store_true", help="the Caffe model takes BGR input")
     parser.add_argument("--softmax", action="store_true", help="append a softmax over axis 1 to every output")
+    parser.add_argument("--mean", type=_floats, metavar="R,G,B",
+                        help="fold (x - mean) / std into the model so it takes raw pixels (model channel order)")
+    parser.add_argument("--std", type=_floats, metavar="R,G,B", help="see --mean")
+    parser.add_argument("--input-scale", type=float, metavar="S", help="multiply raw pixels by S first (e.g. 1/255)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the verification input (default 0)")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
@@ -55,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output path prefix")
     convert.add_argument("--target", default="caffe", help="backend: caffe (default)")
     convert.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
+    convert.add_argument("--relu6", choices=("exact", "approx"), default="exact",
+                         help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
     convert.add_argument("--verify", action="store_true", help="run the files and compare with MXNet")
     convert.add_argument("--report", action="store_true", help="print the pass report, write PREFIX.report.json")
     convert.add_argument("--check-ir", action="store_true", help="verify the IR after every pass")
@@ -98,16 +118,14 @@ def load_reference(args):
     return net, shapes, net
 
 
-def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names, to_bgr) -> bool:
+def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
     from compiler import verify
     from compiler.reference import run_mxnet
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
-    inputs = verify.random_inputs(input_shapes, args.seed)
-    reference = run_mxnet(model, inputs, softmax=args.softmax)
-    bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if to_bgr else set()
-    actual = verify.run_runtime(args.runtime, prototxt, caffemodel, verify.to_caffe_inputs(inputs, bgr),
-                                output_layers)
+    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args))
+    reference = run_mxnet(model, mxnet_inputs, softmax=args.softmax)
+    actual = verify.run_runtime(args.runtime, prototxt, caffemodel, caffe_inputs, output_layers)
     results = verify.compare_outputs(output_names, reference, actual, tolerance)
     print(f"verification in {args.runtime} on a seeded random input (seed {args.seed}):")
     for result in results:
@@ -117,10 +135,9 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
 
 def cmd_convert(args) -> int:
     from compiler.api import compile_graph, import_model
-    from compiler.options import Options
 
-    options = Options(to_bgr=args.to_bgr, merge_bn=not args.no_merge_bn, softmax=args.softmax,
-                      check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
+    options = _options(args, merge_bn=not args.no_merge_bn, check_ir=args.check_ir, dump_ir=args.dump_ir,
+                       disable_passes=args.disable_pass, relu6=args.relu6)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)
@@ -135,8 +152,7 @@ def cmd_convert(args) -> int:
         print("warning: the output is an approximation; see --report")
     if args.verify:
         names = [v.name for v in compiled.graph.outputs]
-        ok = run_verification(args, model, shapes, prototxt, caffemodel, compiled.output_layers, names,
-                              args.to_bgr)
+        ok = run_verification(args, model, shapes, prototxt, caffemodel, compiled.output_layers, names)
         if not ok:
             raise VerificationFailed("the converted model differs from MXNet beyond tolerance",
                                      hint="rerun with --report and --check-ir; please report the model")
@@ -152,7 +168,7 @@ def cmd_verify(args) -> int:
             raise ConversionError(f"{path} does not exist", hint="convert the model first")
     model, shapes, _ = load_reference(args)
     layers = output_layers_of(prototxt)
-    if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers, args.to_bgr):
+    if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers):
         raise VerificationFailed("the Caffe model differs from MXNet beyond tolerance")
     return 0
 

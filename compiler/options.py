@@ -13,3 +13,9 @@ class Options:
     check_ir: bool = False                   # verify the IR after every pass
     dump_ir: str | None = None               # directory for the IR text after every pass
     disable_passes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    relu6: str = attrs.field(default="exact", validator=attrs.validators.in_(("exact", "approx")))
+    # Raw-pixel preprocessing folded into the model: y = (x·input_scale − mean) / std per channel, in the
+    # channel order the MXNet model sees (RGB for zoo models).
+    mean: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    std: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    input_scale: float | None = None

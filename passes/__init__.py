@@ -1,17 +1,25 @@
 """Every pass, in canonical order; each is one function in a file of the same name with a stated contract."""
 from __future__ import annotations
 
+from passes.clip_to_relu import clip_to_relu
 from passes.eliminate_dead_code import eliminate_dead_code
 from passes.eliminate_identities import eliminate_identities
 from passes.fold_batchnorm import fold_batchnorm
+from passes.fold_input_normalization import fold_input_normalization
+from passes.fold_scalar_arithmetic import fold_scalar_arithmetic
 from passes.lower_batchnorm import lower_batchnorm
 from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, Report
 from passes.reorder_input_channels import reorder_input_channels
+from passes.transpose_to_permute import transpose_to_permute
 
 PASSES: tuple[Pass, ...] = tuple(Pass.from_function(f) for f in (
     eliminate_identities,
+    transpose_to_permute,
     fold_batchnorm,
     lower_batchnorm,
+    fold_scalar_arithmetic,
+    clip_to_relu,
+    fold_input_normalization,
     reorder_input_channels,
     eliminate_dead_code,
 ))

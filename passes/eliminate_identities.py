@@ -27,8 +27,7 @@ def eliminate_identities(graph, ctx: PassContext) -> PassResult:
                 with graph.inserting_before(op):
                     reshaped = graph.add(Reshape(shape=result.type.shape), source, name=op.name + "_reshape",
                                          origin=op.origin).result
-                graph.replace_all_uses(result, reshaped)
-                graph.erase(op)
+                graph.replace_op(op, reshaped)
                 rewrites += 1
                 continue
         elif op.kind in ("Reshape", "Flatten") and result.type.shape != source.type.shape:

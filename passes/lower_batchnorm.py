@@ -25,7 +25,6 @@ def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
             t = graph.constant(shift, f"{bn.name}_scale_bias")
             scaled = graph.add(Scale(axis=1, num_axes=1), bn.operands[0], s, t, name=bn.name + "_scale",
                                origin=bn.origin).result
-        graph.replace_all_uses(bn.result, scaled)
-        graph.erase(bn)
+        graph.replace_op(bn, scaled)
         lowered += 1
     return PassResult(lowered)

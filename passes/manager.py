@@ -21,6 +21,7 @@ class PassResult:
 class PassContext:
     options: object
     policy: object
+    layers: frozenset = frozenset()          # the target's layer types: passes choose native layers from it
     skipped: list[tuple[str, str]] = attrs.field(factory=list)
     approximations: list[tuple[str, str]] = attrs.field(factory=list)
     warnings: list[tuple[str, str]] = attrs.field(factory=list)

@@ -8,11 +8,16 @@ from passes.manager import PassContext, PassResult
 _PER_CHANNEL = {"BatchNorm": (1, 2, 3, 4), "Scale": (1, 2)}   # op kind -> operands holding (C,) constants
 
 
-def image_inputs(graph, options) -> list:
-    names = options.image_inputs
+def image_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:
+    """The inputs named in the options, else every rank-4 input with 3 channels."""
     if names:
-        return [v for v in graph.inputs if v.name in names]
-    return [v for v in graph.inputs if v.type.rank == 4 and v.type.shape[1] == 3]
+        return [n for n in input_shapes if n in names]
+    return [n for n, shape in input_shapes.items() if len(shape) == 4 and shape[1] == 3]
+
+
+def image_inputs(graph, options) -> list:
+    chosen = image_inputs_by_shape({v.name: v.type.shape for v in graph.inputs}, options.image_inputs)
+    return [v for v in graph.inputs if v.name in chosen]
 
 
 def _refuse(op, value, why: str) -> UnsupportedOp:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.activation import Activation, LeakyReLU, Softmax
+from compiler.ops.activation import Activation, LeakyReLU, ReLU6, Softmax
 
 _SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL"}
 SELU_LAMBDA = 1.0507009873554805
@@ -94,3 +94,8 @@ def emit_softmax(op, ctx: EmitContext) -> None:
         bottom = scaled
     ctx.add("Softmax", name=op.name, bottoms=[bottom], tops=[ctx.top(op.result)],
             params={"softmax_param": {"axis": a.positive_axis(x.type.rank)}}, source=op.result)
+
+
+@emitter(ReLU6, layers=("ReLU6",), inplace=True)
+def emit_relu6(op, ctx: EmitContext) -> None:
+    ctx.add("ReLU6", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)

@@ -2,10 +2,17 @@
 from __future__ import annotations
 
 from backends.emitters import EmitContext, emitter
-from compiler.ops.arith import ElemwiseAdd
+from compiler.ops.arith import ElemwiseAdd, Power
 
 
 @emitter(ElemwiseAdd, layers=("Eltwise",))
 def emit_eltwise_sum(op, ctx: EmitContext) -> None:
     ctx.add("Eltwise", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands], tops=[ctx.top(op.result)],
             params={"eltwise_param": {"operation": "SUM"}}, source=op.result)
+
+
+@emitter(Power, layers=("Power",), inplace=True)
+def emit_power(op, ctx: EmitContext) -> None:
+    a: Power = op.attrs
+    ctx.add("Power", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"power_param": {"power": a.power, "scale": a.scale, "shift": a.shift}}, source=op.result)

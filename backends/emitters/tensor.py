@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backends.emitters import EmitContext, emitter
-from compiler.ops.tensor import Concat, Flatten, Reshape
+from compiler.ops.tensor import Concat, Flatten, Permute, Reshape
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -23,3 +23,9 @@ def emit_concat(op, ctx: EmitContext) -> None:
     axis = op.attrs.positive_axis(op.operands[0].type.rank)
     ctx.add("Concat", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands], tops=[ctx.top(op.result)],
             params={"concat_param": {"axis": axis}}, source=op.result)
+
+
+@emitter(Permute, layers=("Permute",))
+def emit_permute(op, ctx: EmitContext) -> None:
+    ctx.add("Permute", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"permute_param": {"order": list(op.attrs.order)}}, source=op.result)

@@ -143,3 +143,26 @@ TRAINING_ONLY_OPERANDS: dict[str, frozenset[int]] = {
     "SoftmaxOutput": frozenset({1}),
     "Softmax": frozenset({1}),
 }
+
+
+def _scalar(ctx: NodeContext) -> Value:
+    from compiler.frontend.attr_parser import parse_value
+    from compiler.ops.arith import SCALAR_OPS, ScalarOp
+
+    extra = sorted(set(ctx.raw_attrs) - {"scalar", "is_int"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    if "scalar" not in ctx.raw_attrs:
+        raise ctx.unsupported("required attribute is missing", attribute="scalar")
+    try:
+        scalar = parse_value(str(ctx.raw_attrs["scalar"]), float)
+    except ValueError:
+        raise ctx.unsupported(f"cannot parse {ctx.raw_attrs['scalar']!r} as a number", attribute="scalar") from None
+    if ctx.op in ("_div_scalar", "_rdiv_scalar") and scalar == 0:
+        raise ctx.unsupported("division by zero", attribute="scalar")
+    return ctx.add(ScalarOp(op=SCALAR_OPS[ctx.op], scalar=scalar), *ctx.operands)
+
+
+for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar", "_rdiv_scalar",
+              "_power_scalar"):
+    COMPOSITES[_name] = _scalar

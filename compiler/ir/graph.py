@@ -98,6 +98,7 @@ class Graph:
         self._tail: Op | None = None
         self._by_kind: dict[str, dict[Op, None]] = {}
         self._names: set[str] = set()
+        self._suffixes: dict[str, int] = {}
         self._insert_before: Op | None = None
 
     # -- naming -----------------------------------------------------------------------------
@@ -105,9 +106,10 @@ class Graph:
         base = base or "v"
         if base not in self._names:
             return base
-        n = 1
+        n = self._suffixes.get(base, 1)   # remembered, so that a name taken many times stays O(1)
         while f"{base}_{n}" in self._names:
             n += 1
+        self._suffixes[base] = n + 1
         return f"{base}_{n}"
 
     def _claim(self, name: str) -> str:
@@ -250,6 +252,25 @@ class Graph:
             self._tail = op.prev
         del self._by_kind[op.kind][op]
         op.graph = None
+        for name in {op.name, *(v.name for v in op.results)}:
+            self._names.discard(name)   # a replacement may take the name over
+
+    def rename(self, op: Op, name: str) -> None:
+        """Give a single-result op (and its value) a new unique name."""
+        new = self._claim(name)
+        for old in {op.name, *(v.name for v in op.results)}:
+            self._names.discard(old)
+        op.name = new
+        if len(op.results) == 1:
+            op.results[0].name = new
+
+    def replace_op(self, op: Op, value: Value, *, take_name: bool = True) -> None:
+        """Route every use of op's single result to `value`, erase op, and let value's producer take its name."""
+        name = op.name
+        self.replace_all_uses(op.result, value)
+        self.erase(op)
+        if take_name and value.producer is not None and len(value.producer.results) == 1:
+            self.rename(value.producer, name)
 
     def remove_constant(self, value: Value) -> None:
         if value.uses:

@@ -53,3 +53,28 @@ class Softmax:
         if not 0 <= self.positive_axis(x.rank) < x.rank:
             raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
         return x
+
+
+@op_def(mxnet=("clip",), traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class Clip:
+    """y = min(max(x, a_min), a_max); clip(0, 6) is ReLU6 (mxnet-semantics §5.3)."""
+    a_min: float
+    a_max: float = attrs.field()
+
+    @a_max.validator
+    def _ordered(self, attribute, value):
+        if value < self.a_min:
+            raise ValueError(f"a_max {value} is below a_min {self.a_min}")
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+
+@op_def(traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class ReLU6:
+    """y = min(max(x, 0), 6), the native layer of targets that have one (caffe-dialects §3.0)."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x

@@ -21,3 +21,43 @@ class ElemwiseAdd:
             raise ValueError("operands must have identical shapes (no broadcasting): "
                              + ", ".join(str(x.shape) for x in xs))
         return xs[0]
+
+
+SCALAR_OPS = {"_plus_scalar": "plus", "_minus_scalar": "minus", "_rminus_scalar": "rminus", "_mul_scalar": "mul",
+              "_div_scalar": "div", "_rdiv_scalar": "rdiv", "_power_scalar": "power"}
+
+
+@op_def(traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class ScalarOp:
+    """x+c, x−c, c−x, x·c, x/c, c/x, x^c for MXNet's `_<op>_scalar` family (mxnet-semantics §8)."""
+    op: str = attrs.field(validator=attrs.validators.in_(tuple(SCALAR_OPS.values())))
+    scalar: float
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def as_power(self) -> "Power":
+        """The same function as Caffe's (shift + scale·x)^power."""
+        c = self.scalar
+        return {
+            "plus": lambda: Power(shift=c), "minus": lambda: Power(shift=-c), "rminus": lambda: Power(scale=-1.0, shift=c),
+            "mul": lambda: Power(scale=c), "div": lambda: Power(scale=1.0 / c),
+            "rdiv": lambda: Power(power=-1.0, scale=1.0 / c), "power": lambda: Power(power=c),
+        }[self.op]()
+
+
+@op_def(traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class Power:
+    """Caffe Power: y = (shift + scale·x)^power."""
+    power: float = 1.0
+    scale: float = 1.0
+    shift: float = 0.0
+
+    @property
+    def affine(self) -> bool:
+        return self.power == 1.0
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x

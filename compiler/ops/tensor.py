@@ -86,3 +86,15 @@ class Copy:
 
     def infer(self, x: TensorType) -> TensorType:
         return x
+
+
+@op_def(traits=(TRAIT_SHAPE_ONLY,))
+@attrs.frozen(kw_only=True)
+class Permute:
+    """caffe-ssd Permute: output dim i = input dim order[i] (caffe-dialects §3.6)."""
+    order: tuple[int, ...] = attrs.field(converter=int_tuple)
+
+    def infer(self, x: TensorType) -> TensorType:
+        if sorted(self.order) != list(range(x.rank)):
+            raise ValueError(f"order {self.order} is not a permutation of rank {x.rank}")
+        return x.with_shape(tuple(x.shape[a] for a in self.order))

@@ -50,10 +50,43 @@ def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
     return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
 
 
+def paired_inputs(input_shapes: dict, seed: int, options) -> tuple[dict, dict]:
+    """Seeded inputs for MXNet and the same data as the Caffe model expects it (options.Options).
+
+    With mean/std/input_scale the Caffe model takes raw pixels: both sides get the same uniform 0..255 pixels, the
+    MXNet side normalised. With to_bgr the Caffe side gets the image channels reversed.
+    """
+    from passes.reorder_input_channels import image_inputs_by_shape
+
+    images = image_inputs_by_shape(input_shapes, options.image_inputs)
+    normalise = options.mean is not None or options.std is not None or options.input_scale is not None
+    if not normalise:
+        mxnet_side = random_inputs(input_shapes, seed)
+        caffe_side = dict(mxnet_side)
+    else:
+        rng = np.random.RandomState(seed)
+        caffe_side = {name: (rng.uniform(0, 255, shape) if name in images else rng.standard_normal(shape)).astype(
+            np.float32) for name, shape in input_shapes.items()}
+        mxnet_side = {}
+        for name, raw in caffe_side.items():
+            if name not in images:
+                mxnet_side[name] = raw
+                continue
+            channels = raw.shape[1]
+            scale = options.input_scale if options.input_scale is not None else 1.0
+            mean = np.broadcast_to(np.asarray(options.mean if options.mean is not None else 0.0, np.float64), (channels,))
+            std = np.broadcast_to(np.asarray(options.std if options.std is not None else 1.0, np.float64), (channels,))
+            shape = (1, channels) + (1,) * (raw.ndim - 2)
+            mxnet_side[name] = ((raw * scale - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32)
+    if options.to_bgr:
+        caffe_side = to_caffe_inputs(caffe_side, images)
+    return mxnet_side, caffe_side
+
+
 def to_caffe_inputs(inputs: dict, bgr_inputs) -> dict[str, np.ndarray]:
     """The same data the MXNet model sees, with the channel axis reversed for inputs converted to BGR."""
     return {k: np.ascontiguousarray(v[:, ::-1]) if k in bgr_inputs else v for k, v in inputs.items()}
 
 
-__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "compare_outputs", "random_inputs", "to_caffe_inputs",
+__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "compare_outputs", "random_inputs", "to_caffe_inputs", "paired_inputs",
            "RUNTIMES", "run_runtime"]

@@ -49,3 +49,36 @@ def test_exported_files_convert_and_verify(tmp_path, capsys):
                  "--params", str(tmp_path / "exported-0000.params"), "--input-shape", "1,3,224,224", "--to-bgr",
                  "--seed", "5"])
     assert code == 0, capsys.readouterr().out
+
+
+def _converted(tmp_path, capsys, model, *flags):
+    code = main(["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--report", *flags])
+    out = capsys.readouterr().out
+    return code, out, [float(v) for v in re.findall(r"relative ([0-9.e+-]+)", out)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mobilenetv2_1.0", "mobilenetv2_0.25"])
+def test_mobilenetv2_relu6_is_exact(tmp_path, capsys, model):
+    code, out, relatives = _converted(tmp_path, capsys, model)
+    assert code == 0 and relatives and max(relatives) <= 1e-4, out
+    assert "output is exact" in out and "clip_to_relu" in out
+    prototxt = (tmp_path / f"{model}.prototxt").read_text()
+    assert "ReLU6" not in prototxt and prototxt.count('type: "Power"') == 2 * 35
+
+
+@pytest.mark.slow
+def test_mobilenetv2_relu6_approx_is_reported(tmp_path, capsys):
+    code, out, relatives = _converted(tmp_path, capsys, "mobilenetv2_0.25", "--relu6", "approx")
+    assert "APPROXIMATE" in out and "approximation in clip_to_relu" in out and "is an approximation" in out
+    # Verification still measures the truth: plain ReLU lets values above 6 through.
+    assert code == 1 and max(relatives) > 1e-4
+
+
+@pytest.mark.slow
+def test_raw_bgr_pixels_match_normalised_rgb(tmp_path, capsys):
+    code, out, relatives = _converted(tmp_path, capsys, "resnet18_v1", "--to-bgr", "--mean", "123.675,116.28,103.53",
+                                      "--std", "58.395,57.12,57.375")
+    assert code == 0 and relatives and max(relatives) <= 1e-4, out
+    prototxt = (tmp_path / "resnet18_v1.prototxt").read_text()
+    assert 'name: "data_normalize"' in prototxt

@@ -1,0 +1,47 @@
+"""Lower clip to ReLU, ReLU6 or an exact ReLU/Power composition the target can run."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ops import Activation, Clip, Power, ReLU6
+from passes.manager import PassContext, PassResult
+
+_UNBOUNDED = float(np.finfo(np.float32).max)
+
+
+def clip_to_relu(graph, ctx: PassContext) -> PassResult:
+    """Pattern: Clip(x) {a_min, a_max}
+    Emits:   clip(0, ≥FLT_MAX) → ReLU; clip(0, 6) → ReLU6 where the target has that layer; otherwise
+             min(max(x, a), b) = b − relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1,
+             shift b − a) → ReLU → Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous;
+             with the `relu6=approx` option clip(0, 6) becomes a plain ReLU
+    Exact:   yes up to float32 rounding of the shifts (≤ ulp(b)); only the relu6=approx option is not, and it is
+             reported as an approximation"""
+    rewrites = 0
+    for op in graph.ops_of(Clip):
+        a, b = op.attrs.a_min, op.attrs.a_max
+        x = op.operands[0]
+        steps: list = []
+        if (a, b) == (0.0, 6.0) and "ReLU6" in ctx.layers:
+            steps = [ReLU6()]
+        elif (a, b) == (0.0, 6.0) and ctx.options.relu6 == "approx":
+            steps = [Activation(act_type="relu")]
+            ctx.approximated(op, "clip(0, 6) emitted as ReLU (--relu6 approx): values above 6 pass unclipped")
+        else:
+            if a > -_UNBOUNDED:
+                steps += [Power(shift=-a)] if a != 0 else []
+                steps += [Activation(act_type="relu")]
+            if b < _UNBOUNDED:
+                if a > -_UNBOUNDED:
+                    steps += [Power(scale=-1.0, shift=b - a), Activation(act_type="relu"), Power(scale=-1.0, shift=b)]
+                else:
+                    steps += [Power(scale=-1.0, shift=b), Activation(act_type="relu"), Power(scale=-1.0, shift=b)]
+            elif a > -_UNBOUNDED and a != 0:
+                steps += [Power(shift=a)]
+        value = x
+        with graph.inserting_before(op):
+            for i, step in enumerate(steps):
+                value = graph.add(step, value, name=f"{op.name}_{i}", origin=op.origin).result
+        graph.replace_op(op, value, take_name=bool(steps))
+        rewrites += 1
+    return PassResult(rewrites)

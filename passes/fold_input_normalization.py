@@ -1,0 +1,66 @@
+"""Make the model take raw pixels: fold the (x·input_scale − mean) / std preprocessing into the graph."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.errors import BadAttribute
+from compiler.ops import Scale
+from passes.manager import PassContext, PassResult
+from passes.reorder_input_channels import image_inputs
+
+
+def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray:
+    if values is None:
+        return np.full(channels, default)
+    array = np.asarray(values, np.float64)
+    if array.size == 1:
+        array = np.full(channels, float(array[0]))
+    if array.shape != (channels,):
+        raise BadAttribute(f"has {array.size} values for {channels} input channels", node="input", op="input",
+                           attribute=name, hint=f"give one value or one per channel ({channels})")
+    return array
+
+
+def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
+    """Pattern: each image input, when the mean, std or input_scale option is set
+    Emits:   y = x·w + b per channel with w = input_scale/std, b = −mean/std: folded into the weights of the input's
+             consumers when they are all Convolutions (num_group 1) or FullyConnecteds and there is no mean (a mean
+             does not fold exactly into zero padding), otherwise one Scale {axis 1, bias} right after the input
+    Exact:   yes up to float32 rounding of w, b and folded weights"""
+    options = ctx.options
+    if options.mean is None and options.std is None and options.input_scale is None:
+        return PassResult(0)
+    rewrites = 0
+    for value in image_inputs(graph, options):
+        channels = value.type.shape[1]
+        mean = _per_channel(options.mean, channels, "mean", 0.0)
+        std = _per_channel(options.std, channels, "std", 1.0)
+        if np.any(std == 0):
+            raise BadAttribute("must not contain 0", node="input", op="input", attribute="std")
+        weight = (options.input_scale if options.input_scale is not None else 1.0) / std
+        bias = -mean / std
+        consumers = value.users
+        foldable = options.mean is None and consumers and all(
+            op.kind in ("Convolution", "FullyConnected") and op.operands[0] is value and op.operands[1].const is not None
+            and value not in op.operands[1:] and (op.kind == "FullyConnected" or op.attrs.num_group == 1)
+            for op in consumers)
+        if foldable:
+            for op in consumers:
+                w = op.operands[1].const.astype(np.float64)
+                per_input = w.reshape(w.shape[0], channels, -1) * weight[None, :, None]
+                graph.set_operand(op, 1, graph.constant(per_input.reshape(w.shape),
+                                                        op.operands[1].name + "_input_scaled"))
+                rewrites += 1
+            continue
+        first = next(iter(graph), None)
+        with graph.inserting_before(first):
+            w_value = graph.constant(weight, f"{value.name}_normalize_weight")
+            b_value = graph.constant(bias, f"{value.name}_normalize_bias")
+            normalized = graph.add(Scale(axis=1, num_axes=1), value, w_value, b_value,
+                                   name=f"{value.name}_normalize").result
+        for op, index in list(value.uses):
+            if op is not normalized.producer:
+                graph.set_operand(op, index, normalized)
+        graph.outputs = [normalized if v is value else v for v in graph.outputs]
+        rewrites += 1
+    return PassResult(rewrites)

@@ -1,0 +1,66 @@
+"""Fold MXNet's scalar arithmetic into constants, neighbouring weights or one Caffe Power layer."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ir.match import constants_of, sole_producer
+from compiler.ops import Convolution, FullyConnected, Power, ScalarOp
+from passes.manager import PassContext, PassResult
+
+_NUMPY = {"plus": lambda x, c: x + c, "minus": lambda x, c: x - c, "rminus": lambda x, c: c - x,
+          "mul": lambda x, c: x * c, "div": lambda x, c: x / c, "rdiv": lambda x, c: c / x,
+          "power": lambda x, c: np.power(x, c)}
+
+
+def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
+    """Pattern: ScalarOp (`_plus_scalar`, `_minus_scalar`, `_rminus_scalar`, `_mul_scalar`, `_div_scalar`,
+             `_rdiv_scalar`, `_power_scalar`); chains of affine Powers; an affine Power on the single-use result of a
+             Convolution/FullyConnected with constant weights
+    Emits:   a ScalarOp on a constant → a new constant; every other ScalarOp → Power (x+c: shift c; x−c: shift −c;
+             c−x: scale −1 shift c; x·c: scale c; x/c: scale 1/c; c/x: power −1 scale 1/c; x^c: power c);
+             Power(s2, t2)∘Power(s1, t1) → Power(s1·s2, s2·t1 + t2); an affine Power after a conv/fc →
+             weights·s, bias·s + t; Power(1, 1, 0) → removed
+    Exact:   yes up to float32 rounding (x/c becomes x·(1/c), folded weights round once)"""
+    rewrites = 0
+    for op in graph.ops_of(ScalarOp):
+        x = op.operands[0]
+        if x.const is not None:
+            with np.errstate(all="ignore"):
+                folded = _NUMPY[op.attrs.op](x.const.astype(np.float32), np.float32(op.attrs.scalar))
+            graph.replace_all_uses(op.result, graph.constant(folded, op.name))
+            graph.erase(op)
+        else:
+            with graph.inserting_before(op):
+                power = graph.add(op.attrs.as_power(), x, name=op.name + "_power", origin=op.origin).result
+            graph.replace_op(op, power)
+        rewrites += 1
+    for op in graph.ops_of(Power):
+        if op.graph is None or not op.attrs.affine:
+            continue
+        inner = sole_producer(op.operands[0], Power)
+        if inner is not None and inner.attrs.affine:
+            s1, t1, s2, t2 = inner.attrs.scale, inner.attrs.shift, op.attrs.scale, op.attrs.shift
+            graph.set_attrs(op, Power(scale=s1 * s2, shift=s2 * t1 + t2))
+            graph.set_operand(op, 0, inner.operands[0])
+            graph.erase(inner)
+            rewrites += 1
+    for op in graph.ops_of(Power):
+        a = op.attrs
+        if a.affine and a.scale == 1.0 and a.shift == 0.0:
+            graph.replace_all_uses(op.result, op.operands[0])
+            graph.erase(op)
+            rewrites += 1
+            continue
+        producer = sole_producer(op.operands[0], Convolution, FullyConnected)
+        weights = constants_of(producer) if producer is not None else None
+        if not a.affine or weights is None:
+            continue
+        weight = weights[0].astype(np.float64)
+        bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(weight.shape[0])
+        w_value = graph.constant(weight * a.scale, producer.operands[1].name + "_scaled")
+        b_value = graph.constant(bias * a.scale + a.shift, f"{producer.name}_bias_shifted")
+        graph.set_operands(producer, (producer.operands[0], w_value, b_value))
+        graph.replace_all_uses(op.result, producer.result)
+        graph.erase(op)
+        rewrites += 1
+    return PassResult(rewrites)
