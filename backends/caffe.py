@@ -13,6 +13,8 @@ TARGET = Target(
     policy=TargetPolicy(inplace=True),
     pipeline=(
         "eliminate_identities",
+        "lower_broadcast_arithmetic",
+        "reorder_input_layout",
         "transpose_to_permute",
         "fold_batchnorm",
         "lower_batchnorm",

@@ -120,10 +120,11 @@ def load_reference(args):
 
 def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
     from compiler import verify
-    from compiler.reference import run_mxnet
+    from compiler.reference import input_shapes_of, run_mxnet
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
-    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args))
+    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args),
+                                                      input_shapes_of(prototxt))
     reference = run_mxnet(model, mxnet_inputs, softmax=args.softmax)
     actual = verify.run_runtime(args.runtime, prototxt, caffemodel, caffe_inputs, output_layers)
     results = verify.compare_outputs(output_names, reference, actual, tolerance)

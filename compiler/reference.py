@@ -49,14 +49,23 @@ def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> li
     return [o.asnumpy() for o in outs]
 
 
-def output_layers_of(prototxt: str) -> list[str]:
-    """Layers whose top no later layer reads (Silence excluded), in file order."""
+def _read_net(prototxt: str):
     from google.protobuf import text_format
 
     from backends.proto import caffe_bvlc_pb2
 
     with open(prototxt, encoding="utf-8") as f:
-        net = text_format.Parse(f.read(), caffe_bvlc_pb2.NetParameter(), allow_unknown_field=True)
+        return text_format.Parse(f.read(), caffe_bvlc_pb2.NetParameter(), allow_unknown_field=True)
+
+
+def input_shapes_of(prototxt: str) -> dict[str, tuple[int, ...]]:
+    return {layer.top[0]: tuple(layer.input_param.shape[0].dim) for layer in _read_net(prototxt).layer
+            if layer.type == "Input"}
+
+
+def output_layers_of(prototxt: str) -> list[str]:
+    """Layers whose top no later layer reads (Silence excluded), in file order."""
+    net = _read_net(prototxt)
     consumed = set()
     outputs = []
     for layer in reversed(net.layer):

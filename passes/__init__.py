@@ -8,12 +8,16 @@ from passes.fold_batchnorm import fold_batchnorm
 from passes.fold_input_normalization import fold_input_normalization
 from passes.fold_scalar_arithmetic import fold_scalar_arithmetic
 from passes.lower_batchnorm import lower_batchnorm
+from passes.lower_broadcast_arithmetic import lower_broadcast_arithmetic
 from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, Report
 from passes.reorder_input_channels import reorder_input_channels
+from passes.reorder_input_layout import reorder_input_layout
 from passes.transpose_to_permute import transpose_to_permute
 
 PASSES: tuple[Pass, ...] = tuple(Pass.from_function(f) for f in (
     eliminate_identities,
+    lower_broadcast_arithmetic,
+    reorder_input_layout,
     transpose_to_permute,
     fold_batchnorm,
     lower_batchnorm,

@@ -166,3 +166,25 @@ def _scalar(ctx: NodeContext) -> Value:
 for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar", "_rdiv_scalar",
               "_power_scalar"):
     COMPOSITES[_name] = _scalar
+
+
+_BROADCAST = {"broadcast_add": "add", "broadcast_plus": "add", "broadcast_sub": "sub", "broadcast_minus": "sub",
+              "broadcast_mul": "mul", "broadcast_div": "div", "elemwise_sub": "sub", "elemwise_mul": "mul",
+              "elemwise_div": "div", "_Minus": "sub", "_minus": "sub", "_Mul": "mul", "_mul": "mul", "_Div": "div",
+              "_div": "div"}
+
+
+def _broadcast(ctx: NodeContext) -> Value:
+    from compiler.ops import BroadcastArith, ElemwiseAdd
+
+    if ctx.raw_attrs:
+        raise ctx.unsupported("unknown attribute", attribute=sorted(ctx.raw_attrs)[0])
+    op = _BROADCAST[ctx.op]
+    lhs, rhs = ctx.operands
+    if op == "add" and lhs.type.shape == rhs.type.shape:
+        return ctx.add(ElemwiseAdd(), lhs, rhs)
+    return ctx.add(BroadcastArith(op=op), lhs, rhs)
+
+
+for _name in _BROADCAST:
+    COMPOSITES[_name] = _broadcast

@@ -207,6 +207,12 @@ class Graph:
             yield from op.results
 
     # -- mutating ---------------------------------------------------------------------------
+    def set_input_type(self, value: Value, type: TensorType) -> None:
+        """Change a graph input's type; the caller rebuilds every op that reads it before verifying."""
+        if not value.is_input:
+            raise IRVerificationError(f"%{value.name} is not a graph input")
+        value.type = type
+
     def set_operand(self, op: Op, index: int, value: Value) -> None:
         old = op.operands[index]
         del old.uses[(op, index)]

@@ -7,8 +7,7 @@ from compiler.ir.opdef import TRAIT_ELEMENTWISE, op_def
 from compiler.ir.types import TensorType
 
 
-@op_def(operands=("data*",), mxnet=("elemwise_add", "_Plus", "_plus", "broadcast_add", "broadcast_plus", "add_n",
-                                   "ElementWiseSum"),
+@op_def(operands=("data*",), mxnet=("elemwise_add", "_Plus", "_plus", "add_n", "ElementWiseSum"),
         ignored=("num_args",), traits=(TRAIT_ELEMENTWISE,))
 @attrs.frozen(kw_only=True)
 class ElemwiseAdd:
@@ -61,3 +60,39 @@ class Power:
 
     def infer(self, x: TensorType) -> TensorType:
         return x
+
+
+def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise ValueError(f"shapes {a} and {b} do not broadcast")
+        out.append(max(x, y))
+    return tuple(out)
+
+
+@op_def(operands=("lhs", "rhs"))
+@attrs.frozen(kw_only=True)
+class BroadcastArith:
+    """lhs (op) rhs with NumPy broadcasting: broadcast_add/sub/mul/div and elemwise_sub/mul/div (§8)."""
+    op: str = attrs.field(validator=attrs.validators.in_(("add", "sub", "mul", "div")))
+
+    def infer(self, lhs: TensorType, rhs: TensorType) -> TensorType:
+        return lhs.with_shape(broadcast_shape(lhs.shape, rhs.shape))
+
+
+@op_def(operands=("data*",), traits=(TRAIT_ELEMENTWISE,))
+@attrs.frozen(kw_only=True)
+class Eltwise:
+    """Caffe Eltwise on same-shaped bottoms: SUM (with one coeff per bottom), PROD or MAX."""
+    operation: str = attrs.field(validator=attrs.validators.in_(("SUM", "PROD", "MAX")))
+    coeff: tuple[float, ...] = attrs.field(default=(), converter=tuple)
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        if len({x.shape for x in xs}) != 1 or len(xs) < 2:
+            raise ValueError("Eltwise needs two or more operands of one shape")
+        if self.coeff and (len(self.coeff) != len(xs) or self.operation != "SUM"):
+            raise ValueError("coeff needs SUM and one value per operand")
+        return xs[0]

@@ -50,15 +50,17 @@ def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
     return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
 
 
-def paired_inputs(input_shapes: dict, seed: int, options) -> tuple[dict, dict]:
+def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | None = None) -> tuple[dict, dict]:
     """Seeded inputs for MXNet and the same data as the Caffe model expects it (options.Options).
 
     With mean/std/input_scale the Caffe model takes raw pixels: both sides get the same uniform 0..255 pixels, the
-    MXNet side normalised. With to_bgr the Caffe side gets the image channels reversed.
+    MXNet side normalised. An input the compiler moved from NHWC to NCHW (caffe_shapes) is transposed, and with
+    to_bgr the Caffe side gets the image channels reversed.
     """
     from passes.reorder_input_channels import image_inputs_by_shape
 
-    images = image_inputs_by_shape(input_shapes, options.image_inputs)
+    caffe_shapes = {k: tuple(v) for k, v in (caffe_shapes or input_shapes).items()}
+    images = image_inputs_by_shape(caffe_shapes, options.image_inputs)
     normalise = options.mean is not None or options.std is not None or options.input_scale is not None
     if not normalise:
         mxnet_side = random_inputs(input_shapes, seed)
@@ -78,6 +80,10 @@ def paired_inputs(input_shapes: dict, seed: int, options) -> tuple[dict, dict]:
             std = np.broadcast_to(np.asarray(options.std if options.std is not None else 1.0, np.float64), (channels,))
             shape = (1, channels) + (1,) * (raw.ndim - 2)
             mxnet_side[name] = ((raw * scale - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32)
+    for name, array in caffe_side.items():
+        n, *rest = array.shape
+        if len(rest) == 3 and caffe_shapes.get(name) == (n, rest[2], rest[0], rest[1]) != array.shape:
+            caffe_side[name] = np.ascontiguousarray(array.transpose(0, 3, 1, 2))
     if options.to_bgr:
         caffe_side = to_caffe_inputs(caffe_side, images)
     return mxnet_side, caffe_side

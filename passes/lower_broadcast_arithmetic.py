@@ -1,0 +1,71 @@
+"""Lower broadcast/element-wise arithmetic to Scale, Power or Eltwise."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.ops import BroadcastArith, Eltwise, Power, Scale
+from passes.manager import PassContext, PassResult
+
+_NUMPY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
+
+
+def _single_axis(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> int | None:
+    """The one axis along which a constant varies when broadcast against data; -1 when it is a scalar."""
+    padded = (1,) * (len(data_shape) - len(const_shape)) + const_shape
+    varying = [i for i, d in enumerate(padded) if d != 1]
+    if len(padded) != len(data_shape) or any(padded[i] != data_shape[i] for i in varying):
+        return None
+    return varying[0] if len(varying) == 1 else (-1 if not varying else None)
+
+
+def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
+    """Pattern: BroadcastArith(lhs, rhs) {op ∈ add, sub, mul, div}
+    Emits:   both constants → a constant; data ∘ constant varying along one axis k (or a scalar) → Scale {axis k}
+             (x+c: w 1, b c; x−c: w 1, b −c; c−x: w −1, b c; x·c: w c; x/c: w 1/c) or Power for a scalar;
+             same-shaped data: add → Eltwise SUM, sub → Eltwise SUM {coeff 1, −1}, mul → Eltwise PROD
+    Exact:   yes up to float32 rounding (x/c becomes x·(1/c))
+    Skips:   c/x, data/data and true broadcasting between two data tensors (no Caffe layer; legality names them)"""
+    rewrites = 0
+    for op in graph.ops_of(BroadcastArith):
+        lhs, rhs = op.operands
+        kind = op.attrs.op
+        out_shape = op.result.type.shape
+        replacement = None
+        with graph.inserting_before(op):
+            if lhs.const is not None and rhs.const is not None:
+                with np.errstate(all="ignore"):
+                    folded = _NUMPY[kind](lhs.const, rhs.const)
+                replacement = graph.constant(folded, op.name + "_value")
+            elif (lhs.const is None) != (rhs.const is None):
+                data, const = (lhs, rhs.const) if rhs.const is not None else (rhs, lhs.const)
+                constant_first = lhs.const is not None
+                axis = _single_axis(tuple(const.shape), data.type.shape) if data.type.shape == out_shape else None
+                if axis is None or (kind == "div" and constant_first):
+                    ctx.skip(op, "the constant does not vary along a single axis of the data, or divides by data")
+                    continue
+                c = const.astype(np.float64).reshape(-1) if axis != -1 else float(const.reshape(-1)[0])
+                weight, bias = {
+                    "add": (1.0, c), "mul": (c, None), "div": (1.0 / np.asarray(c), None),
+                    "sub": (-1.0, c) if constant_first else (1.0, -np.asarray(c)),
+                }[kind]
+                if axis == -1:
+                    step = Power(scale=float(weight), shift=float(bias) if bias is not None else 0.0)
+                    replacement = graph.add(step, data, name=op.name + "_power", origin=op.origin).result
+                else:
+                    size = data.type.shape[axis]
+                    w = graph.constant(np.broadcast_to(weight, (size,)), op.name + "_weight")
+                    operands = [data, w]
+                    if bias is not None:
+                        operands.append(graph.constant(np.broadcast_to(bias, (size,)), op.name + "_bias"))
+                    replacement = graph.add(Scale(axis=axis, num_axes=1), *operands, name=op.name + "_scale",
+                                            origin=op.origin).result
+            elif lhs.type.shape == rhs.type.shape and kind != "div":
+                step = {"add": Eltwise(operation="SUM"), "sub": Eltwise(operation="SUM", coeff=(1.0, -1.0)),
+                        "mul": Eltwise(operation="PROD")}[kind]
+                replacement = graph.add(step, lhs, rhs, name=op.name + "_eltwise", origin=op.origin).result
+            else:
+                ctx.skip(op, "division of data by data, or broadcasting between two data tensors")
+                continue
+        graph.replace_op(op, replacement, take_name=replacement.producer is not None)
+        rewrites += 1
+    return PassResult(rewrites)
