@@ -6,7 +6,7 @@ TARGET = Target(
     name="caffe",
     proto=caffe_bvlc_pb2,
     layers=frozenset({
-        "Input", "Convolution", "InnerProduct", "Pooling", "BatchNorm", "Scale", "ReLU", "PReLU", "ELU",
+        "Input", "Convolution", "Deconvolution", "InnerProduct", "Pooling", "BatchNorm", "Scale", "ReLU", "PReLU", "ELU",
         "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Softmax", "Eltwise", "Flatten", "Reshape", "Concat",
         "Slice", "Silence",
     }),

@@ -4,13 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir.match import constants_of, sole_producer
-from compiler.ops import BatchNorm, Convolution, FullyConnected, batchnorm_affine
+from compiler.ops import BatchNorm, Convolution, Deconvolution, FullyConnected, batchnorm_affine
 from passes.manager import PassContext, PassResult
 
 
 def fold_batchnorm(graph, ctx: PassContext) -> PassResult:
-    """Pattern: BatchNorm(P(x, w, b?), γ, β, mean, var) with P a Convolution or a FullyConnected whose output is
-             (N, C), P's result used only by the BatchNorm, all of them constants; runs only with merge_bn
+    """Pattern: BatchNorm(P(x, w, b?), γ, β, mean, var) with P a Convolution, a Deconvolution or a FullyConnected
+             whose output is (N, C), P's result used only by the BatchNorm, all of them constants; runs only with
+             merge_bn
     Emits:   P(x, w·s, b·s + t) with s = γ/sqrt(var + eps), t = β − mean·s per output channel, γ := 1 under fix_gamma
     Exact:   yes, up to float32 rounding of the folded weights
     Skips:   any other BatchNorm (lower_batchnorm makes it a Scale)"""
@@ -18,20 +19,23 @@ def fold_batchnorm(graph, ctx: PassContext) -> PassResult:
         return PassResult(0)
     folded = 0
     for bn in graph.ops_of(BatchNorm):
-        producer = sole_producer(bn.operands[0], Convolution, FullyConnected)
+        producer = sole_producer(bn.operands[0], Convolution, Deconvolution, FullyConnected)
         stats = constants_of(bn)
         weights = constants_of(producer) if producer is not None else None
         if producer is None or stats is None or weights is None:
-            ctx.skip(bn, "input is not a single-use Convolution/FullyConnected with constant weights")
+            ctx.skip(bn, "input is not a single-use Convolution/Deconvolution/FullyConnected with constant weights")
             continue
         if producer.kind == "FullyConnected" and producer.result.type.rank != 2:
             ctx.skip(bn, "FullyConnected with flatten=False puts channels last; BatchNorm normalises axis 1")
             continue
         scale, shift = batchnorm_affine(bn.attrs, *stats)
         weight = weights[0].astype(np.float64)
-        bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(weight.shape[0])
-        w_value = graph.constant(weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1)),
-                                 producer.operands[1].name + "_folded")
+        bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(producer.result.type.shape[1])
+        if producer.kind == "Deconvolution":
+            folded = producer.attrs.per_output_channel(weights[0], scale)
+        else:
+            folded = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
+        w_value = graph.constant(folded, producer.operands[1].name + "_folded")
         b_value = graph.constant(bias * scale + shift, f"{producer.name}_bias_folded")
         graph.set_operands(producer, (producer.operands[0], w_value, b_value))
         graph.replace_all_uses(bn.result, producer.result)

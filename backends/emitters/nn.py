@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.nn import BatchNorm, Convolution, FullyConnected, Pooling, Scale, pooled_size
+from compiler.ops.nn import BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale, pooled_size
 
 
 def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
@@ -15,7 +15,7 @@ def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
 
 
 @emitter(Convolution, layers=("Convolution",))
-def emit_convolution(op, ctx: EmitContext) -> None:
+def emit_convolution(op, ctx: EmitContext, layer: str = "Convolution") -> None:
     a: Convolution = op.attrs
     param = {"num_output": a.num_filter, "bias_term": len(op.operands) == 3}
     for prefix, values in (("kernel", a.kernel), ("stride", a.stride), ("pad", a.pad)):
@@ -26,8 +26,21 @@ def emit_convolution(op, ctx: EmitContext) -> None:
         param["dilation"] = [a.dilate[0]] if a.dilate[0] == a.dilate[1] else list(a.dilate)
     if a.num_group != 1:
         param["group"] = a.num_group
-    ctx.add("Convolution", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+    ctx.add(layer, name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
             params={"convolution_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+
+
+def _deconvolution_legality(op, target) -> str | None:
+    if any(op.attrs.adj):
+        return f"adj {op.attrs.adj} (output padding) has no Caffe field"
+    if op.attrs.dilate != (1, 1):
+        return "OpenCV sizes a dilated Deconvolution differently from Caffe and MXNet, so it cannot be verified"
+    return None
+
+
+@emitter(Deconvolution, layers=("Deconvolution",), legal=_deconvolution_legality)
+def emit_deconvolution(op, ctx: EmitContext) -> None:
+    emit_convolution(op, ctx, layer="Deconvolution")
 
 
 @emitter(FullyConnected, layers=("InnerProduct",))

@@ -53,6 +53,46 @@ class Convolution:
         return x.with_shape((n, self.num_filter, *out))
 
 
+@op_def(operands=("data", "weight", "bias?"), mxnet=("Deconvolution",),
+        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"))
+@attrs.frozen(kw_only=True)
+class Deconvolution:
+    """Transposed convolution; weight (C_in, num_filter/num_group, kh, kw), Caffe's own layout (§2.2)."""
+    num_filter: int = attrs.field(validator=positive)
+    kernel: Pair = attrs.field(converter=pair, validator=positive)
+    stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    dilate: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    pad: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
+    adj: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
+    target_shape: tuple[int, ...] = attrs.field(default=(), converter=int_tuple)
+    num_group: int = attrs.field(default=1, validator=positive)
+    layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
+
+    def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
+        _require_nchw(x, "Deconvolution")
+        n, c, h, wd = x.shape
+        if self.target_shape:
+            raise ValueError("target_shape recomputes pad and adj at run time; export the model with explicit pad/adj")
+        if c % self.num_group or self.num_filter % self.num_group:
+            raise ValueError(f"channels {c} and num_filter {self.num_filter} must divide by num_group {self.num_group}")
+        _expect_shape("weight", w.shape, (c, self.num_filter // self.num_group, *self.kernel))
+        if b is not None:
+            _expect_shape("bias", b.shape, (self.num_filter,))
+        out = [(size - 1) * s - 2 * p + d * (k - 1) + 1 + a
+               for size, k, s, p, d, a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate, self.adj)]
+        if min(out) < 1:
+            raise ValueError(f"output size {out} is not positive")
+        return x.with_shape((n, self.num_filter, *out))
+
+    def per_output_channel(self, weight, factor):
+        """weight with output channel o multiplied by factor[o] (float64)."""
+        cin, per_group = weight.shape[:2]
+        g = self.num_group
+        grouped = weight.astype(np.float64).reshape(g, cin // g, per_group, *weight.shape[2:])
+        scaled = grouped * np.asarray(factor, np.float64).reshape(g, 1, per_group, 1, 1)
+        return scaled.reshape(weight.shape)
+
+
 @op_def(operands=("data", "weight", "bias?"), mxnet=("FullyConnected",), ignored=("no_bias",),
         traits=(TRAIT_INPUT_CHANNEL_WEIGHTS,))
 @attrs.frozen(kw_only=True)

@@ -35,3 +35,33 @@ def test_convolution_to_bgr_reverses_input_channels_exactly(tmp_path):
     compiled, _ = convert_and_compare(symbol, params, shapes, tmp_path, options=Options(to_bgr=True))
     written = compiled.layers[1].blobs[0]
     assert (written == params["conv_weight"][:, ::-1]).all()
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel=(4, 4), stride=(2, 2), pad=(1, 1), num_filter=6),
+    dict(kernel=(3, 3), stride=(2, 2), pad=(1, 1), num_filter=4, num_group=2, no_bias=True),
+    dict(kernel=(2, 2), stride=(2, 2), num_filter=4, num_group=4, no_bias=True),   # depthwise upsampling
+], ids=lambda k: ",".join(f"{a}={b}" for a, b in k.items()))
+@pytest.mark.parametrize("merge_bn", [True, False])
+def test_deconvolution_with_batchnorm(tmp_path, kwargs, merge_bn):
+    from compiler.options import Options
+
+    data = mx.sym.var("data")
+    deconv = mx.sym.Deconvolution(data, name="deconv", **kwargs)
+    symbol = mx.sym.BatchNorm(deconv, fix_gamma=False, eps=1e-5, name="bn")
+    shapes = {"data": (1, 4, 5, 6)}
+    compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
+                                      options=Options(merge_bn=merge_bn))
+    assert layer_types(compiled) == (["Input", "Deconvolution"] if merge_bn
+                                     else ["Input", "Deconvolution", "BatchNorm", "Scale"])
+
+
+@pytest.mark.parametrize("kwargs, reason", [(dict(adj=(1, 1)), "adj"), (dict(dilate=(2, 2)), "dilated")])
+def test_deconvolution_without_exact_lowering_is_refused(tmp_path, kwargs, reason):
+    from compiler.errors import IllegalForTarget
+
+    symbol = mx.sym.Deconvolution(mx.sym.var("data"), kernel=(3, 3), stride=(2, 2), pad=(1, 1), num_filter=2,
+                                  name="up", **kwargs)
+    shapes = {"data": (1, 2, 4, 4)}
+    with pytest.raises(IllegalForTarget, match=reason):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
