@@ -49,7 +49,8 @@ def strict_parse(prototxt_path: str, proto_module):
 
 
 def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options: Options | None = None,
-                        target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model"):
+                        target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model",
+                        runtime_options=None):
     """Convert, write, strictly re-parse, run in OpenCV and compare with MXNet; returns (compilation, comparisons)."""
     options = options or Options()
     graph = import_symbol(symbol, params, input_shapes, name=name)
@@ -61,7 +62,8 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     inputs = random_inputs(input_shapes, seed)
     reference = mxnet_outputs(symbol, params, inputs)
     bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if options.to_bgr else set()
-    actual = run_runtime("opencv", prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers)
+    actual = run_runtime("opencv", prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers,
+                         **(runtime_options or {}))
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)

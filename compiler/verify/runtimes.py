@@ -6,7 +6,9 @@ import numpy as np
 from compiler.errors import ConversionError
 
 
-def run_opencv(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+def run_opencv(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outputs: list[str],
+               fusion: bool = True) -> list[np.ndarray]:
+    """Run the files in OpenCV's dnn; `fusion=False` turns off its layer fusion (which has bugs of its own)."""
     try:
         import cv2
     except ImportError:
@@ -19,6 +21,7 @@ def run_opencv(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], ou
         raise ConversionError(f"OpenCV cannot load {prototxt}: {str(exc).strip().splitlines()[-1]}") from None
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+    net.enableFusion(fusion)
     if hasattr(net, "enableWinograd"):
         net.enableWinograd(False)   # Winograd 3×3 convolutions trade accuracy for speed
     for name, array in inputs.items():
@@ -32,7 +35,7 @@ def run_opencv(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], ou
 RUNTIMES = {"opencv": run_opencv}
 
 
-def run_runtime(name: str, prototxt: str, caffemodel: str, inputs, outputs) -> list[np.ndarray]:
+def run_runtime(name: str, prototxt: str, caffemodel: str, inputs, outputs, **options) -> list[np.ndarray]:
     if name not in RUNTIMES:
         raise ConversionError(f"unknown runtime {name!r}", hint=f"choose one of {', '.join(RUNTIMES)}")
-    return RUNTIMES[name](prototxt, caffemodel, inputs, outputs)
+    return RUNTIMES[name](prototxt, caffemodel, inputs, outputs, **options)

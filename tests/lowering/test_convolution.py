@@ -50,8 +50,12 @@ def test_deconvolution_with_batchnorm(tmp_path, kwargs, merge_bn):
     deconv = mx.sym.Deconvolution(data, name="deconv", **kwargs)
     symbol = mx.sym.BatchNorm(deconv, fix_gamma=False, eps=1e-5, name="bn")
     shapes = {"data": (1, 4, 5, 6)}
+    # OpenCV 4.11 mis-fuses BatchNorm/Scale into a grouped Deconvolution (README known limits): the file is right,
+    # as OpenCV without fusion shows.
+    opencv_bug = not merge_bn and kwargs.get("num_group", 1) > 1
     compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
-                                      options=Options(merge_bn=merge_bn))
+                                      options=Options(merge_bn=merge_bn),
+                                      runtime_options={"fusion": False} if opencv_bug else None)
     assert layer_types(compiled) == (["Input", "Deconvolution"] if merge_bn
                                      else ["Input", "Deconvolution", "BatchNorm", "Scale"])
 
