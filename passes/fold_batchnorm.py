@@ -32,10 +32,10 @@ def fold_batchnorm(graph, ctx: PassContext) -> PassResult:
         weight = weights[0].astype(np.float64)
         bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(producer.result.type.shape[1])
         if producer.kind == "Deconvolution":
-            folded = producer.attrs.per_output_channel(weights[0], scale)
+            new_weight = producer.attrs.per_output_channel(weights[0], scale)
         else:
-            folded = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-        w_value = graph.constant(folded, producer.operands[1].name + "_folded")
+            new_weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
+        w_value = graph.constant(new_weight, producer.operands[1].name + "_folded")
         b_value = graph.constant(bias * scale + shift, f"{producer.name}_bias_folded")
         graph.set_operands(producer, (producer.operands[0], w_value, b_value))
         graph.replace_all_uses(bn.result, producer.result)
