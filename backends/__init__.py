@@ -5,9 +5,9 @@ from backends.target import Target, TargetPolicy
 
 
 def _targets() -> dict[str, Target]:
-    from backends import caffe
+    from backends import caffe, caffe_ssd
 
-    return {t.name: t for t in (caffe.TARGET,)}
+    return {t.name: t for t in (caffe.TARGET, caffe_ssd.TARGET)}
 
 
 def get_target(name: str) -> Target:

@@ -15,6 +15,8 @@ TARGET = Target(
         "eliminate_identities",
         "lower_broadcast_arithmetic",
         "reorder_input_layout",
+        "fold_constants",
+        "fuse_ssd_head",
         "transpose_to_permute",
         "fold_batchnorm",
         "lower_batchnorm",

@@ -8,6 +8,7 @@ import importlib
 
 _PUBLIC = {
     "convert_model": "compiler.legacy",
+    "convert_ssd_model": "compiler.legacy",
     "save_model": "compiler.legacy",
     "compile_model": "compiler.api",
     "Compilation": "compiler.api",

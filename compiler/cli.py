@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert a model into PREFIX.prototxt + PREFIX.caffemodel")
     _add_model_arguments(convert)
     convert.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output path prefix")
-    convert.add_argument("--target", default="caffe", help="backend: caffe (default)")
+    convert.add_argument("--target", default="caffe", help="backend: caffe (default) or caffe-ssd")
+    convert.add_argument("--ssd-confidence", type=float, metavar="T",
+                         help="SSD: DetectionOutput's confidence_threshold (default: the net's own, 0.01)")
     convert.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
     convert.add_argument("--relu6", choices=("exact", "approx"), default="exact",
                          help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
@@ -125,6 +127,14 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
     mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args),
                                                       input_shapes_of(prototxt))
+    from compiler.verify.ssd import is_ssd, verify_ssd
+
+    if is_ssd(prototxt):
+        result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, args.runtime, tolerance)
+        print(f"SSD verification in {args.runtime} on a seeded random input (seed {args.seed}):")
+        for line in result.lines():
+            print("  " + line)
+        return result.ok
     reference = run_mxnet(model, mxnet_inputs, softmax=args.softmax)
     actual = verify.run_runtime(args.runtime, prototxt, caffemodel, caffe_inputs, output_layers)
     results = verify.compare_outputs(output_names, reference, actual, tolerance)
@@ -138,7 +148,7 @@ def cmd_convert(args) -> int:
     from compiler.api import compile_graph, import_model
 
     options = _options(args, merge_bn=not args.no_merge_bn, check_ir=args.check_ir, dump_ir=args.dump_ir,
-                       disable_passes=args.disable_pass, relu6=args.relu6)
+                       disable_passes=args.disable_pass, relu6=args.relu6, ssd_confidence=args.ssd_confidence)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)

@@ -22,3 +22,12 @@ def save_model(text_net, binary_weights, prefix: str) -> tuple[str, str]:
     from backends.writer import prototxt_text, write_files
 
     return write_files(prefix, prototxt_text(text_net), binary_weights)
+
+
+def convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr: bool = True, merge_bn: bool = True,
+                      target: str = "caffe-ssd", confidence_threshold: float | None = None):
+    """Convert a GluonCV SSD (anchors, decoder and NMS become PriorBox + DetectionOutput); returns what
+    save_model writes. The compilation report lists how Caffe's detections can differ from GluonCV's."""
+    compiled = compile_model(net, input_shape, target=target,
+                             options=Options(to_bgr=to_bgr, merge_bn=merge_bn, ssd_confidence=confidence_threshold))
+    return compiled.net(), compiled.weights()

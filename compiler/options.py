@@ -19,3 +19,5 @@ class Options:
     mean: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
     std: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
     input_scale: float | None = None
+    # DetectionOutput's confidence_threshold; None takes the one the GluonCV net uses.
+    ssd_confidence: float | None = None

@@ -49,6 +49,23 @@ def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> li
     return [o.asnumpy() for o in outs]
 
 
+def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
+    """Values of internal nodes (by node name) of a Gluon block or SymbolModel on `inputs`."""
+    import mxnet as mx
+
+    from compiler.frontend.symbol import canonical
+
+    block = getattr(model, "block", model)
+    traced = block(*[mx.sym.var(n) for n in inputs])
+    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
+    internals = symbol.get_internals()
+    outputs = internals.list_outputs()
+    taps = [internals[outputs.index(f"{name}_output")] for name in names]
+    tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var(n) for n in inputs], params=block.collect_params())
+    values = tapped(*[mx.nd.array(a) for a in inputs.values()])
+    return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]
+
+
 def _read_net(prototxt: str):
     from google.protobuf import text_format
 

@@ -5,94 +5,178 @@ import numpy as np
 
 from compiler.errors import BadModel
 
-_INPUT_SIZE = {"inception": 299}
+_INPUT_SIZE = {"inception": 299, "ssd_300": 300, "ssd_512": 512}
 
 
 def default_input_shape(name: str) -> tuple[int, int, int, int]:
-    size = next((s for key, s in _INPUT_SIZE.items() if key in name), 224)
+    size = next((s for key, s in _INPUT_SIZE.items() if name.startswith(key) or key in name), 224)
     return (1, 3, size, size)
+
+
+def is_detector(name: str) -> bool:
+    return name.startswith(("ssd_", "yolo", "faster_rcnn", "center_net"))
 
 
 def get_zoo_model(name: str):
     from gluoncv import model_zoo
 
+    kwargs = {"pretrained_base": False} if is_detector(name) else {}
     try:
-        return model_zoo.get_model(name, pretrained=False)
+        return model_zoo.get_model(name, pretrained=False, **kwargs)
     except (ValueError, KeyError, TypeError, AssertionError) as exc:
         raise BadModel(f"'{name}' is not a GluonCV model-zoo name ({type(exc).__name__}: {str(exc)[:200]})",
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path") from None
 
 
-def _batchnorm_blocks(net):
-    from mxnet.gluon import nn
+def _traced_nodes(net) -> tuple[object, list[dict]]:
+    import json
 
-    found = []
+    import mxnet as mx
 
-    def visit(block):
-        if isinstance(block, nn.BatchNorm):
-            found.append(block)
-    net.apply(visit)
-    return found
+    from compiler.frontend.symbol import canonical
+
+    traced = net(mx.sym.var("data"))
+    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
+    return symbol, json.loads(symbol.tojson())["nodes"]
 
 
-def randomize(net, seed: int, input_shape, calibration_batch: int = 4, max_passes: int = 30):
-    """Seeded random weights, random γ/β, then running statistics calibrated on a random batch and perturbed.
+def calibrate_batchnorm(net, batch) -> list:
+    """Set every BatchNorm's running mean/var to the statistics of its input on `batch` in training mode.
 
-    Purely random statistics make deep nets saturate, so the statistics are measured on a batch first
-    (forward + backward under autograd.record(), which is when MXNet's CPU BatchNorm updates them).
-    With momentum forced to 0 one pass suffices; BatchNorms we cannot reach keep momentum 0.9, so passes
-    repeat until the statistics settle.
+    One training-mode forward exposes every BatchNorm input at once (BatchNorms inside a SymbolBlock included);
+    with the running statistics equal to those batch statistics, inference reproduces the training-mode
+    activations for that batch, so nothing downstream explodes or saturates.
+    """
+    import mxnet as mx
+
+    from compiler.frontend.symbol import internal_entries
+
+    symbol, nodes = _traced_nodes(net)
+    internals = symbol.get_internals()
+    entries = internal_entries(internals, nodes)
+    norms = [n for n in nodes if n["op"] in ("BatchNorm", "_contrib_BatchNormWithReLU")]
+    if not norms:
+        return []
+    taps = [internals[entries[(n["inputs"][0][0], n["inputs"][0][1])]] for n in norms]
+    params = net.collect_params()
+    tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var("data")], params=params)
+    with mx.autograd.train_mode():
+        inputs = tapped(batch)
+    stats = []
+    for node, data in zip(norms, inputs if isinstance(inputs, (list, tuple)) else [inputs]):
+        data = data.asnumpy().astype(np.float64)
+        axes = tuple(i for i in range(data.ndim) if i != 1)
+        mean_name, var_name = (nodes[e[0]]["name"] for e in node["inputs"][3:5])
+        params[mean_name].set_data(mx.nd.array(data.mean(axis=axes)))
+        params[var_name].set_data(mx.nd.array(data.var(axis=axes)))
+        stats += [params[mean_name], params[var_name]]
+    return stats
+
+
+def randomize(net, seed: int, input_shape, calibration_batch: int = 2):
+    """Seeded random weights and γ/β, then BatchNorm statistics calibrated on a random batch and perturbed.
+
+    Purely random statistics make deep nets saturate, so the statistics are measured first (see
+    calibrate_batchnorm), then moved by a seeded perturbation so that a folding mistake still shows.
     """
     import mxnet as mx
 
     mx.random.seed(seed)
     rng = np.random.RandomState(seed)
-    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2), force_reinit=True)
+    if not any(p._data is not None or p._deferred_init for p in net.collect_params().values()):
+        net.initialize()
     shape = (calibration_batch,) + tuple(input_shape[1:])
     batch = mx.nd.array(rng.standard_normal(shape).astype(np.float32))
     net(batch)   # finish deferred initialisation so every parameter has its shape
     params = net.collect_params()
     for name in sorted(params.keys()):
         p = params[name]
-        data = p.data()
+        if isinstance(p, mx.gluon.parameter.Constant):
+            continue   # anchors and other constants belong to the architecture
+        shape = p.shape
         if name.endswith("gamma"):
-            p.set_data(mx.nd.array(rng.uniform(0.5, 1.5, data.shape)))
-        elif name.endswith("beta") or name.endswith("bias"):
-            p.set_data(mx.nd.array(rng.uniform(-0.2, 0.2, data.shape)))
+            value = rng.uniform(0.5, 1.5, shape)
+        elif name.endswith("beta"):
+            # Mostly positive shifts keep most ReLUs open. Random BatchNorm nets with centred shifts are chaotic:
+            # float32 rounding grew ~1.2× per layer (a 1e-7 input change moved SSD-512 ResNet-50 outputs by
+            # 1.6e-4), which would drown real conversion errors; with these shifts it stays near 1e-5.
+            value = rng.uniform(0.3, 0.8, shape)
+        elif name.endswith("bias"):
+            value = rng.uniform(-0.2, 0.2, shape)
         elif name.endswith("alpha"):
-            p.set_data(mx.nd.array(rng.uniform(0.05, 0.3, data.shape)))
-    blocks = _batchnorm_blocks(net)
-    saved = [b._kwargs.get("momentum", 0.9) for b in blocks]
-    for b in blocks:
-        b._kwargs["momentum"] = 0.0
-    stats = [p for n, p in sorted(params.items()) if n.endswith(("running_mean", "running_var", "moving_mean",
-                                                                   "moving_var"))]
-    try:
-        previous = None
-        for _ in range(max_passes):
-            with mx.autograd.record():
-                out = net(batch)
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                losses = [o.sum() for o in outs if o is not None]
-            mx.autograd.backward(losses)
-            current = np.concatenate([p.data().asnumpy().ravel() for p in stats]) if stats else np.zeros(0)
-            if previous is not None and np.allclose(current, previous, rtol=1e-3, atol=1e-5):
-                break
-            previous = current
-    finally:
-        for b, momentum in zip(blocks, saved):
-            b._kwargs["momentum"] = momentum
+            value = rng.uniform(0.05, 0.3, shape)
+        elif name.endswith(("running_var", "moving_var")):
+            value = np.ones(shape)
+        elif name.endswith(("running_mean", "moving_mean")):
+            value = np.zeros(shape)
+        else:   # He-normal weights keep activations in range through deep stacks
+            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            value = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+        p.set_data(mx.nd.array(value.astype(np.float32)))
+    stats = calibrate_batchnorm(net, batch)
     for p in stats:
         data = p.data().asnumpy()
         if "mean" in p.name:
             paired = [q for q in stats if q.name == p.name.replace("mean", "var")]
             spread = np.sqrt(np.maximum(paired[0].data().asnumpy(), 1e-6)) if paired else 1.0
-            p.set_data(mx.nd.array(data + 0.1 * spread * rng.standard_normal(data.shape)))
+            p.set_data(mx.nd.array(data + 0.05 * spread * rng.standard_normal(data.shape)))
         else:
-            p.set_data(mx.nd.array(data * rng.uniform(0.8, 1.25, data.shape) + 1e-3))
+            p.set_data(mx.nd.array(data * rng.uniform(0.9, 1.1, data.shape) + 1e-3))
+    mx.nd.waitall()   # nothing of the set-up may still be running when the net is read or run
     return net
+
+
+def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> None:
+    """Give a random SSD well-separated detections: box offsets scaled to std 1 and class logits to std 3 per level,
+    then a background bias large enough that at most `max_candidates` (anchor, class) scores pass 0.01. Random
+    weights otherwise give flat or saturated scores (ties make any comparison of detections meaningless) and, in
+    nets without BatchNorm, box offsets whose exp() overflows."""
+    import mxnet as mx
+
+    from compiler.reference import mxnet_internals
+
+    rng = np.random.RandomState(seed + 1)
+    batch = {"data": rng.standard_normal(input_shape).astype(np.float32)}
+    box_convs = [bp.predictor for bp in net.box_predictors]
+    for conv, value in zip(box_convs, mxnet_internals(net, batch, [c.name + "_fwd" for c in box_convs])):
+        factor = 1.0 / max(float(value.std()), 1e-6)
+        for param in (conv.weight, conv.bias):
+            param.set_data(param.data() * factor)
+    convs = [cp.predictor for cp in net.class_predictors]
+    logits = mxnet_internals(net, batch, [conv.name + "_fwd" for conv in convs])
+    classes = net.num_classes + 1
+    per_level = []
+    for conv, value in zip(convs, logits):
+        factor = 3.0 / max(float(value.std()), 1e-6)
+        for param in (conv.weight, conv.bias):
+            param.set_data(param.data() * factor)
+        n, channels, h, w = value.shape
+        per_level.append((value * factor).reshape(n, channels // classes, classes, h, w).transpose(0, 3, 4, 1, 2)
+                         .reshape(-1, classes))
+    scores = np.concatenate(per_level).astype(np.float64)
+
+    def candidates(background: float) -> int:
+        shifted = scores.copy()
+        shifted[:, 0] += background
+        shifted -= shifted.max(axis=1, keepdims=True)
+        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        return int((probs[:, 1:] > 0.01).sum())
+
+    low, high = 0.0, 40.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (middle, high) if candidates(middle) > max_candidates else (low, middle)
+    for conv in convs:
+        bias = conv.bias.data().asnumpy()
+        bias[::classes] += high
+        conv.bias.set_data(mx.nd.array(bias))
+    mx.nd.waitall()
 
 
 def random_zoo_model(name: str, seed: int, input_shape=None):
     net = get_zoo_model(name)
-    return randomize(net, seed, input_shape or default_input_shape(name))
+    shape = input_shape or default_input_shape(name)
+    randomize(net, seed, shape)
+    if hasattr(net, "class_predictors"):
+        tune_ssd_heads(net, seed, shape)
+    return net

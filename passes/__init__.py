@@ -5,10 +5,13 @@ from passes.clip_to_relu import clip_to_relu
 from passes.eliminate_dead_code import eliminate_dead_code
 from passes.eliminate_identities import eliminate_identities
 from passes.fold_batchnorm import fold_batchnorm
+from passes.fold_constants import fold_constants
 from passes.fold_input_normalization import fold_input_normalization
 from passes.fold_scalar_arithmetic import fold_scalar_arithmetic
+from passes.fuse_ssd_head import fuse_ssd_head
 from passes.lower_batchnorm import lower_batchnorm
 from passes.lower_broadcast_arithmetic import lower_broadcast_arithmetic
+from passes.lower_l2_normalization import lower_l2_normalization
 from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, Report
 from passes.reorder_input_channels import reorder_input_channels
 from passes.reorder_input_layout import reorder_input_layout
@@ -18,6 +21,9 @@ PASSES: tuple[Pass, ...] = tuple(Pass.from_function(f) for f in (
     eliminate_identities,
     lower_broadcast_arithmetic,
     reorder_input_layout,
+    fold_constants,
+    fuse_ssd_head,
+    lower_l2_normalization,
     transpose_to_permute,
     fold_batchnorm,
     lower_batchnorm,

@@ -51,7 +51,10 @@ def reorder_input_channels(graph, ctx: PassContext) -> PassResult:
                                 node=value.name, op="output", attribute="to_bgr",
                                 hint="convert without --to-bgr")
         for op in value.users:
-            positions = [i for i, v in enumerate(op.operands) if v is value]
+            shape_only = getattr(op.attrs, "SHAPE_ONLY_OPERANDS", ())
+            positions = [i for i, v in enumerate(op.operands) if v is value and i not in shape_only]
+            if not positions:
+                continue   # reads only the shape, which the channel order does not change
             if positions != [0]:
                 raise _refuse(op, value, "uses it as more than its data operand")
             if op.kind in ("Convolution", "FullyConnected"):

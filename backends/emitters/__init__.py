@@ -126,4 +126,4 @@ def const(value: Value) -> np.ndarray:
 
 
 # The families register their emitters on import; they need the names above, so they come last.
-from backends.emitters import activation, arith, nn, tensor  # noqa: E402,F401
+from backends.emitters import activation, arith, detection, nn, tensor  # noqa: E402,F401

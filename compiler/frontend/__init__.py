@@ -31,7 +31,8 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
         raise BadModel(f"{type(net).__name__} is not a HybridBlock, so it has no symbolic graph",
                        hint="build the model from HybridBlocks (nn.HybridSequential, HybridBlock)")
     try:
-        net(*[mx.nd.zeros(s) for s in shapes.values()])   # finishes deferred initialisation
+        if any(p._deferred_init for p in net.collect_params().values()):
+            net(*[mx.nd.zeros(s) for s in shapes.values()])   # finishes deferred initialisation
         traced = net(*[mx.sym.var(n) for n in shapes])
     except mx.base.MXNetError as exc:
         raise BadModel(f"running the block on inputs {shapes} failed: {str(exc).splitlines()[0]}",

@@ -55,6 +55,42 @@ def _check_structure(document: dict, source: str) -> None:
             raise BadModel(f"{source}: output entry {head!r} refers to no node")
 
 
+def canonical(symbol):
+    """The symbol as its JSON describes it: tracing can leave nodes (amp_multicast) that tojson() drops, which
+    would put get_internals() out of step with the node list."""
+    return _mxnet().sym.load_json(symbol.tojson())
+
+
+def internal_entries(internals, nodes: list[dict]) -> dict[tuple[int, int], int]:
+    """Position in `internals.list_outputs()` of every visible output, keyed by (node index, output index).
+
+    Names are not unique keys (mxnet-semantics §0.6), so the walk follows the node order: a node's visible outputs
+    are the consecutive names it owns (`conv_output`, `act_output`, `act_mask`); when the next node's longer name
+    also matches, the name is the next node's.
+    """
+    names = internals.list_outputs()
+
+    def owns(node_index: int, name: str) -> bool:
+        node = nodes[node_index]
+        return name == node["name"] if node["op"] == "null" else name.startswith(node["name"] + "_")
+
+    entries: dict[tuple[int, int], int] = {}
+    cursor = 0
+    for index, node in enumerate(nodes):
+        out = 0
+        while cursor < len(names) and owns(index, names[cursor]) and not (
+                index + 1 < len(nodes) and len(nodes[index + 1]["name"]) > len(node["name"])
+                and owns(index + 1, names[cursor])):
+            entries[(index, out)] = cursor
+            cursor += 1
+            out += 1
+            if node["op"] == "null":
+                break
+    if cursor != len(names):
+        raise BadModel("the symbol's internal outputs do not follow its node list; re-export the model")
+    return entries
+
+
 def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> dict[tuple[int, int], tuple]:
     """MXNet's inferred shape of every visible output, keyed by (node index, output index)."""
     mx = _mxnet()
@@ -68,36 +104,15 @@ def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> d
     if out_shapes is None:
         raise ShapeMismatch(f"MXNet could not infer every shape from inputs {input_shapes}",
                             hint="give a shape for every data input")
-    names = internals.list_outputs()
-
-    def owns(node_index: int, name: str) -> bool:
-        node = nodes[node_index]
-        return name == node["name"] if node["op"] == "null" else name.startswith(node["name"] + "_")
-
-    shapes: dict[tuple[int, int], tuple] = {}
-    cursor = 0
-    for index, node in enumerate(nodes):
-        out = 0
-        # A node's visible outputs are the consecutive names it owns (`conv_output`, `act_output`, `act_mask`);
-        # when the next node's longer name also matches, the name is the next node's.
-        while cursor < len(names) and owns(index, names[cursor]) and not (
-                index + 1 < len(nodes) and len(nodes[index + 1]["name"]) > len(node["name"])
-                and owns(index + 1, names[cursor])):
-            shapes[(index, out)] = tuple(out_shapes[cursor])
-            cursor += 1
-            out += 1
-            if node["op"] == "null":
-                break
-    if cursor != len(names):
-        raise BadModel("the symbol's internal outputs do not follow its node list; re-export the model")
-    return shapes
+    return {key: tuple(out_shapes[position]) for key, position in internal_entries(internals, nodes).items()}
 
 
 def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
                   name: str = "model") -> Graph:
     """Lower a loaded MXNet symbol with its parameter arrays into a verified IR graph."""
-    nodes = json.loads(symbol.tojson())["nodes"]
-    heads = json.loads(symbol.tojson())["heads"]
+    symbol = canonical(symbol)
+    document = json.loads(symbol.tojson())
+    nodes, heads = document["nodes"], document["heads"]
     variables = {node["name"] for node in nodes if node["op"] == "null"}
     for input_name, shape in input_shapes.items():
         if input_name not in variables:

@@ -188,3 +188,22 @@ def _broadcast(ctx: NodeContext) -> Value:
 
 for _name in _BROADCAST:
     COMPOSITES[_name] = _broadcast
+
+
+_COMPARISONS = {"_greater_scalar": "greater", "_greater_equal_scalar": "greater_equal", "_lesser_scalar": "lesser",
+                "_lesser_equal_scalar": "lesser_equal", "_equal_scalar": "equal", "_not_equal_scalar": "not_equal"}
+
+
+def _compare(ctx: NodeContext) -> Value:
+    from compiler.frontend.attr_parser import parse_value
+    from compiler.ops.detection import CompareScalar
+
+    extra = sorted(set(ctx.raw_attrs) - {"scalar", "is_int"})
+    if extra or "scalar" not in ctx.raw_attrs:
+        raise ctx.unsupported("needs exactly the attribute 'scalar'", attribute=(extra or ["scalar"])[0])
+    return ctx.add(CompareScalar(op=_COMPARISONS[ctx.op], scalar=parse_value(str(ctx.raw_attrs["scalar"]), float)),
+                   *ctx.operands)
+
+
+for _name in _COMPARISONS:
+    COMPOSITES[_name] = _compare

@@ -100,6 +100,7 @@ class Graph:
         self._names: set[str] = set()
         self._suffixes: dict[str, int] = {}
         self._insert_before: Op | None = None
+        self.meta: dict = {}   # analysis results passes leave for later stages (e.g. the SSD tensors)
 
     # -- naming -----------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:

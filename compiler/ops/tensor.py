@@ -17,6 +17,9 @@ class Flatten:
     def infer(self, x: TensorType) -> TensorType:
         return x.with_shape((x.shape[0], int(np.prod(x.shape[1:]))))
 
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(x.shape[0], -1)
+
 
 @op_def(operands=("data*",), mxnet=("Concat", "concat"), ignored=("num_args",))
 @attrs.frozen(kw_only=True)
@@ -37,6 +40,9 @@ class Concat:
                 raise ValueError("operands differ outside the concat axis: " + ", ".join(str(t.shape) for t in xs))
         return xs[0].with_shape((*xs[0].shape[:axis], sum(x.shape[axis] for x in xs), *xs[0].shape[axis + 1:]))
 
+    def evaluate(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.positive_axis(xs[0].ndim))
+
 
 @op_def(traits=(TRAIT_SHAPE_ONLY,))
 @attrs.frozen(kw_only=True)
@@ -48,6 +54,9 @@ class Reshape:
         if int(np.prod(self.shape)) != x.size:
             raise ValueError(f"cannot reshape {x.shape} ({x.size} elements) to {self.shape}")
         return x.with_shape(self.shape)
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(self.shape)
 
 
 @op_def(mxnet=("transpose",), traits=(TRAIT_SHAPE_ONLY,))
@@ -65,6 +74,9 @@ class Transpose:
         if sorted(axes) != list(range(x.rank)):
             raise ValueError(f"axes {self.axes} are not a permutation of rank {x.rank}")
         return x.with_shape(tuple(x.shape[a] for a in axes))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return np.transpose(x, self.resolved(x.ndim))
 
 
 @op_def(mxnet=("Dropout",), ignored=("cudnn_off",), traits=(TRAIT_SHAPE_ONLY,))

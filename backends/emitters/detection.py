@@ -1,0 +1,41 @@
+"""Emitters for compiler/ops/detection.py: PriorBox, DetectionOutput, Normalize (caffe-ssd layers)."""
+from __future__ import annotations
+
+from backends.emitters import EmitContext, const, emitter
+from compiler.ops.detection import DetectionOutput, Normalize, PriorBox
+
+
+@emitter(PriorBox, layers=("PriorBox",))
+def emit_prior_box(op, ctx: EmitContext) -> None:
+    a: PriorBox = op.attrs
+    # Every field explicit: OpenCV defaults clip to true and refuses a missing variance (caffe-dialects §0.7).
+    param = {"min_size": list(a.min_size), "max_size": list(a.max_size), "aspect_ratio": list(a.aspect_ratio),
+             "flip": False, "clip": a.clip, "variance": list(a.variance), "offset": a.offset}
+    if a.step_h == a.step_w:
+        param["step"] = a.step_w
+    else:
+        param.update(step_h=a.step_h, step_w=a.step_w)
+    feature, image = op.operands
+    ctx.add("PriorBox", name=op.name, bottoms=[ctx.bottom(feature), ctx.bottom(image)], tops=[ctx.top(op.result)],
+            params={"prior_box_param": param}, source=op.result)
+
+
+@emitter(DetectionOutput, layers=("DetectionOutput",))
+def emit_detection_output(op, ctx: EmitContext) -> None:
+    a: DetectionOutput = op.attrs
+    param = {"num_classes": a.num_classes, "share_location": a.share_location,
+             "background_label_id": a.background_label_id,
+             "nms_param": {"nms_threshold": a.nms_threshold, "top_k": a.top_k}, "code_type": "CENTER_SIZE",
+             "keep_top_k": a.keep_top_k, "variance_encoded_in_target": False,
+             "confidence_threshold": a.confidence_threshold}
+    ctx.add("DetectionOutput", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands], tops=[ctx.top(op.result)],
+            params={"detection_output_param": param}, source=op.result)
+
+
+@emitter(Normalize, layers=("Normalize",))
+def emit_normalize(op, ctx: EmitContext) -> None:
+    a: Normalize = op.attrs
+    ctx.add("Normalize", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"norm_param": {"across_spatial": a.across_spatial, "channel_shared": a.channel_shared,
+                                   "eps": a.eps}},
+            blobs=[const(op.operands[1])], source=op.result)

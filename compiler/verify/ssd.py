@@ -1,0 +1,133 @@
+"""SSD verification: priors, loc and softmaxed conf tensors, and the final detections, GluonCV against Caffe."""
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+
+@attrs.frozen
+class DetectionComparison:
+    reference_count: int
+    caffe_count: int
+    matched: int
+    max_score_diff: float
+    max_box_diff: float          # normalised coordinates
+    tolerance: float
+
+    @property
+    def equal(self) -> bool:
+        return self.matched == self.reference_count == self.caffe_count
+
+    @property
+    def prefix(self) -> bool:
+        """Every GluonCV detection is also a Caffe one (what per-class top_k guarantees)."""
+        return self.matched == self.reference_count
+
+    def __str__(self) -> str:
+        verdict = "equal" if self.equal else ("GluonCV's are a subset" if self.prefix else "DIFFERENT")
+        return (f"detections: GluonCV {self.reference_count}, Caffe {self.caffe_count}, matched {self.matched} "
+                f"(max |score diff| {self.max_score_diff:.2e}, max |box diff| {self.max_box_diff:.2e} normalised, "
+                f"tolerance {self.tolerance:g}): {verdict}")
+
+
+def gluon_detections(ids, scores, boxes, image_hw) -> np.ndarray:
+    """Rows [class, score, xmin, ymin, xmax, ymax] (boxes normalised) of one image's valid GluonCV detections."""
+    ids, scores, boxes = (np.asarray(a, np.float64).reshape(-1, k) for a, k in ((ids, 1), (scores, 1), (boxes, 4)))
+    keep = ids[:, 0] >= 0
+    h, w = image_hw
+    return np.hstack([ids[keep], scores[keep], boxes[keep] / np.array([w, h, w, h])])
+
+
+def caffe_detections(output) -> np.ndarray:
+    """Rows [class, score, box] from DetectionOutput's (1, 1, K, 7); label 0 is the background, so class = label − 1."""
+    rows = np.asarray(output, np.float64).reshape(-1, 7)
+    keep = (rows[:, 1] >= 1) & (rows[:, 2] > 0)
+    return np.hstack([rows[keep, 1:2] - 1, rows[keep, 2:3], rows[keep, 3:7]])
+
+
+def compare_detections(reference: np.ndarray, caffe: np.ndarray, tolerance: float = 1e-4) -> DetectionComparison:
+    used = np.zeros(len(caffe), bool)
+    matched, score_diff, box_diff = 0, 0.0, 0.0
+    for row in reference[np.argsort(-reference[:, 1], kind="stable")]:
+        candidates = np.where(~used & (caffe[:, 0] == row[0]) & (np.abs(caffe[:, 1] - row[1]) <= tolerance)
+                              & (np.abs(caffe[:, 2:] - row[2:]).max(axis=1, initial=0) <= tolerance))[0]
+        if len(candidates):
+            best = candidates[np.argmin(np.abs(caffe[candidates, 2:] - row[2:]).sum(axis=1))]
+            used[best] = True
+            matched += 1
+            score_diff = max(score_diff, abs(caffe[best, 1] - row[1]))
+            box_diff = max(box_diff, float(np.abs(caffe[best, 2:] - row[2:]).max()))
+    return DetectionComparison(len(reference), len(caffe), matched, score_diff, box_diff, tolerance)
+
+
+@attrs.frozen
+class SSDVerification:
+    tensors: list            # OutputComparison for priors, loc and conf
+    detections: DetectionComparison
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.tensors) and self.detections.equal
+
+    def lines(self) -> list[str]:
+        return [str(t) for t in self.tensors] + [str(self.detections)]
+
+
+def _ssd_layers(prototxt: str):
+    from compiler.reference import _read_net
+
+    net = _read_net(prototxt)
+    producer = {top: layer for layer in net.layer for top in layer.top}
+    detection = [layer for layer in net.layer if layer.type == "DetectionOutput"]
+    return (producer, detection[0]) if detection else (producer, None)
+
+
+def is_ssd(prototxt: str) -> bool:
+    return _ssd_layers(prototxt)[1] is not None
+
+
+def _anchor_node(model) -> str:
+    """The MXNet node whose value is the (1, P, 4) anchors fed to box_decode."""
+    import json
+
+    import mxnet as mx
+
+    from compiler.frontend.symbol import canonical
+
+    block = getattr(model, "block", model)
+    traced = block(mx.sym.var("data"))
+    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
+    nodes = json.loads(symbol.tojson())["nodes"]
+    decode = [n for n in nodes if n["op"] == "_contrib_box_decode"]
+    return nodes[decode[0]["inputs"][1][0]]["name"]
+
+
+def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict, runtime: str,
+               tolerance: float) -> SSDVerification:
+    """Priors against the net's anchors (1e-6), loc and softmaxed conf against MXNet (tolerance, relative), and the
+    detections as (class, score, box) sets (tolerance, absolute in score and normalised box units)."""
+    from compiler.reference import mxnet_internals, run_mxnet
+    from compiler.verify import compare_outputs
+    from compiler.verify.runtimes import run_runtime
+
+    producer, detection = _ssd_layers(prototxt)
+    loc_blob, conf_blob, prior_blob = detection.bottom
+    softmax_blob = producer[conf_blob].bottom[0]
+    image = next(iter(caffe_inputs.values()))
+    image_hw = image.shape[2:]
+    caffe = run_runtime(runtime, prototxt, caffemodel, caffe_inputs,
+                        [detection.name, producer[loc_blob].name, producer[conf_blob].name, producer[prior_blob].name])
+    det, loc, conf, priors = caffe
+    anchors, mx_loc, mx_conf = mxnet_internals(model, mxnet_inputs, [_anchor_node(model), loc_blob, softmax_blob])
+    cx, cy, w, h = (anchors.reshape(-1, 4)[:, i].astype(np.float64) for i in range(4))
+    img_h, img_w = image_hw
+    corners = np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], 1)
+    prior_check = compare_outputs(["priors vs anchors"], [corners.reshape(-1)], [priors.reshape(2, -1)[0]], 1e-6)[0]
+    # Priors are compared in absolute terms: normalised coordinates are their own scale.
+    prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
+    tensors = [prior_check] + compare_outputs(["loc", "conf (softmax)"], [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)],
+                                              [loc, conf], tolerance)
+    ids, scores, boxes = run_mxnet(model, mxnet_inputs)
+    detections = compare_detections(gluon_detections(ids[0], scores[0], boxes[0], image_hw), caffe_detections(det),
+                                    tolerance)
+    return SSDVerification(tensors, detections)

@@ -1,0 +1,286 @@
+"""GluonCV SSD: replace anchors, box decoder, class decoder and box_nms by caffe-ssd's PriorBox + DetectionOutput."""
+from __future__ import annotations
+
+from collections import deque
+from fractions import Fraction
+
+import attrs
+import numpy as np
+
+from compiler.errors import UnsupportedOp
+from compiler.ir.graph import Graph, Op, Value
+from compiler.ops import Concat, Flatten
+from compiler.ops.detection import BoxNMS, DetectionOutput, PriorBox
+from passes.manager import PassContext, PassResult
+
+PRIOR_TOLERANCE = 1e-6   # normalised units, the largest allowed |PriorBox − GluonCV anchor|
+
+
+@attrs.frozen
+class SSDLevel:
+    feature: Value
+    class_conv: Op
+    box_conv: Op
+
+
+@attrs.frozen
+class SSDHead:
+    """Everything fuse_ssd_head reads from one matched GluonCV SSD graph."""
+    nms: Op
+    loc: Value               # (N, P·4) concatenated box-head outputs
+    class_scores: Value      # (N, P, C+1) softmax output
+    anchors: np.ndarray      # (P, 4) centre-form pixel anchors
+    stds: tuple[float, ...]
+    levels: tuple[SSDLevel, ...]
+    num_classes: int         # C + 1, background included
+    class_threshold: float
+    post_nms: int
+    outputs: tuple[Value, ...]
+    image: Value
+
+
+def _fail(op: Op, message: str) -> UnsupportedOp:
+    return UnsupportedOp(f"the GluonCV SSD head cannot be fused: {message}", **op.error_context(),
+                         hint="convert a GluonCV SSD exported with box_decode (pretrained=False) or report the model")
+
+
+def _ancestors(op: Op) -> list[Op]:
+    seen, queue, found = {id(op)}, deque([op]), []
+    while queue:
+        for value in queue.popleft().operands:
+            producer = value.producer
+            if producer is not None and id(producer) not in seen:
+                seen.add(id(producer))
+                found.append(producer)
+                queue.append(producer)
+    return found
+
+
+def _descendants(value: Value) -> tuple[list[Op], set[int]]:
+    seen, queue, found, values = set(), deque([value]), [], {id(value)}
+    while queue:
+        for user in queue.popleft().users:
+            if id(user) not in seen:
+                seen.add(id(user))
+                found.append(user)
+                for result in user.results:
+                    values.add(id(result))
+                    queue.append(result)
+    return found, values
+
+
+def _head_convs(concat_value: Value, nms: Op) -> list[Op]:
+    """Concat(Flatten(Transpose{0,2,3,1}(Convolution))…) → the convolutions, level by level."""
+    concat = concat_value.producer
+    if concat is None or concat.kind != "Concat":
+        raise _fail(nms, f"'{concat_value.name}' is not a Concat of head outputs")
+    convs = []
+    for part in concat.operands:
+        flatten = part.producer
+        move = flatten.operands[0].producer if flatten is not None and flatten.kind == "Flatten" else None
+        conv = move.operands[0].producer if move is not None else None
+        # On a 1×1 map eliminate_identities has already made the transpose a Reshape: the same data order.
+        channels_last = move is not None and (
+            (move.kind == "Transpose" and move.attrs.resolved(4) == (0, 2, 3, 1))
+            or (move.kind == "Reshape" and conv is not None and conv.result.type.shape[2:] == (1, 1)))
+        if conv is None or conv.kind != "Convolution" or not channels_last:
+            raise _fail(nms, f"head input '{part.name}' is not Flatten(transpose(0,2,3,1)(Convolution))")
+        convs.append(conv)
+    return convs
+
+
+def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
+    a = nms.attrs
+    if a.force_suppress or (a.id_index, a.score_index, a.coord_start) != (0, 1, 2) or a.in_format != "corner":
+        raise _fail(nms, "box_nms must suppress per class over rows [id, score, xmin, ymin, xmax, ymax]")
+    ancestors = _ancestors(nms)
+    decoders = [op for op in ancestors if op.kind == "BoxDecode"]
+    softmaxes = [op for op in ancestors if op.kind == "Softmax" and op.operands[0].type.rank == 3]
+    if len(decoders) != 1 or len(softmaxes) != 1:
+        raise _fail(nms, f"expected one box_decode and one class softmax, found {len(decoders)} and {len(softmaxes)}")
+    decode, softmax = decoders[0], softmaxes[0]
+    if decode.attrs.format != "center" or decode.attrs.clip > 0:
+        raise _fail(decode, "only centre-form decoding without an exp clip matches CENTER_SIZE")
+    if softmax.attrs.positive_axis(3) != 2 or softmax.attrs.temperature not in (None, 1.0):
+        raise _fail(softmax, "the class softmax must run over the last axis without temperature")
+    anchors = decode.operands[1].const
+    if anchors is None:
+        raise _fail(decode, "the anchors are not constant (their crop depends on run-time shapes)")
+    box_reshape, class_reshape = decode.operands[0].producer, softmax.operands[0].producer
+    if box_reshape is None or class_reshape is None or "Reshape" not in (box_reshape.kind, class_reshape.kind):
+        raise _fail(nms, "box and class predictions must be reshaped to (N, anchors, k)")
+    box_convs = _head_convs(box_reshape.operands[0], nms)
+    class_convs = _head_convs(class_reshape.operands[0], nms)
+    if len(box_convs) != len(class_convs):
+        raise _fail(nms, "the box and class heads have different numbers of levels")
+    levels = []
+    for box_conv, class_conv in zip(box_convs, class_convs):
+        if box_conv.operands[0] is not class_conv.operands[0]:
+            raise _fail(box_conv, "the box and class heads of a level read different feature maps")
+        levels.append(SSDLevel(class_conv.operands[0], class_conv, box_conv))
+    thresholds = [op.attrs.scalar for op in ancestors if op.kind == "CompareScalar" and op.attrs.op == "greater"]
+    after, after_values = _descendants(nms.result)
+    post_nms = next((op.attrs.bounds(op.operands[0].type.shape[1])[1] for op in after
+                     if op.kind == "SliceAxis" and op.attrs.axis == 1 and op.attrs.begin == 0), -1)
+    outputs = tuple(v for v in graph.outputs if id(v) in after_values)
+    images = [v for v in graph.inputs if v.type.rank == 4]
+    if not outputs or len(images) != 1:
+        raise _fail(nms, "the detections must be graph outputs of a model with one image input")
+    return SSDHead(nms, box_reshape.operands[0], softmax.result, anchors.reshape(-1, 4).astype(np.float64),
+                   (decode.attrs.std0, decode.attrs.std1, decode.attrs.std2, decode.attrs.std3), tuple(levels),
+                   class_reshape.result.type.shape[2], max([a.valid_thresh, *thresholds]), post_nms, outputs, images[0])
+
+
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
+def _snapped(prior: PriorBox) -> PriorBox:
+    """The same PriorBox with values read back from float32 anchors snapped to simple fractions (2, 0.5, 51.2)."""
+    def snap(x: float) -> float:
+        return _f32(float(Fraction(x).limit_denominator(1000)))
+
+    return attrs.evolve(prior, min_size=tuple(map(snap, prior.min_size)), max_size=tuple(map(snap, prior.max_size)),
+                        aspect_ratio=tuple(map(snap, prior.aspect_ratio)), step_h=snap(prior.step_h),
+                        step_w=snap(prior.step_w), offset=snap(prior.offset))
+
+
+def prior_box_for(level_anchors: np.ndarray, image_hw, variance, where: Op) -> tuple[PriorBox, list[int]]:
+    """PriorBox reproducing one level's (H, W, A, 4) centre-form pixel anchors, and the anchor → prior order."""
+    h, w, count, _ = level_anchors.shape
+    cell = level_anchors[0, 0]
+    steps = []
+    for axis, size in ((1, h), (0, w)):
+        if size > 1:
+            step = level_anchors[1, 0, 0, 1] - cell[0, 1] if axis == 1 else level_anchors[0, 1, 0, 0] - cell[0, 0]
+        else:
+            step = cell[0, axis] / 0.5   # one cell: GluonCV's offset is always 0.5
+        steps.append(step)
+    step_h, step_w = steps
+    offset = cell[0, 0] / step_w
+    if abs(cell[0, 1] / step_h - offset) > 1e-4:
+        raise _fail(where, "the anchors use different offsets along x and y")
+    sides = [(float(bw), float(bh)) for bw, bh in cell[:, 2:]]
+    low = sides[0][0]
+    if abs(sides[0][0] - sides[0][1]) > 1e-3 * low:
+        raise _fail(where, "the first anchor of a cell is not a square, so PriorBox cannot start with min_size")
+    squares = [s for s in sides[1:] if abs(s[0] - s[1]) <= 1e-3 * s[0]]
+    oblongs = [s for s in sides[1:] if abs(s[0] - s[1]) > 1e-3 * s[0]]
+    if len(squares) > 1:
+        raise _fail(where, f"{len(squares) + 1} square anchors per cell; PriorBox makes at most two")
+    high = (squares[0][0] ** 2 / low,) if squares else ()
+    if high and high[0] <= low:
+        raise _fail(where, "the second square is smaller than the first; caffe-ssd needs max_size > min_size")
+    ratios = []
+    for bw, bh in oblongs:
+        r = (bw / low) ** 2
+        if abs(low / np.sqrt(r) - bh) > 1e-3 * bh:
+            raise _fail(where, f"anchor {bw:.2f}×{bh:.2f} is not min_size·√r × min_size/√r; PriorBox ratio boxes "
+                               "always use min_size")
+        ratios.append(_f32(r))
+    prior = PriorBox(min_size=(_f32(low),), max_size=tuple(_f32(m) for m in high), aspect_ratio=tuple(ratios),
+                     variance=tuple(variance), step_h=_f32(step_h), step_w=_f32(step_w), offset=_f32(offset))
+    caffe_sides = [(low, low)] + [(np.sqrt(low * m),) * 2 for m in high] + [
+        (low * np.sqrt(r), low / np.sqrt(r)) for r in prior.ratios[1:]]
+    order = []
+    for bw, bh in sides:
+        match = [j for j, (cw, ch) in enumerate(caffe_sides) if abs(cw - bw) + abs(ch - bh) < 1e-3 * low]
+        if len(match) != 1 or match[0] in order:
+            raise _fail(where, f"anchor {bw:.2f}×{bh:.2f} has no unique PriorBox counterpart")
+        order.append(match[0])
+    if len(caffe_sides) != count:
+        raise _fail(where, f"PriorBox would make {len(caffe_sides)} priors per cell, the net has {count}")
+    return prior, order
+
+
+def _corners(anchors: np.ndarray, image_hw) -> np.ndarray:
+    img_h, img_w = image_hw
+    cx, cy, w, h = anchors[..., 0], anchors[..., 1], anchors[..., 2], anchors[..., 3]
+    return np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], -1)
+
+
+def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> None:
+    """Move each anchor's block of output channels to its prior's position (weights and bias)."""
+    source = np.empty(len(order) * per_anchor, np.int64)
+    for anchor, prior in enumerate(order):
+        source[prior * per_anchor:(prior + 1) * per_anchor] = np.arange(anchor * per_anchor, (anchor + 1) * per_anchor)
+    for index in range(1, len(conv.operands)):
+        value = conv.operands[index]
+        graph.set_operand(conv, index, graph.constant(value.const[source], value.name + "_prior_order"))
+
+
+def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
+    """Pattern: GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → transpose(0,2,3,1) →
+             Flatten → Concat → Reshape; softmax over classes; _contrib_box_decode with constant anchors; the class
+             decoder; box_nms; slice to post_nms
+    Emits:   loc = the box Concat; conf = Flatten(softmax); priors = Concat{axis 2} of one PriorBox per level
+             (min/max size, ratios with flip false, step_h/step_w, offset, clip false, variance = decoder stds, all
+             derived from the anchors and checked against them to 1e-6); DetectionOutput {num_classes C+1,
+             CENTER_SIZE, nms_threshold, top_k, keep_top_k = post_nms, confidence_threshold} as the graph output
+             in place of the ids/scores/boxes outputs; head channels permuted where the anchor order differs
+    Exact:   priors equal the anchors to 1e-6 (float sizes; caffe-ssd's int truncation is reported); detections
+             equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, GluonCV's over all
+             classes) — every remaining difference is listed in the report"""
+    heads = graph.ops_of(BoxNMS)
+    if heads and not {"PriorBox", "DetectionOutput"} <= ctx.layers:
+        raise UnsupportedOp("GluonCV SSD post-processing (anchors, box decoder, box_nms) needs PriorBox and "
+                            "DetectionOutput layers", **heads[0].error_context(), hint="use --target caffe-ssd")
+    for nms in heads:
+        head = match_ssd_head(graph, nms)
+        image_hw = head.image.type.shape[2:]
+        priors, start, worst = [], 0, 0.0
+        truncated_worst = 0.0
+        for i, level in enumerate(head.levels):
+            h, w = level.feature.type.shape[2:]
+            per_cell = level.box_conv.attrs.num_filter // 4
+            level_anchors = head.anchors[start:start + h * w * per_cell].reshape(h, w, per_cell, 4)
+            start += h * w * per_cell
+            prior, order = prior_box_for(level_anchors, image_hw, head.stds, level.class_conv)
+            expected = _corners(level_anchors[:, :, np.argsort(order)], image_hw).reshape(-1, 4)
+            error = float(np.abs(prior.boxes((h, w), image_hw) - expected).max())
+            snapped = _snapped(prior)
+            snapped_error = float(np.abs(snapped.boxes((h, w), image_hw) - expected).max())
+            if snapped_error <= PRIOR_TOLERANCE:
+                prior, error = snapped, snapped_error
+            if error > PRIOR_TOLERANCE:
+                raise _fail(level.class_conv, f"level {i}: PriorBox differs from the anchors by {error:.2e}")
+            worst = max(worst, error)
+            truncated = prior.boxes((h, w), image_hw, sizes=([int(m) for m in prior.min_size],
+                                                             [int(m) for m in prior.max_size]))
+            truncated_worst = max(truncated_worst, float(np.abs(truncated - expected).max()))
+            if order != sorted(order):
+                _permute_head(graph, level.class_conv, order, head.num_classes)
+                _permute_head(graph, level.box_conv, order, 4)
+                ctx.warn(level.class_conv, f"level {i}: anchor order {order} differs from PriorBox's; the class and "
+                                           "box head channels were permuted to match")
+            with graph.inserting_before(nms):
+                priors.append(graph.add(prior, level.feature, head.image, name=f"{level.class_conv.name}_priorbox",
+                                        origin=level.class_conv.origin).result)
+        count = len(head.anchors)
+        a = nms.attrs
+        threshold = ctx.options.ssd_confidence if ctx.options.ssd_confidence is not None else head.class_threshold
+        detection = DetectionOutput(
+            num_classes=head.num_classes, nms_threshold=_f32(a.overlap_thresh), top_k=a.topk if a.topk > 0 else count,
+            keep_top_k=head.post_nms if head.post_nms > 0 else count * (head.num_classes - 1),
+            confidence_threshold=_f32(threshold))
+        with graph.inserting_before(nms):
+            prior_all = graph.add(Concat(dim=2), *priors, name="mbox_priorbox", origin=nms.origin).result
+            conf = graph.add(Flatten(), head.class_scores, name="mbox_conf_flatten", origin=nms.origin).result
+            result = graph.add(detection, head.loc, conf, prior_all, name="detection_out", origin=nms.origin).result
+        first = graph.outputs.index(head.outputs[0])
+        kept = [v for v in graph.outputs if v not in head.outputs]
+        graph.outputs = kept[:first] + [result] + kept[first:]
+        graph.meta["ssd"] = {"loc": head.loc.name, "conf": conf.name, "priors": prior_all.name,
+                             "detections": result.name, "prior_error": worst}
+        ctx.warn(nms, f"priors equal the GluonCV anchors to {worst:.1e} (normalised)")
+        if truncated_worst > PRIOR_TOLERANCE:
+            ctx.warn(nms, f"caffe-ssd (weiliu89) truncates fractional min_size/max_size to integers: its priors move "
+                          f"by up to {truncated_worst:.1e}; OpenCV and ncnn use the float sizes")
+        ctx.warn(nms, f"GluonCV keeps the top {a.topk} (anchor, class) rows over all classes before NMS, Caffe's "
+                      f"top_k={detection.top_k} is per class: identical results when GluonCV's nms_topk does not "
+                      "bind (set_nms(nms_topk=-1))")
+        ctx.warn(nms, "outputs differ in form: GluonCV returns ids (class − 1), scores and pixel boxes sorted by score "
+                      "and padded with −1; DetectionOutput returns rows [image, label (class, background 0 skipped), "
+                      "score, xmin, ymin, xmax, ymax] normalised by the input size, grouped by label in caffe-ssd and "
+                      "sorted by score in OpenCV")
+    return PassResult(len(heads))

@@ -1,0 +1,44 @@
+"""L2Normalization (VGG-atrous SSD) → caffe-ssd's Normalize, with a following per-channel scale folded in."""
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.errors import UnsupportedOp
+from compiler.ir.match import sole_producer
+from compiler.ops.detection import L2Normalization, Normalize
+from passes.manager import PassContext, PassResult
+
+
+def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
+    """Pattern: L2Normalization {mode channel or instance}, optionally followed by a bias-free Scale {axis 1} that
+             is its only user (GluonCV's learned (1, C, 1, 1) scale); runs where the target has Normalize
+    Emits:   Normalize {across_spatial = (mode == instance), channel_shared false, eps} whose scale blob is that
+             Scale's weights (ones without one)
+    Exact:   yes: both compute x / sqrt(Σx² + eps) with eps inside the root (mxnet-semantics §9.4)"""
+    if "Normalize" not in ctx.layers:
+        return PassResult(0)
+    rewrites = 0
+    for op in graph.ops_of(L2Normalization):
+        if op.attrs.mode == "spatial":
+            raise UnsupportedOp("mode 'spatial' (a norm per channel) has no Normalize equivalent",
+                                attribute="mode", **op.error_context())
+        x = op.operands[0]
+        channels = x.type.shape[1]
+        users = op.result.users
+        scale_op = users[0] if len(users) == 1 and users[0].kind == "Scale" else None
+        if scale_op is not None and (len(scale_op.operands) != 2 or (scale_op.attrs.axis, scale_op.attrs.num_axes)
+                                     != (1, 1) or sole_producer(scale_op.operands[0], L2Normalization) is None):
+            scale_op = None
+        weights = scale_op.operands[1].const if scale_op is not None else np.ones(channels, np.float32)
+        with graph.inserting_before(op):
+            scale = graph.constant(weights, op.name + "_scale")
+            normalized = graph.add(Normalize(across_spatial=op.attrs.mode == "instance", channel_shared=False,
+                                             eps=op.attrs.eps), x, scale, name=op.name + "_normalize",
+                                   origin=op.origin).result
+        if scale_op is not None:
+            graph.replace_op(scale_op, normalized)
+            graph.erase(op)
+        else:
+            graph.replace_op(op, normalized)
+        rewrites += 1
+    return PassResult(rewrites)

@@ -1,0 +1,77 @@
+"""GluonCV SSD → caffe-ssd: priors, loc/conf tensors and final detections checked in OpenCV against GluonCV.
+
+The random nets get well-separated detections (compiler.zoo.tune_ssd_heads): at most 200 (anchor, class) rows
+pass the 0.01 threshold, so GluonCV's all-class nms_topk=400 never binds and both sides run the same NMS —
+the identical-settings configuration the report describes."""
+import re
+
+import pytest
+
+from compiler.cli import main
+
+ZOO = ["ssd_300_vgg16_atrous_voc", "ssd_512_resnet50_v1_voc", "ssd_512_mobilenet1.0_voc"]
+
+
+def _numbers(out: str, label: str) -> list[float]:
+    return [float(v) for v in re.findall(label + r".*?relative ([0-9.e+-]+)", out)]
+
+
+def _check_ssd_output(out: str) -> None:
+    assert "priors vs anchors" in out and max(_numbers(out, "priors vs anchors")) <= 1e-6, out
+    assert max(_numbers(out, r"  loc ")) <= 1e-4 and max(_numbers(out, "conf")) <= 1e-4, out
+    match = re.search(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)
+    assert match and int(match.group(1)) == int(match.group(2)) == int(match.group(3)) > 10, out
+    assert ": equal" in out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ZOO)
+def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model):
+    code = main(["convert", model, "--target", "caffe-ssd", "--random-init", "0", "-o", str(tmp_path / "ssd"),
+                 "--to-bgr", "--verify", "--report"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    _check_ssd_output(out)
+    assert "per class" in out and "grouped by label" in out   # the remaining differences are reported
+    text = (tmp_path / "ssd.prototxt").read_text()
+    for field in ("clip: false", "variance: 0.2", "flip: false", "step:", "offset: 0.5", "code_type: CENTER_SIZE",
+                  "share_location: true", "background_label_id: 0", "nms_threshold: 0.45", "keep_top_k: 100",
+                  "confidence_threshold: 0.01"):
+        assert field in text, field
+    if model == "ssd_300_vgg16_atrous_voc":
+        assert 'type: "Normalize"' in text and "across_spatial: false" in text
+    if model.startswith("ssd_512"):
+        assert "truncates fractional min_size/max_size" in out
+
+
+def custom_ssd():
+    """The README's custom SSD: MobileNetV2 features, 3 classes, SSD-512 sizes, ratios and steps."""
+    from gluoncv.model_zoo import SSD
+
+    return SSD(network="mobilenetv2_1.0", base_size=512,
+               features=["features_linearbottleneck12_elemwise_add0_output", "features_relu61_relu6_output"],
+               num_filters=[512, 256, 256, 128], sizes=[51.2, 102.4, 189.4, 276.4, 363.52, 450.6, 492],
+               ratios=[[1, 2, 0.5]] + [[1, 2, 0.5, 3, 1.0 / 3]] * 3 + [[1, 2, 0.5]] * 2,
+               steps=[16, 32, 64, 128, 256, 512], classes=["cat", "dog", "person"], pretrained=False)
+
+
+@pytest.mark.slow
+def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path):
+    from compiler import convert_ssd_model, save_model
+    from compiler.verify import paired_inputs
+    from compiler.options import Options
+    from compiler.verify.ssd import verify_ssd
+    from compiler.zoo import randomize, tune_ssd_heads
+
+    net = custom_ssd()
+    randomize(net, 5, (1, 3, 512, 512))
+    tune_ssd_heads(net, 5, (1, 3, 512, 512))
+    text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=True)
+    assert [l.type for l in text_net.layer].count("PriorBox") == 6
+    assert [l for l in text_net.layer if l.type == "DetectionOutput"][0].detection_output_param.num_classes == 4
+    prefix = str(tmp_path / "custom")
+    prototxt, caffemodel = save_model(text_net, weights, prefix)
+    mxnet_inputs, caffe_inputs = paired_inputs({"data": (1, 3, 512, 512)}, 3, Options(to_bgr=True))
+    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, "opencv", 1e-4)
+    assert result.ok, "\n".join(result.lines())
+    assert result.detections.reference_count > 10
