@@ -5,9 +5,9 @@ from backends.target import Target, TargetPolicy
 
 
 def _targets() -> dict[str, Target]:
-    from backends import caffe, caffe_ssd
+    from backends import caffe, caffe_ssd, ncnn
 
-    return {t.name: t for t in (caffe.TARGET, caffe_ssd.TARGET)}
+    return {t.name: t for t in (caffe.TARGET, caffe_ssd.TARGET, ncnn.TARGET)}
 
 
 def get_target(name: str) -> Target:

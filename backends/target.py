@@ -9,6 +9,9 @@ class TargetPolicy:
     """The part of a target that passes and emitters may read."""
     inplace: bool = True                 # element-wise layers may write into their bottom blob
     non_negative_axes: bool = True       # axes are written counting from 0
+    average_pool_counts_padding: bool = True   # AVE pooling divides by the padded window (Caffe; not ncnn)
+    permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
+    axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
 
 
 @attrs.frozen(kw_only=True)

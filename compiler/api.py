@@ -77,7 +77,7 @@ def compile_graph(graph: Graph, target: str = "caffe", options: Options | None =
         graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir)
     graph.verify()
     check(graph, chosen)
-    return Compilation(graph, chosen, report, emit_graph(graph, chosen), graph.name)
+    return Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)
 
 
 def import_model(source, input_shape=None, *, params: str | None = None) -> Graph:

@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="run PREFIX.prototxt/.caffemodel and compare with the MXNet model")
     verify.add_argument("prefix", help="prefix of the written files")
     _add_model_arguments(verify)
+    verify.add_argument("--per-layer", action="store_true",
+                        help="convert again without in-place layers and compare every blob that has an MXNet "
+                             "counterpart; name the first layer over tolerance")
+    verify.add_argument("--target", default="caffe", help="with --per-layer: the target PREFIX was converted for")
+    verify.add_argument("--no-merge-bn", action="store_true", help="with --per-layer: as used for PREFIX")
     verify.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return parser
 
@@ -177,11 +182,41 @@ def cmd_verify(args) -> int:
     for path in (prototxt, caffemodel):
         if not os.path.isfile(path):
             raise ConversionError(f"{path} does not exist", hint="convert the model first")
-    model, shapes, _ = load_reference(args)
+    model, shapes, source = load_reference(args)
+    if args.per_layer:
+        return per_layer(args, model, shapes, source)
     layers = output_layers_of(prototxt)
     if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers):
         raise VerificationFailed("the Caffe model differs from MXNet beyond tolerance")
     return 0
+
+
+def per_layer(args, model, shapes, source) -> int:
+    import tempfile
+
+    from compiler import verify
+    from compiler.api import compile_graph, import_model
+    from compiler.verify.per_layer import compare_layers, first_divergence
+
+    options = _options(args, merge_bn=not args.no_merge_bn, inplace=False)
+    compiled = compile_graph(import_model(source, shapes, params=args.params), args.target, options)
+    tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
+    with tempfile.TemporaryDirectory() as directory:
+        prototxt, caffemodel = compiled.save(os.path.join(directory, "per_layer"))
+        mxnet_inputs, caffe_inputs = verify.paired_inputs(shapes, args.seed, options,
+                                                          {v.name: v.type.shape for v in compiled.graph.inputs})
+        results = compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, args.runtime,
+                                 tolerance)
+    print(f"per-layer comparison in {args.runtime} ({len(results)} blobs with an MXNet counterpart):")
+    for result in results:
+        print("  " + str(result))
+    first = first_divergence(results)
+    if first is None:
+        print("every compared blob is within tolerance")
+        return 0
+    print(f"first divergence: layer '{first.layer}' ({first.layer_type}) from {first.origin}, op {first.op}: "
+          f"relative {first.relative:.2e} > {first.tolerance:g}")
+    return 1
 
 
 def main(argv=None) -> int:

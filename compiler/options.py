@@ -11,6 +11,7 @@ class Options:
     softmax: bool = False                    # append a softmax over axis 1 to every output
     image_inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)   # inputs to_bgr applies to
     check_ir: bool = False                   # verify the IR after every pass
+    inplace: bool = True                     # let element-wise layers write into their bottom where the target may
     dump_ir: str | None = None               # directory for the IR text after every pass
     disable_passes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     relu6: str = attrs.field(default="exact", validator=attrs.validators.in_(("exact", "approx")))

@@ -50,7 +50,8 @@ def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> li
 
 
 def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
-    """Values of internal nodes (by node name) of a Gluon block or SymbolModel on `inputs`."""
+    """Values of internal outputs of a Gluon block or SymbolModel on `inputs`, by node name (`conv0_fwd`) or
+    internal output name (`conv0_fwd_output`, `act_output1`)."""
     import mxnet as mx
 
     from compiler.frontend.symbol import canonical
@@ -60,7 +61,7 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
     symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
     internals = symbol.get_internals()
     outputs = internals.list_outputs()
-    taps = [internals[outputs.index(f"{name}_output")] for name in names]
+    taps = [internals[outputs.index(name if name in outputs else f"{name}_output")] for name in names]
     tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var(n) for n in inputs], params=block.collect_params())
     values = tapped(*[mx.nd.array(a) for a in inputs.values()])
     return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]

@@ -207,6 +207,7 @@ def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> 
     for index in range(1, len(conv.operands)):
         value = conv.operands[index]
         graph.set_operand(conv, index, graph.constant(value.const[source], value.name + "_prior_order"))
+    conv.result.ref = None   # its channels are no longer in the MXNet node's order
 
 
 def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:

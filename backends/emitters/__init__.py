@@ -53,9 +53,10 @@ def layers_needed(op: Op, target) -> frozenset[str]:
 class EmitContext:
     """Blob and layer naming for one emission; emitters create layers only through it."""
 
-    def __init__(self, graph: Graph, target):
+    def __init__(self, graph: Graph, target, inplace: bool = True):
         self.graph = graph
         self.target = target
+        self.inplace = inplace and target.policy.inplace
         self.layers: list[Layer] = []
         self._layer_names: set[str] = set()
         self._blob_names: set[str] = set()
@@ -99,7 +100,7 @@ class EmitContext:
         inplace = EMITTERS[op.kind].inplace
         if callable(inplace):
             inplace = inplace(op)
-        if not (self.target.policy.inplace and inplace and TRAIT_ELEMENTWISE in definition_of(op.attrs).traits):
+        if not (self.inplace and inplace and TRAIT_ELEMENTWISE in definition_of(op.attrs).traits):
             return False
         source = op.operands[0]
         outputs = {id(v) for v in self.graph.outputs}
@@ -107,8 +108,8 @@ class EmitContext:
                 and id(op.results[0]) not in outputs)
 
 
-def emit_graph(graph: Graph, target) -> list[Layer]:
-    ctx = EmitContext(graph, target)
+def emit_graph(graph: Graph, target, inplace: bool = True) -> list[Layer]:
+    ctx = EmitContext(graph, target, inplace)
     for value in graph.inputs:
         ctx.add("Input", name=value.name, bottoms=[], tops=[ctx.bottom(value)],
                 params={"input_param": {"shape": [{"dim": list(value.type.shape)}]}}, source=value)

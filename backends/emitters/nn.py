@@ -14,14 +14,20 @@ def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
     return {f"{prefix}_h": values[0], f"{prefix}_w": values[1]}
 
 
+def convolution_geometry(kernel, stride, pad) -> dict:
+    """ConvolutionParameter geometry; its kernel_size/stride/pad are repeated fields, the _h/_w forms are not."""
+    param = {}
+    for prefix, values in (("kernel", kernel), ("stride", stride), ("pad", pad)):
+        single = geometry(prefix, values, "kernel_size" if prefix == "kernel" else prefix)
+        param.update({k: [v] if k in ("kernel_size", "stride", "pad") else v for k, v in single.items()})
+    return param
+
+
 @emitter(Convolution, layers=("Convolution",))
 def emit_convolution(op, ctx: EmitContext, layer: str = "Convolution") -> None:
     a: Convolution = op.attrs
     param = {"num_output": a.num_filter, "bias_term": len(op.operands) == 3}
-    for prefix, values in (("kernel", a.kernel), ("stride", a.stride), ("pad", a.pad)):
-        single = geometry(prefix, values, "kernel_size" if prefix == "kernel" else prefix)
-        # ConvolutionParameter's kernel_size/stride/pad are repeated fields.
-        param.update({k: [v] if k in ("kernel_size", "stride", "pad") else v for k, v in single.items()})
+    param.update(convolution_geometry(a.kernel, a.stride, a.pad))
     if a.dilate != (1, 1):
         param["dilation"] = [a.dilate[0]] if a.dilate[0] == a.dilate[1] else list(a.dilate)
     if a.num_group != 1:
@@ -43,7 +49,14 @@ def emit_deconvolution(op, ctx: EmitContext) -> None:
     emit_convolution(op, ctx, layer="Deconvolution")
 
 
-@emitter(FullyConnected, layers=("InnerProduct",))
+def _inner_product_legality(op, target) -> str | None:
+    if not op.attrs.flatten and op.operands[0].type.rank != 2 and not target.policy.axis_params:
+        return f"{target.name} ignores InnerProduct's axis, so flatten=False on rank-{op.operands[0].type.rank} data " \
+               "would flatten everything"
+    return None
+
+
+@emitter(FullyConnected, layers=("InnerProduct",), legal=_inner_product_legality)
 def emit_inner_product(op, ctx: EmitContext) -> None:
     a: FullyConnected = op.attrs
     rank = op.operands[0].type.rank
@@ -70,6 +83,11 @@ def pooling_legality(op, target) -> str | None:
         return None
     if a.pool_type == "avg" and not a.includes_pad and any(a.pad):
         return "average pooling with count_include_pad=False and pad > 0 divides by a different count than Caffe"
+    if a.pool_type == "avg" and any(a.pad) and not target.policy.average_pool_counts_padding:
+        h, w = op.operands[0].type.shape[2:]
+        if op.result.type.shape[2:] != tuple(pooled_size(*g, "valid") for g in zip((h, w), a.kernel, a.stride, a.pad)):
+            return (f"{target.name} averages without the padding; the exact depthwise-convolution form gives only "
+                    "floor-sized outputs, and this pooling rounds up")
     if any(p >= k for p, k in zip(a.pad, a.kernel)):
         return f"pad {a.pad} must be smaller than kernel {a.kernel} in Caffe"
     h, w = op.operands[0].type.shape[2:]
@@ -80,9 +98,31 @@ def pooling_legality(op, target) -> str | None:
     return None
 
 
+def _padded_average_as_convolution(op, ctx: EmitContext) -> None:
+    """Padded AVE pooling counting the padding, for consumers that exclude it: a depthwise convolution whose
+    weights are all 1/k² sums each window (padding is zero) and divides by the padded size (caffe-dialects §6)."""
+    a: Pooling = op.attrs
+    channels = op.operands[0].type.shape[1]
+    weight = np.full((channels, 1, *a.kernel), 1.0 / (a.kernel[0] * a.kernel[1]), np.float32)
+    param = {"num_output": channels, "bias_term": False, "group": channels}
+    param.update(convolution_geometry(a.kernel, a.stride, a.pad))
+    ctx.add("Convolution", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"convolution_param": param}, blobs=[weight], source=op.result)
+
+
+def _pooling_layers(op, target) -> frozenset[str]:
+    a: Pooling = op.attrs
+    if a.pool_type == "avg" and any(a.pad) and not a.global_pool and not target.policy.average_pool_counts_padding:
+        return frozenset({"Convolution"})
+    return frozenset({"Pooling", "Slice", "Silence"})
+
+
 @emitter(Pooling, layers=("Pooling", "Slice", "Silence"), legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
+    if _pooling_layers(op, ctx.target) == {"Convolution"}:
+        _padded_average_as_convolution(op, ctx)
+        return
     param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
     x = op.operands[0]
     if a.global_pool:
@@ -112,6 +152,9 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         top = kept
 
 
+emit_pooling.layers_for = _pooling_layers
+
+
 @emitter(BatchNorm, layers=("BatchNorm", "Scale"))
 def emit_batchnorm(op, ctx: EmitContext) -> None:
     a: BatchNorm = op.attrs
@@ -126,7 +169,13 @@ def emit_batchnorm(op, ctx: EmitContext) -> None:
             params={"scale_param": {"bias_term": True}}, blobs=[scale, const(beta)], source=op.result)
 
 
-@emitter(Scale, layers=("Scale",), inplace=True)
+def _scale_legality(op, target) -> str | None:
+    if (op.attrs.axis, op.attrs.num_axes) != (1, 1) and not target.policy.axis_params:
+        return f"{target.name} ignores Scale's axis and num_axes and scales per channel"
+    return None
+
+
+@emitter(Scale, layers=("Scale",), inplace=True, legal=_scale_legality)
 def emit_scale(op, ctx: EmitContext) -> None:
     a: Scale = op.attrs
     param = {"bias_term": len(op.operands) == 3}

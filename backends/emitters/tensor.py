@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backends.emitters import EmitContext, emitter
-from compiler.ops.tensor import Concat, Flatten, Permute, Reshape
+from compiler.ops.tensor import Concat, Flatten, Permute, Reshape, Transpose
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -25,7 +25,22 @@ def emit_concat(op, ctx: EmitContext) -> None:
             params={"concat_param": {"axis": axis}}, source=op.result)
 
 
-@emitter(Permute, layers=("Permute",))
+def _order(op) -> tuple[int, ...]:
+    return op.attrs.order if op.kind == "Permute" else op.attrs.resolved(op.operands[0].type.rank)
+
+
+def _permute_legality(op, target) -> str | None:
+    order = _order(op)
+    if not target.policy.permute_any_order and (len(order) > 4 or order[0] != 0):
+        return f"{target.name} maps only 4-D orders that keep the batch axis first; {order} would become identity"
+    return None
+
+
+@emitter(Permute, layers=("Permute",), legal=_permute_legality)
 def emit_permute(op, ctx: EmitContext) -> None:
     ctx.add("Permute", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"permute_param": {"order": list(op.attrs.order)}}, source=op.result)
+            params={"permute_param": {"order": list(_order(op))}}, source=op.result)
+
+
+# A Transpose left in the graph is a Permute too; targets without Permute get a legality error naming it.
+emitter(Transpose, layers=("Permute",), legal=_permute_legality)(emit_permute)

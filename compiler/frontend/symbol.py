@@ -92,7 +92,7 @@ def internal_entries(internals, nodes: list[dict]) -> dict[tuple[int, int], int]
 
 
 def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> dict[tuple[int, int], tuple]:
-    """MXNet's inferred shape of every visible output, keyed by (node index, output index)."""
+    """MXNet's inferred shape and internal output name of every visible output, keyed by (node, output index)."""
     mx = _mxnet()
     internals = symbol.get_internals()
     try:
@@ -104,7 +104,9 @@ def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> d
     if out_shapes is None:
         raise ShapeMismatch(f"MXNet could not infer every shape from inputs {input_shapes}",
                             hint="give a shape for every data input")
-    return {key: tuple(out_shapes[position]) for key, position in internal_entries(internals, nodes).items()}
+    names = internals.list_outputs()
+    return {key: (tuple(out_shapes[position]), names[position])
+            for key, position in internal_entries(internals, nodes).items()}
 
 
 def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
@@ -123,7 +125,8 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
         if len(shape) == 0 or any((not isinstance(d, (int, np.integer))) or d < 1 for d in shape):
             raise ShapeMismatch(f"input '{input_name}' has shape {tuple(shape)}; every dim must be a positive int",
                                 hint="pass e.g. --input-shape 1,3,224,224")
-    shapes = _node_shapes(symbol, nodes, {k: tuple(v) for k, v in input_shapes.items()})
+    inferred = _node_shapes(symbol, nodes, {k: tuple(v) for k, v in input_shapes.items()})
+    shapes = {key: shape for key, (shape, _) in inferred.items()}
 
     graph = Graph(name)
     values: dict[tuple[int, int], Value] = {}
@@ -178,6 +181,7 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
                 raise ShapeMismatch(f"our shape rule gives {value.type.shape}, MXNet infers {expected}",
                                     node=node["name"], op=node["op"],
                                     hint="this is a converter bug; please report it with the model")
+            value.ref = inferred[(index, out_index)][1] if (index, out_index) in inferred else None
             values[(index, out_index)] = value
 
     graph.outputs = [operand(h, {"name": "<output>", "op": "output"}) for h in heads]

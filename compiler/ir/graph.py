@@ -32,6 +32,7 @@ class Value:
     const: np.ndarray | None = None
     is_input: bool = False
     uses: dict = attrs.field(factory=dict)   # (op, operand index) -> None, an ordered set
+    ref: str | None = None   # the MXNet internal output this value equals, for per-layer comparisons
 
     @property
     def users(self) -> list["Op"]:
@@ -238,6 +239,9 @@ class Graph:
         self._by_kind.setdefault(op.kind, {})[op] = None
 
     def replace_all_uses(self, old: Value, new: Value) -> None:
+        """Every use of `old` reads `new` instead: `new` now stands for `old`, MXNet reference included."""
+        if old.ref is not None:
+            new.ref = old.ref
         for op, index in list(old.uses):
             self.set_operand(op, index, new)
         self.outputs = [new if v is old else v for v in self.outputs]

@@ -75,3 +75,18 @@ def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path):
     result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, "opencv", 1e-4)
     assert result.ok, "\n".join(result.lines())
     assert result.detections.reference_count > 10
+
+
+@pytest.mark.slow
+def test_ssd_ncnn_flavour(tmp_path, capsys):
+    from backends import get_target
+    from tests.helpers import strict_parse
+
+    code = main(["convert", "ssd_512_mobilenet1.0_voc", "--target", "ncnn", "--random-init", "0",
+                 "-o", str(tmp_path / "ssd"), "--verify"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    _check_ssd_output(out)
+    net = strict_parse(str(tmp_path / "ssd.prototxt"), get_target("ncnn").proto)
+    detection = [layer for layer in net.layer if layer.type == "DetectionOutput"][0].detection_output_param
+    assert detection.nms_param.top_k > 0 and detection.keep_top_k > 0

@@ -82,3 +82,15 @@ def test_raw_bgr_pixels_match_normalised_rgb(tmp_path, capsys):
     assert code == 0 and relatives and max(relatives) <= 1e-4, out
     prototxt = (tmp_path / "resnet18_v1.prototxt").read_text()
     assert 'name: "data_normalize"' in prototxt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, target", [("resnet18_v1", "ncnn"), ("mobilenetv2_1.0", "ncnn")])
+def test_ncnn_flavour_of_zoo_models(tmp_path, capsys, model, target):
+    from backends import get_target
+    from tests.helpers import strict_parse
+
+    code, out, relatives = _converted(tmp_path, capsys, model, "--target", target)
+    assert code == 0 and relatives and max(relatives) <= 1e-4, out
+    net = strict_parse(str(tmp_path / f"{model}.prototxt"), get_target("ncnn").proto)
+    assert all(not set(layer.top) & set(layer.bottom) for layer in net.layer)

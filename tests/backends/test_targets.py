@@ -1,0 +1,80 @@
+"""Per-target dialects: what each emits, strict parsing against its schema, and its legality errors."""
+import mxnet as mx
+import pytest
+
+from backends import get_target, target_names
+from compiler.errors import IllegalForTarget
+from compiler.options import Options
+from tests.helpers import convert_and_compare, layer_types, random_params
+
+SHAPES = {"data": (1, 3, 9, 9)}
+
+
+def _conv(x, name="conv", filters=4):
+    return mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=filters, name=name)
+
+
+def test_three_targets_with_declared_dialects():
+    assert target_names() == ["caffe", "caffe-ssd", "ncnn"]
+    caffe, ssd, ncnn = (get_target(n) for n in ("caffe", "caffe-ssd", "ncnn"))
+    assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
+    assert ncnn.layers - ssd.layers == {"ReLU6"}
+    assert caffe.policy.inplace and not ncnn.policy.inplace
+    for target in (caffe, ssd, ncnn):
+        layer = target.proto.LayerParameter.DESCRIPTOR.fields_by_name
+        assert "round_mode" not in target.proto.PoolingParameter.DESCRIPTOR.fields_by_name
+        assert ("prior_box_param" in layer) == (target is not caffe)
+        if target is not caffe:
+            assert layer["prior_box_param"].number == 203 and layer["permute_param"].number == 202
+
+
+@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn"])
+def test_every_target_parses_strictly_and_matches(tmp_path, target):
+    x = mx.sym.clip(_conv(mx.sym.var("data")), 0, 6, name="relu6")
+    x = mx.sym.Pooling(x, kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="avg", name="pool")
+    symbol = mx.sym.FullyConnected(mx.sym.relu(x, name="relu"), num_hidden=5, name="fc")
+    compiled, _ = convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target=target)
+    types = layer_types(compiled)
+    assert ("ReLU6" in types) == (target == "ncnn")
+    # ncnn averages without the padding: the exact form is a depthwise convolution of 1/k² weights.
+    assert ("Pooling" in types) == (target != "ncnn")
+    if target == "ncnn":
+        for layer in compiled.layers:
+            assert not set(layer.tops) & set(layer.bottoms), f"{layer.name} is in place"
+    else:
+        assert any(set(layer.tops) & set(layer.bottoms) for layer in compiled.layers)
+
+
+def test_caffe_legality_error(tmp_path):
+    symbol = mx.sym.transpose(_conv(mx.sym.var("data")), axes=(0, 2, 3, 1), name="nhwc")
+    with pytest.raises(IllegalForTarget, match=r"nhwc \(transpose\).*Permute.*caffe-ssd, ncnn"):
+        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target="caffe")
+
+
+def test_caffe_ssd_legality_error(tmp_path):
+    symbol = mx.sym.LeakyReLU(_conv(mx.sym.var("data")), act_type="gelu", name="gelu")
+    with pytest.raises(IllegalForTarget, match=r"gelu \(LeakyReLU\).*GELU"):
+        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target="caffe-ssd")
+
+
+def test_ncnn_legality_error_lists_every_offender(tmp_path):
+    data = mx.sym.var("data")
+    swapped = mx.sym.transpose(_conv(data), axes=(2, 1, 0, 3), name="batch_last")
+    dense = mx.sym.FullyConnected(_conv(data, "c2"), num_hidden=3, flatten=False, name="last_axis_fc")
+    symbol = mx.sym.Group([swapped, dense])
+    with pytest.raises(IllegalForTarget) as info:
+        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target="ncnn")
+    message = str(info.value)
+    assert "2 op(s)" in message and "batch_last" in message and "last_axis_fc" in message
+    assert list(tmp_path.iterdir()) == []
+    # The same graph is fine where Permute takes any order and InnerProduct honours its axis.
+    convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target="caffe-ssd",
+                        options=Options())
+
+
+def test_ncnn_refuses_a_rounded_up_padded_average(tmp_path):
+    symbol = mx.sym.Pooling(_conv(mx.sym.var("data")), kernel=(3, 3), stride=(2, 2), pad=(1, 1), pool_type="avg",
+                            pooling_convention="full", name="ceil_avg")
+    shapes = {"data": (1, 3, 8, 8)}
+    with pytest.raises(IllegalForTarget, match="ceil_avg.*averages without the padding"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target="ncnn")

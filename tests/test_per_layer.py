@@ -1,0 +1,71 @@
+"""The per-layer report finds the layer a broken conversion got wrong."""
+import attrs
+import mxnet as mx
+
+from compiler.api import compile_graph
+from compiler.frontend.symbol import import_symbol
+from compiler.options import Options
+from compiler.reference import SymbolModel
+from compiler.verify import paired_inputs
+from compiler.verify.per_layer import compare_layers, first_divergence
+from passes.manager import PassResult
+from tests.helpers import random_params
+
+SHAPES = {"data": (1, 3, 12, 12)}
+
+
+def _model(tmp_path):
+    x = mx.sym.var("data")
+    for i in range(3):
+        x = mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=8, name=f"conv{i}")
+        x = mx.sym.BatchNorm(x, fix_gamma=False, eps=1e-5, name=f"bn{i}")
+        x = mx.sym.relu(x, name=f"relu{i}")
+    symbol = mx.sym.FullyConnected(x, num_hidden=5, name="fc")
+    params = random_params(symbol, SHAPES)
+    for i in range(3):
+        params[f"bn{i}_moving_var"] = params[f"bn{i}_moving_var"] * 1e-3   # eps matters at this scale
+    symbol.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"), {f"arg:{k}": mx.nd.array(v) for k, v in params.items()})
+    return symbol, params, SymbolModel.load(str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"))
+
+
+def break_bn1_eps(graph, ctx):
+    """Pattern: BatchNorm bn1 (a deliberately broken conversion for this test)
+    Emits:   the same BatchNorm with eps 0.1
+    Exact:   no: it is meant to be wrong"""
+    (bn,) = [op for op in graph.ops_of("BatchNorm") if op.name == "bn1"]
+    graph.set_attrs(bn, attrs.evolve(bn.attrs, eps=0.1))
+    return PassResult(1)
+
+
+def _report(tmp_path, extra_passes=()):
+    symbol, params, model = _model(tmp_path)
+    options = Options(merge_bn=False, inplace=False)
+    compiled = compile_graph(import_symbol(symbol, params, SHAPES), "caffe", options, extra_passes=extra_passes)
+    prototxt, caffemodel = compiled.save(str(tmp_path / "out"))
+    mxnet_inputs, caffe_inputs = paired_inputs(SHAPES, 0, options)
+    return compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs)
+
+
+def test_correct_conversion_has_no_divergence(tmp_path):
+    results = _report(tmp_path)
+    assert len(results) >= 10 and first_divergence(results) is None
+
+
+def test_wrong_eps_is_found_at_its_layer(tmp_path):
+    results = _report(tmp_path, extra_passes=[break_bn1_eps])
+    first = first_divergence(results)
+    assert first is not None and first.origin == "bn1 (BatchNorm)" and "eps=0.1" in first.op
+    before = results[:results.index(first)]
+    assert before and all(r.ok for r in before) and any("bn0" in r.origin for r in before)
+
+
+def test_cli_per_layer_names_the_layer(tmp_path, capsys):
+    from compiler.cli import main
+
+    _model(tmp_path)
+    args = [str(tmp_path / "m-symbol.json"), "--params", str(tmp_path / "m-0000.params"), "--input-shape", "1,3,12,12"]
+    assert main(["convert", *args, "-o", str(tmp_path / "out")]) == 0
+    assert main(["verify", str(tmp_path / "out"), *args, "--per-layer"]) == 0
+    out = capsys.readouterr().out
+    assert "every compared blob is within tolerance" in out and "bn1 " not in out.split("per-layer")[0]
