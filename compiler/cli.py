@@ -60,7 +60,8 @@ def _add_model_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the verification input (default 0)")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
-    parser.add_argument("--runtime", default="opencv", help="runtime used by verification (default opencv)")
+    parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"),
+                        help="runtime for verification: OpenCV's dnn (default), pycaffe, or all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--target", default="caffe", help="backend: caffe (default) or caffe-ssd")
     convert.add_argument("--ssd-confidence", type=float, metavar="T",
                          help="SSD: DetectionOutput's confidence_threshold (default: the net's own, 0.01)")
+    convert.add_argument("--ssd-integer-sizes", action="store_true",
+                         help="SSD: integer PriorBox sizes (scaled with img_h/img_w), exact in weiliu89 caffe-ssd, "
+                              "which truncates fractional sizes; OpenCV ignores img_h/img_w")
     convert.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
     convert.add_argument("--relu6", choices=("exact", "approx"), default="exact",
                          help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
@@ -128,32 +132,37 @@ def load_reference(args):
 def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
     from compiler import verify
     from compiler.reference import input_shapes_of, run_mxnet
+    from compiler.verify.runtimes import runtime_names
+    from compiler.verify.ssd import is_ssd, verify_ssd
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
     mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args),
                                                       input_shapes_of(prototxt))
-    from compiler.verify.ssd import is_ssd, verify_ssd
-
-    if is_ssd(prototxt):
-        result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, args.runtime, tolerance)
-        print(f"SSD verification in {args.runtime} on a seeded random input (seed {args.seed}):")
-        for line in result.lines():
+    ssd = is_ssd(prototxt)
+    reference = None if ssd else run_mxnet(model, mxnet_inputs, softmax=args.softmax)
+    ok = True
+    for runtime in runtime_names(args.runtime):
+        if ssd:
+            result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
+            print(f"SSD verification in {runtime} on a seeded random input (seed {args.seed}):")
+            lines, passed = result.lines(), result.ok
+        else:
+            actual = verify.run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
+            results = verify.compare_outputs(output_names, reference, actual, tolerance)
+            print(f"verification in {runtime} on a seeded random input (seed {args.seed}):")
+            lines, passed = [str(r) for r in results], all(r.ok for r in results)
+        for line in lines:
             print("  " + line)
-        return result.ok
-    reference = run_mxnet(model, mxnet_inputs, softmax=args.softmax)
-    actual = verify.run_runtime(args.runtime, prototxt, caffemodel, caffe_inputs, output_layers)
-    results = verify.compare_outputs(output_names, reference, actual, tolerance)
-    print(f"verification in {args.runtime} on a seeded random input (seed {args.seed}):")
-    for result in results:
-        print("  " + str(result))
-    return all(r.ok for r in results)
+        ok = ok and passed
+    return ok
 
 
 def cmd_convert(args) -> int:
     from compiler.api import compile_graph, import_model
 
     options = _options(args, merge_bn=not args.no_merge_bn, check_ir=args.check_ir, dump_ir=args.dump_ir,
-                       disable_passes=args.disable_pass, relu6=args.relu6, ssd_confidence=args.ssd_confidence)
+                       disable_passes=args.disable_pass, relu6=args.relu6, ssd_confidence=args.ssd_confidence,
+                       ssd_integer_sizes=args.ssd_integer_sizes)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)
@@ -197,6 +206,7 @@ def per_layer(args, model, shapes, source) -> int:
     from compiler import verify
     from compiler.api import compile_graph, import_model
     from compiler.verify.per_layer import compare_layers, first_divergence
+    from compiler.verify.runtimes import runtime_names
 
     options = _options(args, merge_bn=not args.no_merge_bn, inplace=False)
     compiled = compile_graph(import_model(source, shapes, params=args.params), args.target, options)
@@ -205,18 +215,21 @@ def per_layer(args, model, shapes, source) -> int:
         prototxt, caffemodel = compiled.save(os.path.join(directory, "per_layer"))
         mxnet_inputs, caffe_inputs = verify.paired_inputs(shapes, args.seed, options,
                                                           {v.name: v.type.shape for v in compiled.graph.inputs})
-        results = compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, args.runtime,
-                                 tolerance)
-    print(f"per-layer comparison in {args.runtime} ({len(results)} blobs with an MXNet counterpart):")
-    for result in results:
-        print("  " + str(result))
-    first = first_divergence(results)
-    if first is None:
-        print("every compared blob is within tolerance")
-        return 0
-    print(f"first divergence: layer '{first.layer}' ({first.layer_type}) from {first.origin}, op {first.op}: "
-          f"relative {first.relative:.2e} > {first.tolerance:g}")
-    return 1
+        code = 0
+        for runtime in runtime_names(args.runtime):
+            results = compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
+                                     tolerance)
+            print(f"per-layer comparison in {runtime} ({len(results)} blobs with an MXNet counterpart):")
+            for result in results:
+                print("  " + str(result))
+            first = first_divergence(results)
+            if first is None:
+                print("every compared blob is within tolerance")
+                continue
+            print(f"first divergence: layer '{first.layer}' ({first.layer_type}) from {first.origin}, op {first.op}: "
+                  f"relative {first.relative:.2e} > {first.tolerance:g}")
+            code = 1
+    return code
 
 
 def main(argv=None) -> int:

@@ -25,9 +25,12 @@ def save_model(text_net, binary_weights, prefix: str) -> tuple[str, str]:
 
 
 def convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr: bool = True, merge_bn: bool = True,
-                      target: str = "caffe-ssd", confidence_threshold: float | None = None):
+                      target: str = "caffe-ssd", confidence_threshold: float | None = None,
+                      integer_sizes: bool = False):
     """Convert a GluonCV SSD (anchors, decoder and NMS become PriorBox + DetectionOutput); returns what
-    save_model writes. The compilation report lists how Caffe's detections can differ from GluonCV's."""
+    save_model writes. The compilation report lists how Caffe's detections can differ from GluonCV's;
+    integer_sizes makes fractional prior sizes exact in weiliu89's caffe-ssd (see --ssd-integer-sizes)."""
     compiled = compile_model(net, input_shape, target=target,
-                             options=Options(to_bgr=to_bgr, merge_bn=merge_bn, ssd_confidence=confidence_threshold))
+                             options=Options(to_bgr=to_bgr, merge_bn=merge_bn, ssd_confidence=confidence_threshold,
+                                             ssd_integer_sizes=integer_sizes))
     return compiled.net(), compiled.weights()

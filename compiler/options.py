@@ -22,3 +22,6 @@ class Options:
     input_scale: float | None = None
     # DetectionOutput's confidence_threshold; None takes the one the GluonCV net uses.
     ssd_confidence: float | None = None
+    # PriorBox sizes scaled to integers, with img_h/img_w scaled alike: exact in weiliu89's caffe-ssd, which
+    # truncates sizes to int, but not in OpenCV, which ignores img_h/img_w.
+    ssd_integer_sizes: bool = False

@@ -199,6 +199,23 @@ def _corners(anchors: np.ndarray, image_hw) -> np.ndarray:
     return np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], -1)
 
 
+def _integer_scale(prior: PriorBox) -> int | None:
+    """The smallest k ≤ 1000 that makes every size an integer."""
+    sizes = prior.min_size + prior.max_size
+    return next((k for k in range(1, 1001) if all(abs(k * s - round(k * s)) <= 1e-6 * k * s for s in sizes)), None)
+
+
+def _with_integer_sizes(prior: PriorBox, image_hw) -> PriorBox:
+    """The same priors with min/max sizes, steps and the normalising image size all scaled by one k that makes the
+    sizes integers: caffe-ssd truncates sizes to int, but k·x/(k·W) = x/W."""
+    k = _integer_scale(prior)
+    if k is None or k == 1:
+        return prior
+    return attrs.evolve(prior, min_size=tuple(float(round(k * s)) for s in prior.min_size),
+                        max_size=tuple(float(round(k * s)) for s in prior.max_size), step_h=_f32(k * prior.step_h),
+                        step_w=_f32(k * prior.step_w), img_h=k * image_hw[0], img_w=k * image_hw[1])
+
+
 def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> None:
     """Move each anchor's block of output channels to its prior's position (weights and bias)."""
     source = np.empty(len(order) * per_anchor, np.int64)
@@ -243,6 +260,14 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
             snapped_error = float(np.abs(snapped.boxes((h, w), image_hw) - expected).max())
             if snapped_error <= PRIOR_TOLERANCE:
                 prior, error = snapped, snapped_error
+            if ctx.options.ssd_integer_sizes:
+                integral = _with_integer_sizes(prior, image_hw)
+                error_integral = float(np.abs(integral.boxes((h, w), image_hw) - expected).max())
+                if integral is not prior and error_integral <= PRIOR_TOLERANCE:
+                    prior, error = integral, error_integral
+                    ctx.warn(level.class_conv, f"level {i}: sizes scaled by {prior.img_w // image_hw[1]} to "
+                                               "integers with img_h/img_w alike: exact in caffe-ssd; OpenCV ignores "
+                                               "img_h/img_w, so it sees wrong priors")
             if error > PRIOR_TOLERANCE:
                 raise _fail(level.class_conv, f"level {i}: PriorBox differs from the anchors by {error:.2e}")
             worst = max(worst, error)

@@ -4,3 +4,37 @@ import sys
 # Keep numerics single-threaded and repeatable across the MXNet and OpenCV runs in one process.
 os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def pytest_report_header(config):
+    from compiler.verify.runtimes import pycaffe_path
+
+    path = pycaffe_path()
+    return f"pycaffe: {path}" if path else ("pycaffe: NOT built: lowering tests run in OpenCV only, pycaffe tests skip "
+                                            "(build it with tests/runtimes/build_pycaffe.sh)")
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest
+
+    from compiler.verify.runtimes import pycaffe_path
+
+    if pycaffe_path():
+        return
+    if os.environ.get("GLUON2CAFFE_REQUIRE_PYCAFFE"):
+        raise pytest.UsageError("GLUON2CAFFE_REQUIRE_PYCAFFE is set but pycaffe is not built "
+                                "(tests/runtimes/build_pycaffe.sh)")
+    skip = pytest.mark.skip(reason="pycaffe is not built here (tests/runtimes/build_pycaffe.sh); CI builds and "
+                                   "requires it")
+    for item in items:
+        if "pycaffe" in item.keywords:
+            item.add_marker(skip)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(params=["opencv", pytest.param("caffe", marks=pytest.mark.pycaffe)])
+def runtime(request):
+    """Each whole-model test runs once per runtime: OpenCV's dnn and the reference pycaffe."""
+    return request.param

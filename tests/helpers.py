@@ -62,15 +62,26 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     inputs = random_inputs(input_shapes, seed)
     reference = mxnet_outputs(symbol, params, inputs)
     bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if options.to_bgr else set()
-    actual = run_runtime("opencv", prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers,
-                         **(runtime_options or {}))
     if options.softmax:
         reference = [_softmax(r) for r in reference]
-    comparisons = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
-    for c in comparisons:
-        assert c.max_abs_ref > 0, f"{c.name}: the reference output is all zeros, so the comparison proves nothing"
-        assert c.ok, str(c)
+    comparisons = []
+    for runtime in available_runtimes():
+        extra = (runtime_options or {}) if runtime == "opencv" else {}
+        actual = run_runtime(runtime, prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers,
+                             **extra)
+        found = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
+        for c in found:
+            assert c.max_abs_ref > 0, f"{c.name}: the reference output is all zeros, so the comparison proves nothing"
+            assert c.ok, f"{runtime}: {c}"
+        comparisons += found
     return compiled, comparisons
+
+
+def available_runtimes() -> list[str]:
+    """OpenCV always; pycaffe too where it is built (CI requires it: see conftest.py)."""
+    from compiler.verify.runtimes import pycaffe_path
+
+    return ["opencv", "caffe"] if pycaffe_path() else ["opencv"]
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

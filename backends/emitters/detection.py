@@ -15,6 +15,8 @@ def emit_prior_box(op, ctx: EmitContext) -> None:
         param["step"] = a.step_w
     else:
         param.update(step_h=a.step_h, step_w=a.step_w)
+    if a.img_h:
+        param.update(img_h=a.img_h, img_w=a.img_w)
     feature, image = op.operands
     ctx.add("PriorBox", name=op.name, bottoms=[ctx.bottom(feature), ctx.bottom(image)], tops=[ctx.top(op.result)],
             params={"prior_box_param": param}, source=op.result)

@@ -208,6 +208,8 @@ class PriorBox:
     step_h: float = 0.0
     step_w: float = 0.0
     offset: float = 0.5
+    img_h: int = 0               # 0: normalise by the image operand's size
+    img_w: int = 0
     SHAPE_ONLY_OPERANDS = (0, 1)   # the priors depend on the feature map's and the image's sizes only
 
     @property
@@ -230,7 +232,7 @@ class PriorBox:
     def boxes(self, layer_hw: tuple[int, int], image_hw: tuple[int, int], sizes=None) -> np.ndarray:
         """Corner boxes normalised by the image, in PriorBox order; `sizes` overrides (min, max) lists."""
         mins, maxs = sizes if sizes is not None else (self.min_size, self.max_size)
-        (h, w), (img_h, img_w) = layer_hw, image_hw
+        (h, w), (img_h, img_w) = layer_hw, ((self.img_h, self.img_w) if self.img_h else image_hw)
         out = []
         for row in range(h):
             for col in range(w):

@@ -1,6 +1,11 @@
 """Caffe runtimes for verification, each imported only when used."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 
 from compiler.errors import ConversionError
@@ -32,7 +37,50 @@ def run_opencv(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], ou
         raise ConversionError(f"OpenCV failed to run {prototxt}: {str(exc).strip().splitlines()[-1]}") from None
 
 
-RUNTIMES = {"opencv": run_opencv}
+PYCAFFE_VERSION = "brocolli-9.0.2"
+
+
+def pycaffe_path() -> str | None:
+    """The python/ directory of a built pycaffe: $GLUON2CAFFE_PYCAFFE, else where tests/runtimes/build_pycaffe.sh
+    caches it."""
+    explicit = os.environ.get("GLUON2CAFFE_PYCAFFE")
+    if explicit:
+        return explicit if os.path.isfile(os.path.join(explicit, "caffe", "_caffe.so")) else None
+    cache = os.environ.get("GLUON2CAFFE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gluon2caffe")
+    path = os.path.join(cache, f"pycaffe-{PYCAFFE_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}", "python")
+    return path if os.path.isfile(os.path.join(path, "caffe", "_caffe.so")) else None
+
+
+def run_pycaffe(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+    path = pycaffe_path()
+    if path is None:
+        raise ConversionError("pycaffe is not available", hint="build it with tests/runtimes/build_pycaffe.sh, or "
+                                                               "set GLUON2CAFFE_PYCAFFE to its python/ directory")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([path, *filter(None, [os.environ.get("PYTHONPATH")])]),
+               GLOG_minloglevel="2")
+    with tempfile.TemporaryDirectory() as directory:
+        given, taken = os.path.join(directory, "inputs.npz"), os.path.join(directory, "outputs.npz")
+        np.savez(given, **{k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
+        done = subprocess.run([sys.executable, "-m", "compiler.verify.pycaffe_runner", prototxt, caffemodel, given,
+                               taken, *outputs], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-3:])
+            raise ConversionError(f"pycaffe failed to run {prototxt} (exit {done.returncode}): {tail}")
+        with np.load(taken) as loaded:
+            return [loaded[f"out{i}"] for i in range(len(outputs))]
+
+
+RUNTIMES = {"opencv": run_opencv, "caffe": run_pycaffe}
+
+
+def runtime_names(name: str) -> list[str]:
+    """`all` means every runtime; each name is checked."""
+    names = list(RUNTIMES) if name == "all" else [name]
+    for n in names:
+        if n not in RUNTIMES:
+            raise ConversionError(f"unknown runtime {n!r}", hint=f"choose one of {', '.join(RUNTIMES)} or all")
+    return names
 
 
 def run_runtime(name: str, prototxt: str, caffemodel: str, inputs, outputs, **options) -> list[np.ndarray]:

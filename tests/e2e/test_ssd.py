@@ -26,9 +26,11 @@ def _check_ssd_output(out: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ZOO)
-def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model):
+def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model, runtime):
+    # weiliu89's caffe-ssd (the pycaffe) truncates fractional sizes; its exact form is --ssd-integer-sizes.
+    flags = ["--ssd-integer-sizes"] if runtime == "caffe" else []
     code = main(["convert", model, "--target", "caffe-ssd", "--random-init", "0", "-o", str(tmp_path / "ssd"),
-                 "--to-bgr", "--verify", "--report"])
+                 "--to-bgr", "--verify", "--report", "--runtime", runtime, *flags])
     out = capsys.readouterr().out
     assert code == 0, out
     _check_ssd_output(out)
@@ -41,7 +43,7 @@ def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model):
     if model == "ssd_300_vgg16_atrous_voc":
         assert 'type: "Normalize"' in text and "across_spatial: false" in text
     if model.startswith("ssd_512"):
-        assert "truncates fractional min_size/max_size" in out
+        assert ("scaled by" in out) if runtime == "caffe" else ("truncates fractional min_size/max_size" in out)
 
 
 def custom_ssd():
@@ -56,7 +58,7 @@ def custom_ssd():
 
 
 @pytest.mark.slow
-def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path):
+def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path, runtime):
     from compiler import convert_ssd_model, save_model
     from compiler.verify import paired_inputs
     from compiler.options import Options
@@ -66,13 +68,14 @@ def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path):
     net = custom_ssd()
     randomize(net, 5, (1, 3, 512, 512))
     tune_ssd_heads(net, 5, (1, 3, 512, 512))
-    text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=True)
+    text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=True,
+                                          integer_sizes=runtime == "caffe")
     assert [l.type for l in text_net.layer].count("PriorBox") == 6
     assert [l for l in text_net.layer if l.type == "DetectionOutput"][0].detection_output_param.num_classes == 4
     prefix = str(tmp_path / "custom")
     prototxt, caffemodel = save_model(text_net, weights, prefix)
     mxnet_inputs, caffe_inputs = paired_inputs({"data": (1, 3, 512, 512)}, 3, Options(to_bgr=True))
-    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, "opencv", 1e-4)
+    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, 1e-4)
     assert result.ok, "\n".join(result.lines())
     assert result.detections.reference_count > 10
 

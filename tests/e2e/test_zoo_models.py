@@ -16,8 +16,9 @@ CONFIGS = [("rgb-merged", []), ("bgr-unmerged", ["--to-bgr", "--no-merge-bn"])]
 @pytest.mark.slow
 @pytest.mark.parametrize("config, flags", CONFIGS, ids=[c for c, _ in CONFIGS])
 @pytest.mark.parametrize("model, shape", MODELS, ids=[m for m, _ in MODELS])
-def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config, flags):
-    argv = ["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--check-ir", *flags]
+def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config, flags, runtime):
+    argv = ["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--check-ir",
+            "--runtime", runtime, *flags]
     if shape:
         argv += ["--input-shape", shape]
     code = main(argv)
@@ -31,7 +32,7 @@ def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config,
     assert (tmp_path / f"{model}.prototxt").exists() and (tmp_path / f"{model}.caffemodel").exists()
 
 
-def test_exported_files_convert_and_verify(tmp_path, capsys):
+def test_exported_files_convert_and_verify(tmp_path, capsys, runtime):
     import mxnet as mx
 
     from compiler.zoo import random_zoo_model
@@ -41,26 +42,28 @@ def test_exported_files_convert_and_verify(tmp_path, capsys):
     net(mx.nd.zeros((1, 3, 224, 224)))
     net.export(str(tmp_path / "exported"))
     code = main(["convert", str(tmp_path / "exported-symbol.json"), "--params", str(tmp_path / "exported-0000.params"),
-                 "--input-shape", "1,3,224,224", "-o", str(tmp_path / "out"), "--verify", "--to-bgr"])
+                 "--input-shape", "1,3,224,224", "-o", str(tmp_path / "out"), "--verify", "--to-bgr",
+                 "--runtime", runtime])
     out = capsys.readouterr().out
     assert code == 0, out
     assert all(float(v) <= 1e-4 for v in re.findall(r"relative ([0-9.e+-]+)", out)), out
     code = main(["verify", str(tmp_path / "out"), str(tmp_path / "exported-symbol.json"),
                  "--params", str(tmp_path / "exported-0000.params"), "--input-shape", "1,3,224,224", "--to-bgr",
-                 "--seed", "5"])
+                 "--seed", "5", "--runtime", runtime])
     assert code == 0, capsys.readouterr().out
 
 
-def _converted(tmp_path, capsys, model, *flags):
-    code = main(["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--report", *flags])
+def _converted(tmp_path, capsys, model, *flags, runtime="opencv"):
+    code = main(["convert", model, "--random-init", "0", "-o", str(tmp_path / model), "--verify", "--report",
+                 "--runtime", runtime, *flags])
     out = capsys.readouterr().out
     return code, out, [float(v) for v in re.findall(r"relative ([0-9.e+-]+)", out)]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["mobilenetv2_1.0", "mobilenetv2_0.25"])
-def test_mobilenetv2_relu6_is_exact(tmp_path, capsys, model):
-    code, out, relatives = _converted(tmp_path, capsys, model)
+def test_mobilenetv2_relu6_is_exact(tmp_path, capsys, model, runtime):
+    code, out, relatives = _converted(tmp_path, capsys, model, runtime=runtime)
     assert code == 0 and relatives and max(relatives) <= 1e-4, out
     assert "output is exact" in out and "clip_to_relu" in out
     prototxt = (tmp_path / f"{model}.prototxt").read_text()
@@ -76,9 +79,9 @@ def test_mobilenetv2_relu6_approx_is_reported(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_raw_bgr_pixels_match_normalised_rgb(tmp_path, capsys):
+def test_raw_bgr_pixels_match_normalised_rgb(tmp_path, capsys, runtime):
     code, out, relatives = _converted(tmp_path, capsys, "resnet18_v1", "--to-bgr", "--mean", "123.675,116.28,103.53",
-                                      "--std", "58.395,57.12,57.375")
+                                      "--std", "58.395,57.12,57.375", runtime=runtime)
     assert code == 0 and relatives and max(relatives) <= 1e-4, out
     prototxt = (tmp_path / "resnet18_v1.prototxt").read_text()
     assert 'name: "data_normalize"' in prototxt
