@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--check-ir", action="store_true", help="verify the IR after every pass")
     convert.add_argument("--dump-ir", metavar="DIR", help="write the IR text after every pass into DIR")
     convert.add_argument("--disable-pass", action="append", default=[], metavar="NAME", help="skip a pass")
-    convert.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    convert.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     verify = commands.add_parser("verify", help="run PREFIX.prototxt/.caffemodel and compare with the MXNet model")
     verify.add_argument("prefix", help="prefix of the written files")
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "counterpart; name the first layer over tolerance")
     verify.add_argument("--target", default="caffe", help="with --per-layer: the target PREFIX was converted for")
     verify.add_argument("--no-merge-bn", action="store_true", help="with --per-layer: as used for PREFIX")
-    verify.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -235,6 +235,8 @@ def per_layer(args, model, shapes, source) -> int:
 def main(argv=None) -> int:
     # MXNet's threaded engine gave run-to-run differences here; the naive engine runs ops in order.
     os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
+    # MXNet's oneDNN graph partitioner fails to bind some valid graphs (two Dropouts in a row).
+    os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -50,7 +50,7 @@ def strict_parse(prototxt_path: str, proto_module):
 
 def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options: Options | None = None,
                         target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model",
-                        runtime_options=None):
+                        runtime_options=None, runtimes=None):
     """Convert, write, strictly re-parse, run in OpenCV and compare with MXNet; returns (compilation, comparisons)."""
     options = options or Options()
     graph = import_symbol(symbol, params, input_shapes, name=name)
@@ -65,7 +65,7 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = []
-    for runtime in available_runtimes():
+    for runtime in runtimes or available_runtimes():
         extra = (runtime_options or {}) if runtime == "opencv" else {}
         actual = run_runtime(runtime, prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers,
                              **extra)

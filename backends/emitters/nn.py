@@ -92,7 +92,13 @@ def pooling_legality(op, target) -> str | None:
         return f"pad {a.pad} must be smaller than kernel {a.kernel} in Caffe"
     h, w = op.operands[0].type.shape[2:]
     for size, k, s, p in zip((h, w), a.kernel, a.stride, a.pad):
-        if caffe_pooled_size(size, k, s, p) < pooled_size(size, k, s, p, a.pooling_convention):
+        out = pooled_size(size, k, s, p, a.pooling_convention)
+        if (out - 1) * s - p >= size:
+            # MXNet gives -FLT_MAX (max) or 0 (avg) there; Caffe drops such a window when padded, and
+            # OpenCV, ncnn and Caffe (which divides by zero) disagree on it otherwise.
+            return (f"MXNet's '{a.pooling_convention}' convention makes a last window that lies entirely outside "
+                    f"the input (input {size}, kernel {k}, stride {s}, pad {p})")
+        if caffe_pooled_size(size, k, s, p) < out:
             return ("MXNet's 'full' convention keeps a last window that lies entirely in the padding; Caffe drops "
                     f"it (input {size}, kernel {k}, stride {s}, pad {p})")
     return None

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from compiler.errors import BadModel, ParamError
-from compiler.frontend.symbol import import_symbol, load_symbol_json
+from compiler.frontend.symbol import import_symbol, load_symbol_json, mxnet_message
 from compiler.ir.graph import Graph
 
 
@@ -30,15 +30,17 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
     if not isinstance(net, mx.gluon.HybridBlock):
         raise BadModel(f"{type(net).__name__} is not a HybridBlock, so it has no symbolic graph",
                        hint="build the model from HybridBlocks (nn.HybridSequential, HybridBlock)")
-    try:
-        if any(p._deferred_init for p in net.collect_params().values()):
+    if any(p._deferred_init for p in net.collect_params().values()):
+        try:
             net(*[mx.nd.zeros(s) for s in shapes.values()])   # finishes deferred initialisation
+        except mx.base.MXNetError as exc:
+            raise BadModel(f"running the block on inputs {shapes} failed: {mxnet_message(exc)}",
+                           hint="check the input shape and that the parameters are initialised") from None
+    try:
         traced = net(*[mx.sym.var(n) for n in shapes])
-    except mx.base.MXNetError as exc:
-        raise BadModel(f"running the block on inputs {shapes} failed: {str(exc).splitlines()[0]}",
-                       hint="check the input shape and that the parameters are initialised") from None
-    except (AssertionError, TypeError, AttributeError, ValueError) as exc:
-        raise BadModel(f"the block cannot be traced symbolically ({type(exc).__name__}: {exc})",
+    except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
+        message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
+        raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
     symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
     if not isinstance(symbol, mx.sym.Symbol):
@@ -61,7 +63,7 @@ def load_params(path: str) -> dict[str, np.ndarray]:
         loaded = mx.nd.load(path)
     except mx.base.MXNetError as exc:
         raise ParamError(f"params file {path!r} cannot be read (truncated or not an MXNet params file): "
-                         f"{str(exc).splitlines()[0]}") from None
+                         f"{mxnet_message(exc)}") from None
     if not isinstance(loaded, dict):
         raise ParamError(f"params file {path!r} holds an unnamed list of arrays",
                          hint="save with HybridBlock.export() so every array has its name")

@@ -17,6 +17,15 @@ def _mxnet():
     return mxnet
 
 
+def mxnet_message(exc: Exception) -> str:
+    """The informative line of an MXNet error (its text starts with a C++ traceback)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Traceback", "File ", "[bt]", "Stack trace"))]
+    text = (useful or lines or [type(exc).__name__])[-1]
+    text = text.split("] ", 1)[-1] if text.startswith("[") else text
+    return text.removeprefix("MXNetError: ")
+
+
 def load_symbol_json(text: str, source: str = "symbol JSON"):
     """Parse and canonicalise a symbol JSON (aliases, legacy attribute keys) through MXNet itself."""
     try:
@@ -27,11 +36,16 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
         raise BadModel(f"{source} is JSON but not an MXNet symbol (no 'nodes'/'heads')",
                        hint="pass the *-symbol.json written by HybridBlock.export()")
     _check_structure(document, source)
+    for node in document["nodes"]:
+        if node["op"] != "null" and builder_for(node["op"]) is None:
+            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"],
+                                hint="see the README's table of supported ops; open an issue with the model")
     mx = _mxnet()
     try:
         symbol = mx.sym.load_json(text)
     except mx.base.MXNetError as exc:
-        raise BadModel(f"MXNet cannot load {source}: {str(exc).splitlines()[0]}") from None
+        raise BadModel(f"MXNet cannot load {source}: {mxnet_message(exc)}",
+                       hint="fix the node the message names, or re-export the model") from None
     return symbol
 
 
@@ -98,7 +112,7 @@ def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> d
     try:
         _, out_shapes, _ = internals.infer_shape(**input_shapes)
     except mx.base.MXNetError as exc:
-        message = str(exc).split("\n")[0]
+        message = mxnet_message(exc)
         raise ShapeMismatch(f"MXNet's shape inference failed for inputs {input_shapes}: {message}",
                             hint="check --input-shape") from None
     if out_shapes is None:

@@ -1,0 +1,111 @@
+"""Hypothesis strategies for random small MXNet graphs built from the supported op mix."""
+from __future__ import annotations
+
+import mxnet as mx
+from hypothesis import assume
+from hypothesis import strategies as st
+
+OPS = ("conv", "deconv", "batchnorm", "activation", "leaky", "pool", "global_pool", "clip", "scalar", "concat",
+       "add", "reshape", "dropout", "transpose_pair", "broadcast_scale")
+
+
+class FuzzGraph(tuple):
+    """(symbol, shapes, ops used), printed as its nodes so that a failing example can be rebuilt by hand."""
+
+    def __repr__(self) -> str:
+        import json
+
+        symbol, shapes, _ = self
+        nodes = [(n["op"], n["name"], n.get("attrs", {})) for n in json.loads(symbol.tojson())["nodes"]
+                 if n["op"] != "null"]
+        return f"FuzzGraph(shapes={shapes}, nodes={nodes})"
+
+
+def _shape(symbol, shapes):
+    try:
+        _, out, _ = symbol.infer_shape(**shapes)
+    except mx.base.MXNetError:
+        return None
+    return out[0] if out else None
+
+
+@st.composite
+def small_graphs(draw):
+    """(symbol, input shapes, the op kinds used): 1-5 layers on (1, C, H, W), with an optional dense head."""
+    c, h, w = draw(st.integers(1, 6)), draw(st.integers(4, 14)), draw(st.integers(4, 14))
+    shapes = {"data": (1, c, h, w)}
+    x = mx.sym.var("data")
+    used = []
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(OPS))
+        _, channels, height, width = _shape(x, shapes)
+        if kind == "conv":
+            kh, kw = draw(st.integers(1, min(5, height))), draw(st.integers(1, min(5, width)))
+            groups = draw(st.sampled_from([g for g in (1, 2, 3, channels) if channels % g == 0]))
+            filters = groups * draw(st.integers(1, 3))
+            x = mx.sym.Convolution(x, kernel=(kh, kw), num_filter=filters, num_group=groups,
+                                   stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                                   pad=(draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))),
+                                   dilate=(draw(st.integers(1, 2)), draw(st.integers(1, 2))),
+                                   no_bias=draw(st.booleans()), name=f"conv{i}")
+        elif kind == "deconv":
+            k = draw(st.integers(1, 4))
+            x = mx.sym.Deconvolution(x, kernel=(k, k), stride=(draw(st.integers(1, 2)),) * 2,
+                                     pad=(draw(st.integers(0, k - 1)),) * 2, num_filter=draw(st.integers(1, 4)),
+                                     no_bias=draw(st.booleans()), name=f"deconv{i}")
+        elif kind == "batchnorm":
+            x = mx.sym.BatchNorm(x, fix_gamma=draw(st.booleans()), eps=draw(st.sampled_from([1e-5, 1e-3, 0.1])),
+                                 name=f"bn{i}")
+        elif kind == "activation":
+            x = mx.sym.Activation(x, act_type=draw(st.sampled_from(["relu", "sigmoid", "tanh", "softrelu",
+                                                                    "softsign"])), name=f"act{i}")
+        elif kind == "leaky":
+            act = draw(st.sampled_from(["leaky", "elu", "prelu", "selu"]))
+            if act == "prelu":
+                x = mx.sym.LeakyReLU(x, act_type="prelu", gamma=mx.sym.var(f"prelu{i}_gamma"), name=f"prelu{i}")
+            else:
+                x = mx.sym.LeakyReLU(x, act_type=act, slope=draw(st.floats(0.01, 0.9)), name=f"leaky{i}")
+        elif kind == "pool":
+            kh, kw = draw(st.integers(1, min(4, height))), draw(st.integers(1, min(4, width)))
+            x = mx.sym.Pooling(x, kernel=(kh, kw), stride=(draw(st.integers(1, 3)), draw(st.integers(1, 3))),
+                               pad=(draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))),
+                               pool_type=draw(st.sampled_from(["max", "avg"])),
+                               pooling_convention=draw(st.sampled_from(["valid", "full"])),
+                               count_include_pad=draw(st.booleans()), name=f"pool{i}")
+        elif kind == "global_pool":
+            x = mx.sym.Pooling(x, kernel=(1, 1), global_pool=True, pool_type=draw(st.sampled_from(["max", "avg"])),
+                               name=f"gpool{i}")
+        elif kind == "clip":
+            low = draw(st.sampled_from([0.0, -1.0, -0.5]))
+            x = mx.sym.clip(x, low, low + draw(st.sampled_from([0.5, 1.0, 6.0])), name=f"clip{i}")
+        elif kind == "scalar":
+            op = draw(st.sampled_from(["plus", "minus", "mul", "div", "rminus"]))
+            c_value = draw(st.sampled_from([0.5, 2.0, -1.5, 3.0]))
+            x = {"plus": x + c_value, "minus": x - c_value, "mul": x * c_value, "div": x / c_value,
+                 "rminus": c_value - x}[op]
+        elif kind == "concat":
+            branch = mx.sym.Convolution(x, kernel=(1, 1), num_filter=draw(st.integers(1, 3)), name=f"branch{i}")
+            x = mx.sym.concat(x, branch, dim=1, name=f"cat{i}")
+        elif kind == "add":
+            branch = mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=channels, name=f"res{i}")
+            x = mx.sym.elemwise_add(x, branch, name=f"add{i}")
+        elif kind == "reshape":
+            x = mx.sym.Reshape(mx.sym.Flatten(x, name=f"flat{i}"), shape=(0, channels, height, width),
+                               name=f"unflat{i}")
+        elif kind == "dropout":
+            x = mx.sym.Dropout(x, p=0.5, name=f"drop{i}")
+        elif kind == "transpose_pair":
+            x = mx.sym.transpose(mx.sym.transpose(x, axes=(0, 2, 3, 1), name=f"nhwc{i}"), axes=(0, 3, 1, 2),
+                                 name=f"nchw{i}")
+        elif kind == "broadcast_scale":
+            x = mx.sym.broadcast_mul(x, mx.sym.var(f"scale{i}", shape=(1, channels, 1, 1)), name=f"bscale{i}")
+        assume(_shape(x, shapes) is not None and min(_shape(x, shapes)) >= 1)
+        used.append(kind)
+    head = draw(st.sampled_from(["none", "dense", "softmax"]))
+    if head == "dense":
+        x = mx.sym.FullyConnected(x, num_hidden=draw(st.integers(1, 5)), name="fc")
+        used.append("dense")
+    elif head == "softmax":
+        x = mx.sym.softmax(x, axis=1, name="prob")
+        used.append("softmax")
+    return FuzzGraph((x, shapes, used))
