@@ -97,3 +97,11 @@ def test_ncnn_flavour_of_zoo_models(tmp_path, capsys, model, target):
     assert code == 0 and relatives and max(relatives) <= 1e-4, out
     net = strict_parse(str(tmp_path / f"{model}.prototxt"), get_target("ncnn").proto)
     assert all(not set(layer.top) & set(layer.bottom) for layer in net.layer)
+
+
+@pytest.mark.slow
+def test_converting_twice_gives_byte_identical_files(tmp_path, capsys):
+    for run in ("a", "b"):
+        assert main(["convert", "squeezenet1.1", "--random-init", "3", "-o", str(tmp_path / run), "--to-bgr"]) == 0
+    for suffix in (".prototxt", ".caffemodel"):
+        assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()

@@ -1,0 +1,28 @@
+"""Graphs the differential fuzzer once failed on, kept as named tests."""
+import mxnet as mx
+import pytest
+
+from compiler.errors import IllegalForTarget
+from tests.fuzz.test_differential import check_graph
+from tests.helpers import convert_and_compare, random_params
+
+
+def test_full_pooling_window_wholly_outside_an_unpadded_input_is_refused(tmp_path):
+    # kernel 1, stride 2, pad 0, 'full' on width 4: the third window starts at 4, outside the input. MXNet gives
+    # -FLT_MAX there; OpenCV gave something else (and Caffe's AVE would divide by zero).
+    data = mx.sym.var("data")
+    conv = mx.sym.Convolution(data, kernel=(1, 1), num_filter=1, name="conv0")
+    symbol = mx.sym.Pooling(conv, kernel=(1, 1), stride=(1, 2), pool_type="max", pooling_convention="full",
+                            name="pool1")
+    shapes = {"data": (1, 1, 4, 4)}
+    for target in ("caffe", "caffe-ssd", "ncnn"):
+        with pytest.raises(IllegalForTarget, match="pool1.*entirely outside the input"):
+            convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+
+
+def test_two_dropouts_before_a_softmax():
+    # MXNet's oneDNN partitioner failed to bind this graph (the test reference now runs without it).
+    data = mx.sym.var("data")
+    symbol = mx.sym.softmax(mx.sym.Dropout(mx.sym.Dropout(data, p=0.5, name="drop0"), p=0.5, name="drop1"),
+                            axis=1, name="prob")
+    assert check_graph(symbol, {"data": (1, 1, 4, 4)}) == ["caffe", "caffe-ssd", "ncnn"]
