@@ -93,3 +93,20 @@ def test_ssd_ncnn_flavour(tmp_path, capsys):
     net = strict_parse(str(tmp_path / "ssd.prototxt"), get_target("ncnn").proto)
     detection = [layer for layer in net.layer if layer.type == "DetectionOutput"][0].detection_output_param
     assert detection.nms_param.top_k > 0 and detection.keep_top_k > 0
+
+
+@pytest.mark.slow
+def test_ssd_symbol_files_convert_and_verify(tmp_path, capsys):
+    import mxnet as mx
+
+    from compiler.zoo import random_zoo_model
+
+    net = random_zoo_model("ssd_512_mobilenet1.0_voc", 2)
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 512, 512)))
+    net.export(str(tmp_path / "ssd"))
+    code = main(["convert", str(tmp_path / "ssd-symbol.json"), "--params", str(tmp_path / "ssd-0000.params"),
+                 "--input-shape", "1,3,512,512", "--target", "caffe-ssd", "-o", str(tmp_path / "out"), "--verify"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    _check_ssd_output(out)
