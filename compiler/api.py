@@ -60,6 +60,16 @@ def _append_softmax(graph: Graph) -> None:
     graph.outputs = outputs
 
 
+def _compute_every_output(graph: Graph) -> None:
+    """An output that is a graph input (a model that reduces to the identity) gets an identity layer: a Caffe net
+    made of its Input layer alone gives runtimes no layer to return."""
+    from compiler.ops import Power
+
+    for i, value in enumerate(graph.outputs):
+        if value.is_input:
+            graph.outputs[i] = graph.add(Power(), value, name=f"{value.name}_identity").result
+
+
 def compile_graph(graph: Graph, target: str = "caffe", options: Options | None = None,
                   extra_passes=()) -> Compilation:
     """Run the target's pipeline over an IR graph (changed in place), check legality and emit layers."""
@@ -75,6 +85,7 @@ def compile_graph(graph: Graph, target: str = "caffe", options: Options | None =
     ctx = PassContext(options=options, policy=chosen.policy, layers=chosen.layers)
     report = pipeline(chosen.pipeline, disable=options.disable_passes, extra=extra_passes).run(
         graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir)
+    _compute_every_output(graph)
     graph.verify()
     check(graph, chosen)
     return Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)

@@ -79,6 +79,8 @@ class PassRecord:
     skipped: list[tuple[str, str]]
     approximations: list[tuple[str, str]]
     warnings: list[tuple[str, str]]
+    removed: list[str] = attrs.field(factory=list)   # names of the ops the pass erased
+    added: list[str] = attrs.field(factory=list)     # names of the ops it created
     verify_seconds: float = 0.0
 
 
@@ -95,14 +97,20 @@ class Report:
         return sum(r.seconds for r in self.records)
 
     def format_table(self) -> str:
-        rows = [("pass", "ms", "ops before", "ops after", "rewrites", "skipped", "approximations")]
+        rows = [("pass", "ms", "ops before", "ops after", "rewrites", "removed", "added", "skipped",
+                 "approximations")]
         for r in self.records:
             rows.append((r.name, f"{r.seconds * 1e3:.2f}", str(r.ops_before), str(r.ops_after), str(r.rewrites),
-                         str(len(r.skipped)), str(len(r.approximations))))
+                         str(len(r.removed)), str(len(r.added)), str(len(r.skipped)), str(len(r.approximations))))
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
         lines.append(f"total {self.total_seconds * 1e3:.2f} ms; output is {'exact' if self.exact else 'APPROXIMATE'}")
         for r in self.records:
+            for label, names in (("removed", r.removed), ("added", r.added)):
+                if names:
+                    shown = ", ".join(names[:6]) + (f", … ({len(names)} in all)" if len(names) > 6 else "")
+                    lines.append(f"  {r.name} {label}: {shown}")
+            lines += [f"  skipped by {r.name}: {op}: {why}" for op, why in r.skipped[:10]]
             lines += [f"  approximation in {r.name}: {op}: {what}" for op, what in r.approximations]
             lines += [f"  warning from {r.name}: {op}: {what}" for op, what in r.warnings]
         return "\n".join(lines)
@@ -131,6 +139,7 @@ class Pipeline:
             _dump(dump_dir, 0, "frontend", graph)
         for number, p in enumerate(self.passes, start=1):
             before, bytes_before = len(graph), _const_bytes(graph)
+            ops_before = {id(op): op.name for op in graph}
             marks = (len(ctx.skipped), len(ctx.approximations), len(ctx.warnings))
             # The IR's reference cycles (op ⇄ value, linked list) make the cyclic GC rescan the whole graph
             # again and again while a pass allocates, which turned linear passes quadratic on 100k-op graphs.
@@ -151,9 +160,12 @@ class Pipeline:
                 seconds = time.perf_counter() - start
                 if gc_was_enabled:
                     gc.enable()
+            ops_after = {id(op): op.name for op in graph}
             record = PassRecord(p.name, seconds, before, len(graph), bytes_before, _const_bytes(graph),
                                 result.rewrites, ctx.skipped[marks[0]:], ctx.approximations[marks[1]:],
-                                ctx.warnings[marks[2]:])
+                                ctx.warnings[marks[2]:],
+                                removed=[name for key, name in ops_before.items() if key not in ops_after],
+                                added=[name for key, name in ops_after.items() if key not in ops_before])
             if verify_each:
                 start = time.perf_counter()
                 try:

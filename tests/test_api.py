@@ -84,3 +84,18 @@ def test_importing_the_ir_does_not_import_mxnet():
     code = ("import sys, compiler.ir, compiler.ops, passes, backends.emitters; "
             "assert 'mxnet' not in sys.modules, 'mxnet imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_names_what_each_pass_rewrote(tmp_path):
+    import json
+
+    from compiler import Options, compile_model
+
+    compiled = compile_model(_small_net(), (1, 3, 17, 17), options=Options())
+    fold = [r for r in compiled.report.records if r.name == "fold_batchnorm"][0]
+    assert len(fold.removed) == 2 and all("batchnorm" in name for name in fold.removed) and fold.added == []
+    drops = [r for r in compiled.report.records if r.name == "eliminate_identities"][0]
+    assert any("dropout" in name for name in drops.removed)
+    table = compiled.report.format_table()
+    assert "fold_batchnorm removed:" in table and "removed" in table.splitlines()[0]
+    assert json.loads(compiled.report.to_json())["passes"][2]["name"] == compiled.report.records[2].name

@@ -9,13 +9,8 @@ from compiler.verify.runtimes import RUNTIMES, run_runtime
 DEFAULT_TOLERANCE = 1e-4
 
 
-@attrs.frozen
-class OutputComparison:
-    name: str
-    shape: tuple
-    max_abs_diff: float
-    max_abs_ref: float
-    tolerance: float
+class RelativeError:
+    """max |actual − reference| / max |reference| against a tolerance (fields max_abs_diff, max_abs_ref, tolerance)."""
 
     @property
     def relative(self) -> float:
@@ -24,6 +19,15 @@ class OutputComparison:
     @property
     def ok(self) -> bool:
         return bool(np.isfinite(self.max_abs_diff)) and self.relative <= self.tolerance
+
+
+@attrs.frozen
+class OutputComparison(RelativeError):
+    name: str
+    shape: tuple
+    max_abs_diff: float
+    max_abs_ref: float
+    tolerance: float
 
     def __str__(self) -> str:
         verdict = "ok" if self.ok else "FAIL"

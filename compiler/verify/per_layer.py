@@ -4,9 +4,11 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from compiler.verify import RelativeError
+
 
 @attrs.frozen
-class LayerComparison:
+class LayerComparison(RelativeError):
     layer: str
     layer_type: str
     op: str                  # the IR op that emitted the layer, with its attributes
@@ -15,14 +17,6 @@ class LayerComparison:
     max_abs_diff: float
     max_abs_ref: float
     tolerance: float
-
-    @property
-    def relative(self) -> float:
-        return self.max_abs_diff / self.max_abs_ref if self.max_abs_ref > 0 else self.max_abs_diff
-
-    @property
-    def ok(self) -> bool:
-        return bool(np.isfinite(self.max_abs_diff)) and self.relative <= self.tolerance
 
     def __str__(self) -> str:
         return (f"{'ok  ' if self.ok else 'FAIL'} {self.layer} ({self.layer_type}) vs {self.mxnet_output}: "

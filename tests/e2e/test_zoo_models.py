@@ -29,7 +29,11 @@ def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config,
     assert relatives and all(r <= 1e-4 for r in relatives), out
     # Calibrated statistics keep the logits in a range where differences show (no saturation, no zeros).
     assert all(0.1 < m < 1e3 for m in maxima), out
-    assert (tmp_path / f"{model}.prototxt").exists() and (tmp_path / f"{model}.caffemodel").exists()
+    from backends import get_target
+    from tests.helpers import strict_parse
+
+    strict_parse(str(tmp_path / f"{model}.prototxt"), get_target("caffe").proto)
+    assert (tmp_path / f"{model}.caffemodel").stat().st_size > 1000
 
 
 def test_exported_files_convert_and_verify(tmp_path, capsys, runtime):

@@ -26,3 +26,12 @@ def test_two_dropouts_before_a_softmax():
     symbol = mx.sym.softmax(mx.sym.Dropout(mx.sym.Dropout(data, p=0.5, name="drop0"), p=0.5, name="drop1"),
                             axis=1, name="prob")
     assert check_graph(symbol, {"data": (1, 1, 4, 4)}) == ["caffe", "caffe-ssd", "ncnn"]
+
+
+def test_a_model_that_reduces_to_the_identity():
+    # transpose(0,2,3,1) then transpose(0,3,1,2): the pair cancels and the output was the input itself, a net of
+    # one Input layer that OpenCV could not run.
+    data = mx.sym.var("data")
+    symbol = mx.sym.transpose(mx.sym.transpose(data, axes=(0, 2, 3, 1), name="nhwc0"), axes=(0, 3, 1, 2),
+                              name="nchw0")
+    assert check_graph(symbol, {"data": (1, 2, 4, 4)}) == ["caffe", "caffe-ssd", "ncnn"]
