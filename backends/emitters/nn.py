@@ -67,10 +67,11 @@ def emit_inner_product(op, ctx: EmitContext) -> None:
             params={"inner_product_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
 
 
-def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int) -> int:
-    """BVLC pooling_layer.cpp: ceil, then drop a last window that would start in the trailing pad."""
+def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int, any_pad: bool | None = None) -> int:
+    """BVLC pooling_layer.cpp: ceil, then drop a last window that would start in the trailing pad. BVLC applies
+    the drop on both axes when either has padding (`any_pad`); OpenCV only on an axis with padding."""
     out = -(-(size + 2 * pad - kernel) // stride) + 1
-    if pad > 0 and (out - 1) * stride >= size + pad:
+    if (pad > 0 if any_pad is None else any_pad) and (out - 1) * stride >= size + pad:
         out -= 1
     return out
 
@@ -98,9 +99,12 @@ def pooling_legality(op, target) -> str | None:
             # OpenCV, ncnn and Caffe (which divides by zero) disagree on it otherwise.
             return (f"MXNet's '{a.pooling_convention}' convention makes a last window that lies entirely outside "
                     f"the input (input {size}, kernel {k}, stride {s}, pad {p})")
-        if caffe_pooled_size(size, k, s, p) < out:
+        if caffe_pooled_size(size, k, s, p, any(a.pad)) < out:
             return ("MXNet's 'full' convention keeps a last window that lies entirely in the padding; Caffe drops "
                     f"it (input {size}, kernel {k}, stride {s}, pad {p})")
+        if caffe_pooled_size(size, k, s, p, any(a.pad)) != caffe_pooled_size(size, k, s, p):
+            return ("with padding on one axis only, BVLC Caffe and OpenCV round this axis to different sizes "
+                    f"(input {size}, kernel {k}, stride {s}, pad {p}); pad both axes or neither")
     return None
 
 
@@ -140,7 +144,7 @@ def emit_pooling(op, ctx: EmitContext) -> None:
     param.update(geometry("stride", a.stride, "stride"))
     param.update(geometry("pad", a.pad, "pad"))
     in_hw = x.type.shape[2:]
-    caffe_hw = [caffe_pooled_size(*g) for g in zip(in_hw, a.kernel, a.stride, a.pad)]
+    caffe_hw = [caffe_pooled_size(*g, any(a.pad)) for g in zip(in_hw, a.kernel, a.stride, a.pad)]
     want_hw = op.result.type.shape[2:]
     cuts = [(axis, want) for axis, (have, want) in zip((2, 3), zip(caffe_hw, want_hw)) if have != want]
     top = ctx.top(op.result) if not cuts else ctx.new_blob(f"{op.name}_ceil")

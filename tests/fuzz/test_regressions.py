@@ -35,3 +35,21 @@ def test_a_model_that_reduces_to_the_identity():
     symbol = mx.sym.transpose(mx.sym.transpose(data, axes=(0, 2, 3, 1), name="nhwc0"), axes=(0, 3, 1, 2),
                               name="nchw0")
     assert check_graph(symbol, {"data": (1, 2, 4, 4)}) == ["caffe", "caffe-ssd", "ncnn"]
+
+
+def test_a_graph_whose_output_is_all_zeros():
+    data = mx.sym.var("data")
+    symbol = mx.sym.clip(mx.sym.clip(data, 0.0, 0.5, name="clip0"), -1.0, 0.0, name="clip1")
+    assert check_graph(symbol, {"data": (1, 1, 4, 4)}) == ["caffe", "caffe-ssd", "ncnn"]
+
+
+def test_pooling_padded_on_one_axis_where_caffe_and_opencv_round_differently(tmp_path):
+    # BVLC drops a last window outside the input on both axes when either axis is padded, OpenCV only on a padded
+    # axis: here width 5, kernel 1, stride 3, no width padding gives 2 columns in BVLC and 3 in OpenCV, and the
+    # Slice that fixed OpenCV's size left BVLC an empty blob (pycaffe aborted).
+    data = mx.sym.var("data")
+    symbol = mx.sym.Pooling(data, kernel=(2, 1), pad=(1, 0), stride=(1, 3), pool_type="max", name="pool0")
+    shapes = {"data": (1, 1, 4, 5)}
+    for target in ("caffe", "caffe-ssd"):
+        with pytest.raises(IllegalForTarget, match="pool0.*round this axis to different sizes"):
+            convert_and_compare(symbol, {}, shapes, tmp_path, target=target)
