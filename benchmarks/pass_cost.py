@@ -51,7 +51,7 @@ def main(argv=None) -> int:
 
     results = {}
     for size in sizes:
-        results[f"synthetic {size}"] = measure(lambda: conv_bn_chain(size))
+        results[f"synthetic {size}"] = measure(lambda size=size: conv_bn_chain(size))
     for name in [n for n in args.zoo.split(",") if n]:
         from compiler.api import import_model
         from compiler.zoo import default_input_shape, get_zoo_model
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
 
         net = get_zoo_model(name)
         net.initialize(mx.init.Xavier())
-        results[name] = measure(lambda: import_model(net, default_input_shape(name)))
+        results[name] = measure(lambda net=net, name=name: import_model(net, default_input_shape(name)))
 
     names = list(next(iter(results.values()))[0])
     header = f"{'pass':<26}" + "".join(f"{label:>30}" for label in results)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from compiler.ir.match import is_output
 from compiler.ir.types import TensorType
-from compiler.ops import Scale, Transpose
+from compiler.ops import Scale
 from passes.manager import PassContext, PassResult
 
 

@@ -5,5 +5,8 @@ from compiler.ops.arith import BroadcastArith, ElemwiseAdd, Eltwise, Power, Scal
 from compiler.ops.nn import BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale, batchnorm_affine
 from compiler.ops.tensor import Concat, Copy, Dropout, Flatten, Permute, Reshape, Transpose
 
-__all__ = ["Activation", "Clip", "LeakyReLU", "ReLU6", "Softmax", "ElemwiseAdd", "BroadcastArith", "Eltwise", "Power", "ScalarOp", "Permute", "BatchNorm", "Convolution", "Deconvolution", "FullyConnected",
-           "Pooling", "Scale", "batchnorm_affine", "Concat", "Copy", "Dropout", "Flatten", "Reshape", "Transpose"]
+__all__ = [
+    "Activation", "Clip", "LeakyReLU", "ReLU6", "Softmax", "ElemwiseAdd", "BroadcastArith", "Eltwise", "Power",
+    "ScalarOp", "Permute", "BatchNorm", "Convolution", "Deconvolution", "FullyConnected", "Pooling", "Scale",
+    "batchnorm_affine", "Concat", "Copy", "Dropout", "Flatten", "Reshape", "Transpose"
+]
