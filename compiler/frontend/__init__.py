@@ -1,6 +1,7 @@
 """Frontends: a live Gluon HybridBlock, or exported `prefix-symbol.json` + `prefix-NNNN.params` files."""
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -37,7 +38,8 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
             raise BadModel(f"running the block on inputs {shapes} failed: {mxnet_message(exc)}",
                            hint="check the input shape and that the parameters are initialised") from None
     try:
-        traced = net(*[mx.sym.var(n) for n in shapes])
+        with single_op_box_decoder(net):
+            traced = net(*[mx.sym.var(n) for n in shapes])
     except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
         raise BadModel(f"the block cannot be traced symbolically ({message})",
@@ -51,6 +53,27 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
     # the graph; an exported params file, unlike a live block, must match its symbol exactly.
     params = {k: v for k, v in params.items() if k in wanted}
     return import_symbol(symbol, params, shapes, name=name or net.name)
+
+
+@contextlib.contextmanager
+def single_op_box_decoder(net):
+    """Trace GluonCV's box decoders as `_contrib_box_decode`. Pretrained GluonCV SSDs are built with
+    `minimal_opset=True`, which spells the same decoding as a dozen elementary ops that fuse_ssd_head does not
+    match; both forms compute the same function (gluoncv/nn/coder.py). The box_decode path also rewrites the
+    decoder's `_clip` (None → -1), which the minimal path would then apply as a clamp, so both are restored."""
+    switched = []
+
+    def visit(block):
+        if getattr(block, "_minimal_opset", False) and hasattr(block, "_stds"):
+            switched.append((block, block._clip))
+            block._minimal_opset = False
+    net.apply(visit)
+    try:
+        yield
+    finally:
+        for block, clip in switched:
+            block._minimal_opset = True
+            block._clip = clip
 
 
 def load_params(path: str) -> dict[str, np.ndarray]:

@@ -36,10 +36,15 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
         raise BadModel(f"{source} is JSON but not an MXNet symbol (no 'nodes'/'heads')",
                        hint="pass the *-symbol.json written by HybridBlock.export()")
     _check_structure(document, source)
+    ssd = any(node["op"] == "_contrib_box_nms" for node in document["nodes"])
     for node in document["nodes"]:
         if node["op"] != "null" and builder_for(node["op"]) is None:
-            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"],
-                                hint="see the README's table of supported ops; open an issue with the model")
+            hint = "see the README's table of supported ops; open an issue with the model"
+            if ssd and "decoder" in node["name"]:
+                hint = ("this is the minimal_opset box decoder of a pretrained GluonCV SSD: convert the live net "
+                        "(convert_ssd_model, or the zoo name), or export it after net.bbox_decoder._minimal_opset = "
+                        "False")
+            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"], hint=hint)
     mx = _mxnet()
     try:
         symbol = mx.sym.load_json(text)

@@ -92,10 +92,12 @@ def _anchor_node(model) -> str:
 
     import mxnet as mx
 
+    from compiler.frontend import single_op_box_decoder
     from compiler.frontend.symbol import canonical
 
     block = getattr(model, "block", model)
-    traced = block(mx.sym.var("data"))
+    with single_op_box_decoder(block):
+        traced = block(mx.sym.var("data"))
     symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
     nodes = json.loads(symbol.tojson())["nodes"]
     decode = [n for n in nodes if n["op"] == "_contrib_box_decode"]

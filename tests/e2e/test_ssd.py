@@ -110,3 +110,34 @@ def test_ssd_symbol_files_convert_and_verify(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     _check_ssd_output(out)
+
+
+@pytest.mark.slow
+def test_pretrained_style_minimal_opset_decoder(tmp_path, runtime):
+    """Pretrained GluonCV SSDs decode boxes with a dozen elementary ops (minimal_opset=True); the live net converts,
+    an exported symbol file of it is refused with directions."""
+    import mxnet as mx
+
+    from compiler import convert_ssd_model, save_model
+    from compiler.cli import main as cli
+    from compiler.options import Options
+    from compiler.verify import paired_inputs
+    from compiler.verify.ssd import verify_ssd
+    from compiler.zoo import random_zoo_model
+
+    net = random_zoo_model("ssd_512_mobilenet1.0_voc", 4)
+    net.bbox_decoder._minimal_opset, net.bbox_decoder._clip = True, None   # as get_model(pretrained=True) builds it
+    text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=False,
+                                          integer_sizes=runtime == "caffe")
+    assert net.bbox_decoder._minimal_opset and net.bbox_decoder._clip is None   # the user's net is left as it was
+    prototxt, caffemodel = save_model(text_net, weights, str(tmp_path / "ssd"))
+    mxnet_inputs, caffe_inputs = paired_inputs({"data": (1, 3, 512, 512)}, 1, Options())
+    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, 1e-4)
+    assert result.ok, "\n".join(result.lines())
+
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 512, 512)))
+    net.export(str(tmp_path / "pretrained"))
+    code = cli(["convert", str(tmp_path / "pretrained-symbol.json"), "--params", str(tmp_path / "pretrained-0000.params"),
+                "--input-shape", "1,3,512,512", "--target", "caffe-ssd", "-o", str(tmp_path / "out")])
+    assert code == 2 and not (tmp_path / "out.prototxt").exists()
