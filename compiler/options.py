@@ -25,3 +25,10 @@ class Options:
     # PriorBox sizes scaled to integers, with img_h/img_w scaled alike: exact in weiliu89's caffe-ssd, which
     # truncates sizes to int, but not in OpenCV, which ignores img_h/img_w.
     ssd_integer_sizes: bool = False
+
+
+def image_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:
+    """The inputs to_bgr and the input normalisation apply to: those named, else every rank-4 3-channel input."""
+    if names:
+        return [n for n in input_shapes if n in names]
+    return [n for n, shape in input_shapes.items() if len(shape) == 4 and shape[1] == 3]

@@ -54,12 +54,10 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
     internal output name (`conv0_fwd_output`, `act_output1`)."""
     import mxnet as mx
 
-    from compiler.frontend.symbol import canonical
+    from compiler.frontend import trace
 
     block = getattr(model, "block", model)
-    traced = block(*[mx.sym.var(n) for n in inputs])
-    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
-    internals = symbol.get_internals()
+    internals = trace(block, inputs).get_internals()
     outputs = internals.list_outputs()
     taps = [internals[outputs.index(name if name in outputs else f"{name}_output")] for name in names]
     tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var(n) for n in inputs], params=block.collect_params())

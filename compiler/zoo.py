@@ -31,12 +31,9 @@ def get_zoo_model(name: str):
 def _traced_nodes(net) -> tuple[object, list[dict]]:
     import json
 
-    import mxnet as mx
+    from compiler.frontend import trace
 
-    from compiler.frontend.symbol import canonical
-
-    traced = net(mx.sym.var("data"))
-    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
+    symbol = trace(net, ["data"])
     return symbol, json.loads(symbol.tojson())["nodes"]
 
 

@@ -1,11 +1,10 @@
 """Fold inference BatchNorm into the convolution or fully-connected layer that feeds it."""
 from __future__ import annotations
 
-import numpy as np
-
 from compiler.ir.match import constants_of, sole_producer
 from compiler.ops import BatchNorm, Convolution, Deconvolution, FullyConnected, batchnorm_affine
 from passes.manager import PassContext, PassResult
+from passes.weights import fold_output_affine
 
 
 def fold_batchnorm(graph, ctx: PassContext) -> PassResult:
@@ -28,16 +27,7 @@ def fold_batchnorm(graph, ctx: PassContext) -> PassResult:
         if producer.kind == "FullyConnected" and producer.result.type.rank != 2:
             ctx.skip(bn, "FullyConnected with flatten=False puts channels last; BatchNorm normalises axis 1")
             continue
-        scale, shift = batchnorm_affine(bn.attrs, *stats)
-        weight = weights[0].astype(np.float64)
-        bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(producer.result.type.shape[1])
-        if producer.kind == "Deconvolution":
-            new_weight = producer.attrs.per_output_channel(weights[0], scale)
-        else:
-            new_weight = weight * scale.reshape((-1,) + (1,) * (weight.ndim - 1))
-        w_value = graph.constant(new_weight, producer.operands[1].name + "_folded")
-        b_value = graph.constant(bias * scale + shift, f"{producer.name}_bias_folded")
-        graph.set_operands(producer, (producer.operands[0], w_value, b_value))
+        fold_output_affine(graph, producer, *batchnorm_affine(bn.attrs, *stats), suffix="folded")
         graph.replace_all_uses(bn.result, producer.result)
         graph.erase(bn)
         folded += 1

@@ -6,6 +6,7 @@ import numpy as np
 from compiler.ir.match import constants_of, sole_producer
 from compiler.ops import Convolution, FullyConnected, Power, ScalarOp
 from passes.manager import PassContext, PassResult
+from passes.weights import fold_output_affine
 
 _NUMPY = {"plus": lambda x, c: x + c, "minus": lambda x, c: x - c, "rminus": lambda x, c: c - x,
           "mul": lambda x, c: x * c, "div": lambda x, c: x / c, "rdiv": lambda x, c: c / x,
@@ -55,11 +56,7 @@ def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
         weights = constants_of(producer) if producer is not None else None
         if not a.affine or weights is None:
             continue
-        weight = weights[0].astype(np.float64)
-        bias = weights[1].astype(np.float64) if len(weights) > 1 else np.zeros(weight.shape[0])
-        w_value = graph.constant(weight * a.scale, producer.operands[1].name + "_scaled")
-        b_value = graph.constant(bias * a.scale + a.shift, f"{producer.name}_bias_shifted")
-        graph.set_operands(producer, (producer.operands[0], w_value, b_value))
+        fold_output_affine(graph, producer, a.scale, a.shift, suffix="scaled")
         graph.replace_all_uses(op.result, producer.result)
         graph.erase(op)
         rewrites += 1

@@ -10,7 +10,7 @@ import numpy as np
 from compiler.errors import UnsupportedOp
 from compiler.ir.graph import Graph, Op, Value
 from compiler.ops import Concat, Flatten
-from compiler.ops.detection import BoxNMS, DetectionOutput, PriorBox
+from compiler.ops.detection import BoxNMS, DetectionOutput, PriorBox, normalised_corners
 from passes.manager import PassContext, PassResult
 
 PRIOR_TOLERANCE = 1e-6   # normalised units, the largest allowed |PriorBox − GluonCV anchor|
@@ -193,12 +193,6 @@ def prior_box_for(level_anchors: np.ndarray, image_hw, variance, where: Op) -> t
     return prior, order
 
 
-def _corners(anchors: np.ndarray, image_hw) -> np.ndarray:
-    img_h, img_w = image_hw
-    cx, cy, w, h = anchors[..., 0], anchors[..., 1], anchors[..., 2], anchors[..., 3]
-    return np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], -1)
-
-
 def _integer_scale(prior: PriorBox) -> int | None:
     """The smallest k ≤ 1000 that makes every size an integer."""
     sizes = prior.min_size + prior.max_size
@@ -254,7 +248,7 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
             level_anchors = head.anchors[start:start + h * w * per_cell].reshape(h, w, per_cell, 4)
             start += h * w * per_cell
             prior, order = prior_box_for(level_anchors, image_hw, head.stds, level.class_conv)
-            expected = _corners(level_anchors[:, :, np.argsort(order)], image_hw).reshape(-1, 4)
+            expected = normalised_corners(level_anchors[:, :, np.argsort(order)], image_hw).reshape(-1, 4)
             error = float(np.abs(prior.boxes((h, w), image_hw) - expected).max())
             snapped = _snapped(prior)
             snapped_error = float(np.abs(snapped.boxes((h, w), image_hw) - expected).max())

@@ -2,17 +2,11 @@
 from __future__ import annotations
 
 from compiler.errors import UnsupportedOp
+from compiler.options import image_inputs_by_shape
 from compiler.ir.match import is_output
 from passes.manager import PassContext, PassResult
 
 _PER_CHANNEL = {"BatchNorm": (1, 2, 3, 4), "Scale": (1, 2)}   # op kind -> operands holding (C,) constants
-
-
-def image_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:
-    """The inputs named in the options, else every rank-4 input with 3 channels."""
-    if names:
-        return [n for n in input_shapes if n in names]
-    return [n for n, shape in input_shapes.items() if len(shape) == 4 and shape[1] == 3]
 
 
 def image_inputs(graph, options) -> list:

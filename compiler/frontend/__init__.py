@@ -38,15 +38,11 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
             raise BadModel(f"running the block on inputs {shapes} failed: {mxnet_message(exc)}",
                            hint="check the input shape and that the parameters are initialised") from None
     try:
-        with single_op_box_decoder(net):
-            traced = net(*[mx.sym.var(n) for n in shapes])
+        symbol = trace(net, shapes)
     except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
         raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
-    symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
-    if not isinstance(symbol, mx.sym.Symbol):
-        raise BadModel("the block did not return a symbol when traced", hint="make it a HybridBlock")
     params = {p.name: p.data().asnumpy() for p in net.collect_params().values()}
     wanted = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
     # Parameters that a block owns but never reads (e.g. a classifier head the trace skips) are not part of
@@ -74,6 +70,17 @@ def single_op_box_decoder(net):
         for block, clip in switched:
             block._minimal_opset = True
             block._clip = clip
+
+
+def trace(block, input_names) -> "object":
+    """The symbol a Gluon block computes on variables `input_names`, as its JSON describes it (see canonical)."""
+    import mxnet as mx
+
+    from compiler.frontend.symbol import canonical
+
+    with single_op_box_decoder(block):
+        traced = block(*[mx.sym.var(n) for n in input_names])
+    return canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
 
 
 def load_params(path: str) -> dict[str, np.ndarray]:

@@ -196,6 +196,13 @@ class Normalize:
         return x
 
 
+def normalised_corners(anchors: np.ndarray, image_hw) -> np.ndarray:
+    """(…, 4) centre-form pixel boxes (cx, cy, w, h) → corners (xmin, ymin, xmax, ymax) divided by the image size."""
+    img_h, img_w = image_hw
+    cx, cy, w, h = anchors[..., 0], anchors[..., 1], anchors[..., 2], anchors[..., 3]
+    return np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], -1)
+
+
 @op_def(operands=("feature", "image"))
 @attrs.frozen(kw_only=True)
 class PriorBox:

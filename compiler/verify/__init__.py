@@ -61,7 +61,7 @@ def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | N
     MXNet side normalised. An input the compiler moved from NHWC to NCHW (caffe_shapes) is transposed, and with
     to_bgr the Caffe side gets the image channels reversed.
     """
-    from passes.reorder_input_channels import image_inputs_by_shape
+    from compiler.options import image_inputs_by_shape
 
     caffe_shapes = {k: tuple(v) for k, v in (caffe_shapes or input_shapes).items()}
     images = image_inputs_by_shape(caffe_shapes, options.image_inputs)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from compiler.ops.detection import normalised_corners
+
 
 @attrs.frozen
 class DetectionComparison:
@@ -90,16 +92,9 @@ def _anchor_node(model) -> str:
     """The MXNet node whose value is the (1, P, 4) anchors fed to box_decode."""
     import json
 
-    import mxnet as mx
+    from compiler.frontend import trace
 
-    from compiler.frontend import single_op_box_decoder
-    from compiler.frontend.symbol import canonical
-
-    block = getattr(model, "block", model)
-    with single_op_box_decoder(block):
-        traced = block(mx.sym.var("data"))
-    symbol = canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
-    nodes = json.loads(symbol.tojson())["nodes"]
+    nodes = json.loads(trace(getattr(model, "block", model), ["data"]).tojson())["nodes"]
     decode = [n for n in nodes if n["op"] == "_contrib_box_decode"]
     return nodes[decode[0]["inputs"][1][0]]["name"]
 
@@ -121,9 +116,7 @@ def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_
                         [detection.name, producer[loc_blob].name, producer[conf_blob].name, producer[prior_blob].name])
     det, loc, conf, priors = caffe
     anchors, mx_loc, mx_conf = mxnet_internals(model, mxnet_inputs, [_anchor_node(model), loc_blob, softmax_blob])
-    cx, cy, w, h = (anchors.reshape(-1, 4)[:, i].astype(np.float64) for i in range(4))
-    img_h, img_w = image_hw
-    corners = np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], 1)
+    corners = normalised_corners(anchors.reshape(-1, 4).astype(np.float64), image_hw)
     prior_check = compare_outputs(["priors vs anchors"], [corners.reshape(-1)], [priors.reshape(2, -1)[0]], 1e-6)[0]
     # Priors are compared in absolute terms: normalised coordinates are their own scale.
     prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
