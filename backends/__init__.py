@@ -1,26 +1,35 @@
-"""Backends: one target per Caffe dialect, all emitting through one shared writer."""
+"""Backends: one target per Caffe dialect, all emitting through one shared writer.
+
+| target | consumer | policy |
+| --- | --- | --- |
+| caffe | BVLC Caffe 1.0 (tag 1.0): no round_mode, Clip, Swish or SSD layers | in place where exact |
+| caffe-ssd | weiliu89/caffe, branch ssd: BVLC 1.0 plus Permute, PriorBox, DetectionOutput, Normalize | as caffe |
+| ncnn | ncnn's caffe2ncnn: the caffe-ssd layers and a native ReLU6 | no in-place layers (caffe2ncnn renames their tops), padded average pooling excludes the padding, 4-D batch-first Permutes only, InnerProduct/Scale axis ignored (docs/caffe.md#ncnn) |
+"""
 from __future__ import annotations
 
+from backends import schema
 from backends.target import Target, TargetPolicy
 
-
-def _targets() -> dict[str, Target]:
-    from backends import caffe, caffe_ssd, ncnn
-
-    return {t.name: t for t in (caffe.TARGET, caffe_ssd.TARGET, ncnn.TARGET)}
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    Target(name="caffe", proto=schema.dialect(schema.CAFFE), description="BVLC Caffe 1.0 (tag 1.0)"),
+    Target(name="caffe-ssd", proto=schema.dialect(schema.SSD), description="weiliu89/caffe, branch ssd"),
+    Target(name="ncnn", proto=schema.dialect(schema.NCNN), description="ncnn's caffe2ncnn",
+           policy=TargetPolicy(inplace=False, average_pool_counts_padding=False, permute_any_order=False,
+                               axis_params=False)),
+)}
 
 
 def get_target(name: str) -> Target:
     from compiler.errors import ConversionError
 
-    targets = _targets()
-    if name not in targets:
-        raise ConversionError(f"unknown target {name!r}", hint=f"choose one of {', '.join(sorted(targets))}")
-    return targets[name]
+    if name not in TARGETS:
+        raise ConversionError(f"unknown target {name!r}", hint=f"choose one of {', '.join(sorted(TARGETS))}")
+    return TARGETS[name]
 
 
 def target_names() -> list[str]:
-    return sorted(_targets())
+    return sorted(TARGETS)
 
 
-__all__ = ["Target", "TargetPolicy", "get_target", "target_names"]
+__all__ = ["TARGETS", "Target", "TargetPolicy", "get_target", "target_names"]

@@ -7,9 +7,9 @@ from compiler.ir.printer import format_attrs
 
 
 def _other_targets_with(layers: frozenset[str], current) -> list[str]:
-    from backends import _targets
+    from backends import TARGETS
 
-    return [t.name for t in _targets().values() if t.name != current.name and layers <= t.layers]
+    return [t.name for t in TARGETS.values() if t.name != current.name and layers <= t.layers]
 
 
 def problems(graph, target) -> list[str]:

@@ -1,4 +1,4 @@
-"""A target is data: the consumer's proto schema, the layer types it runs, its policy and its pass pipeline."""
+"""A target is data: the consumer's dialect (schema and layer types), its policy, and the passes it drops."""
 from __future__ import annotations
 
 import attrs
@@ -6,9 +6,8 @@ import attrs
 
 @attrs.frozen(kw_only=True)
 class TargetPolicy:
-    """The part of a target that passes and emitters may read."""
+    """What a consumer does differently with layers it shares with the others; passes and emitters read it."""
     inplace: bool = True                 # element-wise layers may write into their bottom blob
-    non_negative_axes: bool = True       # axes are written counting from 0
     average_pool_counts_padding: bool = True   # AVE pooling divides by the padded window (Caffe; not ncnn)
     permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
     axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
@@ -17,13 +16,11 @@ class TargetPolicy:
 @attrs.frozen(kw_only=True)
 class Target:
     name: str
-    proto: object                        # generated module of our proto subset for this consumer
-    layers: frozenset[str]
+    proto: object                        # backends.schema.Dialect: the message classes the writer may use
     policy: TargetPolicy = TargetPolicy()
-    pipeline: tuple[str, ...] = ()
+    dropped_passes: tuple[str, ...] = ()   # passes of the canonical order (passes.ORDER) this target never runs
     description: str = ""
 
-    def extend(self, *, name: str, proto=None, layers=(), policy=None, pipeline=None, description=""):
-        return Target(name=name, proto=proto or self.proto, layers=self.layers | frozenset(layers),
-                      policy=policy or self.policy, pipeline=tuple(pipeline or self.pipeline),
-                      description=description)
+    @property
+    def layers(self) -> frozenset[str]:
+        return self.proto.layers

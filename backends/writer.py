@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import tempfile
 
 import numpy as np
@@ -10,7 +11,7 @@ from google.protobuf import text_format
 
 from compiler.errors import OutputError
 
-MAX_CAFFEMODEL_BYTES = 2**31 - 1   # every consumer caps protobuf reads at INT_MAX (caffe-dialects §1.4)
+MAX_CAFFEMODEL_BYTES = 2**31 - 1   # every consumer caps protobuf reads at INT_MAX (docs/caffe.md#writer)
 _NET_LAYER_FIELD = 100
 _NET_NAME_FIELD = 1
 _LAYER_BLOBS_FIELD = 7
@@ -40,7 +41,7 @@ def fill(message, values: dict) -> None:
 
 
 def net_message(layers, target, name: str):
-    """The prototxt as a NetParameter message: layer fields and params, never blobs (caffe-dialects §0.1)."""
+    """The prototxt as a NetParameter message: layer fields and params, never blobs (docs/caffe.md#writer)."""
     proto = target.proto
     net = proto.NetParameter(name=name)
     for layer in layers:
@@ -125,32 +126,63 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str, str]:
-    """Write PREFIX.prototxt and PREFIX.caffemodel atomically: both files or neither, never half of one."""
-    check_size(weights)
+def _temp_beside(path: str) -> str:
+    """A new empty file in path's directory, for writing what will replace path."""
+    handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=f".{os.path.basename(path)}.",
+                                    suffix=".tmp")
+    os.close(handle)
+    return temp
+
+
+def _free_name_beside(path: str) -> str:
+    """A name no file has, in path's directory (for a hard link to the file being replaced)."""
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{secrets.token_hex(8)}.old")
+
+
+def check_output_prefix(prefix: str) -> None:
+    """Refuse an output prefix whose directory does not exist, before any work is done."""
     directory = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(directory):
         raise OutputError(f"output directory {directory!r} does not exist", hint="create it first")
-    targets = (prefix + ".prototxt", prefix + ".caffemodel")
-    temps: list[str] = []
+
+
+def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str, str]:
+    """Write PREFIX.prototxt and PREFIX.caffemodel atomically: both new files or, after any failure, exactly the
+    files that were there before (an earlier pair stays whole), never half of one."""
+    check_size(weights)
+    check_output_prefix(prefix)
+    targets = (prefix + ".caffemodel", prefix + ".prototxt")
+    writers = (weights.write_to, lambda f: f.write(prototxt.encode()))
+    temps: dict[str, str] = {}
+    backups: dict[str, str] = {}   # target -> a hard link to the file it is about to replace
+    replaced: list[str] = []
     try:
-        for path, write in ((targets[0], lambda f: f.write(prototxt.encode())), (targets[1], weights.write_to)):
-            handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-            temps.append(temp)
-            with os.fdopen(handle, "wb") as stream:
+        for path, write in zip(targets, writers):
+            temps[path] = _temp_beside(path)
+            with open(temps[path], "wb") as stream:
                 write(stream)
-            os.chmod(temp, _file_mode())   # mkstemp's private 0600 would outlive the rename
-        os.replace(temps[1], targets[1])
-        os.replace(temps[0], targets[0])
-        temps.clear()
+            os.chmod(temps[path], _file_mode())
+        for path in targets:
+            if os.path.exists(path):
+                backups[path] = _free_name_beside(path)
+                os.link(path, backups[path])
+        for path in targets:
+            os.replace(temps[path], path)
+            replaced.append(path)
     except OSError as exc:
-        raise OutputError(f"cannot write {prefix}.*: {exc.strerror or exc}",
-                          hint="choose a writable output directory") from None
-    finally:
-        for temp in temps:
+        for path in replaced:   # undo, so that an earlier pair stays a pair
             with contextlib.suppress(OSError):
-                os.unlink(temp)
-    return targets
+                if path in backups:
+                    os.replace(backups[path], path)
+                else:
+                    os.unlink(path)
+        raise OutputError(f"cannot write {prefix}.*: {exc.strerror or exc}",
+                          hint="choose a writable output directory with free space") from None
+    finally:
+        for leftover in list(temps.values()) + list(backups.values()):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+    return targets[1], targets[0]
 
 
 def write_text_atomically(path: str, text: str) -> str:

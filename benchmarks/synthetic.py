@@ -1,32 +1,95 @@
-"""Synthetic IR graphs of a chosen size, built without MXNet, that exercise every pass."""
+"""Synthetic IR graphs of a chosen size, built without MXNet, on which every pass of the canonical order has work.
+
+    NHWC image → Scale{axis 3} → Transpose(0,3,1,2)      reorder_input_layout (and, with the options, to_bgr and
+                                                          input normalisation: reorder_input_channels,
+                                                          fold_input_normalization)
+    stem Convolution                                      (reads the image's channels through its weights)
+    units, each:
+      Convolution → BatchNorm                             fold_batchnorm
+      clip(0, 6)                                          clip_to_relu
+      ×2 → +1                                             fold_scalar_arithmetic
+      Dropout; Transpose pair                             eliminate_identities, transpose_to_permute
+      × Reshape(constant (C,)) → (1,C,1,1)                fold_constants, lower_broadcast_arithmetic
+      + residual → BatchNorm                              lower_batchnorm (nothing to fold into)
+      a dead branch                                       eliminate_dead_code
+    L2Normalization → Scale                               lower_l2_normalization
+    one SSD level: class/box heads, anchors, box_decode,
+    softmax, box_nms, top-k slice                         fuse_ssd_head
+
+Run it for target caffe-ssd with OPTIONS (the only target that runs all of them).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from compiler.ir import Graph, TensorType
-from compiler.ops import (Activation, BatchNorm, Clip, Convolution, Dropout, ElemwiseAdd, ScalarOp, Transpose)
+from compiler.ops import (Activation, BatchNorm, BoxDecode, BoxNMS, BroadcastArith, Clip, Concat, Convolution,
+                          Dropout, ElemwiseAdd, Flatten, L2Normalization, Reshape, ScalarOp, Scale, SliceAxis,
+                          Softmax, Transpose)
+from compiler.options import Options
 
-UNIT_OPS = 9   # ops added per unit below
+UNIT_OPS = 14   # ops added per unit below
+OPTIONS = Options(to_bgr=True, std=(58.0, 57.0, 57.5), input_scale=1.0)
+TARGET = "caffe-ssd"
+IMAGE = 8
 
 
-def conv_bn_chain(target_ops: int, channels: int = 4, size: int = 4, seed: int = 0) -> Graph:
-    """Units of conv → BatchNorm → clip(0,6) → ×2 → +1 → Dropout → transpose pair → residual add."""
+def _ssd_tail(g: Graph, feature, rng) -> None:
+    """One SSD level on `feature`: one square anchor of side 2 per cell, 2 classes + background."""
+    _, channels, h, w = feature.type.shape
+    classes = 3
+    heads = []
+    for name, filters, k in (("cls", classes, classes), ("box", 4, 4)):
+        weight = g.constant(rng.standard_normal((filters, channels, 3, 3)) * 0.1, f"ssd_{name}_weight")
+        bias = g.constant(np.zeros(filters), f"ssd_{name}_bias")
+        y = g.add(Convolution(num_filter=filters, kernel=3, pad=1), feature, weight, bias, name=f"ssd_{name}").result
+        y = g.add(Transpose(axes=(0, 2, 3, 1)), y, name=f"ssd_{name}_nhwc").result
+        y = g.add(Flatten(), y, name=f"ssd_{name}_flat").result
+        y = g.add(Concat(dim=1), y, name=f"ssd_{name}_concat").result   # one level: a Concat of one
+        heads.append(g.add(Reshape(shape=(1, h * w, k)), y, name=f"ssd_{name}_pred").result)
+    scores = g.add(Softmax(axis=-1), heads[0], name="ssd_softmax").result
+    step = IMAGE / h
+    centres = [((col + 0.5) * step, (row + 0.5) * step) for row in range(h) for col in range(w)]
+    anchors = g.constant(np.array([[cx, cy, 2.0, 2.0] for cx, cy in centres])[None], "ssd_anchors")
+    boxes = g.add(BoxDecode(std0=0.1, std1=0.1, std2=0.2, std3=0.2), heads[1], anchors, name="ssd_decode").result
+    best = g.add(SliceAxis(axis=2, begin=1, end=3), scores, name="ssd_scores").result
+    rows = g.add(Concat(dim=2), best, boxes, name="ssd_rows").result
+    kept = g.add(BoxNMS(overlap_thresh=0.45, valid_thresh=0.01, topk=50, coord_start=2, score_index=1, id_index=0),
+                 rows, name="ssd_nms").result
+    g.outputs = [g.add(SliceAxis(axis=1, begin=0, end=20), kept, name="ssd_top").result]
+
+
+def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
+    """About `target_ops` ops: the preprocessing and stem, units as described above, then the SSD tail."""
     rng = np.random.RandomState(seed)
     g = Graph(f"synthetic_{target_ops}")
-    x = g.input("data", TensorType((1, channels, size, size)))
+    image = g.input("data", TensorType((1, IMAGE, IMAGE, 3)))
+    x = g.add(Scale(axis=3), image, g.constant(np.full(3, 0.5), "mean_scale"), name="nhwc_scale").result
+    x = g.add(Transpose(axes=(0, 3, 1, 2)), x, name="to_nchw").result
+    stem = g.constant(rng.standard_normal((channels, 3, 3, 3)) * 0.5, "stem_weight")
+    x = g.add(Convolution(num_filter=channels, kernel=3, pad=1), x, stem, name="stem").result
+
+    def stats(prefix):
+        return [g.constant(rng.uniform(0.5, 1.5, channels), prefix + n) for n in ("gamma", "beta", "mean", "var")]
+
     for unit in range(max(1, target_ops // UNIT_OPS)):
         p = f"u{unit}_"
         w = g.constant(rng.standard_normal((channels, channels, 1, 1)) * 0.5, p + "w")
-        stats = [g.constant(rng.uniform(0.5, 1.5, channels), p + n) for n in ("gamma", "beta", "mean", "var")]
         y = g.add(Convolution(num_filter=channels, kernel=1), x, w, name=p + "conv").result
-        y = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats, name=p + "bn").result
+        y = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p), name=p + "bn").result
         y = g.add(Clip(a_min=0.0, a_max=6.0), y, name=p + "relu6").result
         y = g.add(ScalarOp(op="mul", scalar=2.0), y, name=p + "mul").result
         y = g.add(ScalarOp(op="plus", scalar=1.0), y, name=p + "plus").result
         y = g.add(Dropout(p=0.1), y, name=p + "drop").result
         y = g.add(Transpose(axes=(0, 2, 3, 1)), y, name=p + "nhwc").result
         y = g.add(Transpose(axes=(0, 3, 1, 2)), y, name=p + "nchw").result
-        x = g.add(ElemwiseAdd(), y, x, name=p + "add").result
-    x = g.add(Activation(act_type="relu"), x, name="out").result
-    g.outputs = [x]
+        gate = g.constant(rng.uniform(0.5, 1.5, channels), p + "gate")
+        gate = g.add(Reshape(shape=(1, channels, 1, 1)), gate, name=p + "gate_shape").result
+        y = g.add(BroadcastArith(op="mul"), y, gate, name=p + "gated").result
+        y = g.add(ElemwiseAdd(), y, x, name=p + "add").result
+        g.add(Activation(act_type="sigmoid"), y, name=p + "unused")
+        x = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p + "post_"), name=p + "post_bn").result
+    x = g.add(L2Normalization(mode="channel"), x, name="l2norm").result
+    x = g.add(Scale(axis=1), x, g.constant(rng.uniform(5, 20, channels), "l2norm_scale"), name="l2norm_scale").result
+    _ssd_tail(g, g.add(Activation(act_type="relu"), x, name="feature").result, rng)
     return g

@@ -7,11 +7,11 @@ from __future__ import annotations
 import importlib
 
 _PUBLIC = {
-    "convert_model": "compiler.legacy",
-    "convert_ssd_model": "compiler.legacy",
-    "save_model": "compiler.legacy",
-    "compile_model": "compiler.api",
-    "Compilation": "compiler.api",
+    "convert_model": "compiler.driver.legacy",
+    "convert_ssd_model": "compiler.driver.legacy",
+    "save_model": "compiler.driver.legacy",
+    "compile_model": "compiler.driver.api",
+    "Compilation": "compiler.driver.api",
     "Options": "compiler.options",
     "ConversionError": "compiler.errors",
 }

@@ -32,3 +32,9 @@ def image_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:
     if names:
         return [n for n in input_shapes if n in names]
     return [n for n, shape in input_shapes.items() if len(shape) == 4 and shape[1] == 3]
+
+
+def image_inputs(graph, options) -> list:
+    """The graph inputs (IR values) that to_bgr and the input normalisation apply to."""
+    chosen = image_inputs_by_shape({v.name: v.type.shape for v in graph.inputs}, options.image_inputs)
+    return [v for v in graph.inputs if v.name in chosen]

@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ops import Activation, Clip, Power, ReLU6
-from passes.manager import PassContext, PassResult
+from passes.manager import PassContext, PassResult, rewrites
 
 _UNBOUNDED = float(np.finfo(np.float32).max)
 
 
+@rewrites(Clip, produces=(ReLU6, Activation, Power))
 def clip_to_relu(graph, ctx: PassContext) -> PassResult:
     """Pattern: Clip(x) {a_min, a_max}
     Emits:   clip(0, ≥FLT_MAX) → ReLU; clip(0, 6) → ReLU6 where the target has that layer; otherwise

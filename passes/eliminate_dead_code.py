@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from compiler.ir.match import is_output
-from passes.manager import PassContext, PassResult
+from passes.manager import PassContext, PassResult, rewrites
 
 
+@rewrites()
 def eliminate_dead_code(graph, ctx: PassContext) -> PassResult:
     """Pattern: an op none of whose results is used or is a graph output; a constant with no use
     Emits:   nothing (erased, last op first so chains disappear in one sweep)

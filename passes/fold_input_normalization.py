@@ -5,8 +5,9 @@ import numpy as np
 
 from compiler.errors import BadAttribute
 from compiler.ops import Scale
-from passes.manager import PassContext, PassResult
-from passes.reorder_input_channels import image_inputs
+from compiler.options import image_inputs
+from passes.manager import PassContext, PassResult, rewrites
+from passes.weights import input_channel_view, per_input_channel
 
 
 def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray:
@@ -21,16 +22,18 @@ def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray
     return array
 
 
+@rewrites(produces=(Scale,))
 def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
     """Pattern: each image input, when the mean, std or input_scale option is set
-    Emits:   y = x·w + b per channel with w = input_scale/std, b = −mean/std: folded into the weights of the input's
-             consumers when they are all Convolutions (num_group 1) or FullyConnecteds and there is no mean (a mean
-             does not fold exactly into zero padding), otherwise one Scale {axis 1, bias} right after the input
+    Emits:   y = x·w + b per channel (axis 1) with w = input_scale/std, b = −mean/std: folded into the weights of the
+             input's consumers when there is no mean (a mean does not fold exactly into zero padding) and every
+             consumer is an INPUT_CHANNEL_WEIGHTS op whose definition names the weight's input-channel axis;
+             otherwise one Scale {axis 1, bias} right after the input
     Exact:   yes up to float32 rounding of w, b and folded weights"""
     options = ctx.options
     if options.mean is None and options.std is None and options.input_scale is None:
         return PassResult(0)
-    rewrites = 0
+    rewrites_done = 0
     for value in image_inputs(graph, options):
         channels = value.type.shape[1]
         mean = _per_channel(options.mean, channels, "mean", 0.0)
@@ -40,17 +43,12 @@ def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
         weight = (options.input_scale if options.input_scale is not None else 1.0) / std
         bias = -mean / std
         consumers = value.users
-        foldable = options.mean is None and consumers and all(
-            op.kind in ("Convolution", "FullyConnected") and op.operands[0] is value and op.operands[1].const is not None
-            and value not in op.operands[1:] and (op.kind == "FullyConnected" or op.attrs.num_group == 1)
-            for op in consumers)
-        if foldable:
-            for op in consumers:
-                w = op.operands[1].const.astype(np.float64)
-                per_input = w.reshape(w.shape[0], channels, -1) * weight[None, :, None]
-                graph.set_operand(op, 1, graph.constant(per_input.reshape(w.shape),
-                                                        op.operands[1].name + "_input_scaled"))
-                rewrites += 1
+        views = [input_channel_view(op, value) for op in consumers]
+        if options.mean is None and consumers and all(v is not None for v in views):
+            for op, view in zip(consumers, views):
+                scaled = per_input_channel(op.operands[1].const.astype(np.float64), view, lambda w: w * weight)
+                graph.set_operand(op, 1, graph.constant(scaled, op.operands[1].name + "_input_scaled"))
+                rewrites_done += 1
             continue
         first = next(iter(graph), None)
         with graph.inserting_before(first):
@@ -62,5 +60,5 @@ def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
             if op is not normalized.producer:
                 graph.set_operand(op, index, normalized)
         graph.outputs = [normalized if v is value else v for v in graph.outputs]
-        rewrites += 1
-    return PassResult(rewrites)
+        rewrites_done += 1
+    return PassResult(rewrites_done)

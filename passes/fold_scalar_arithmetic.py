@@ -1,39 +1,26 @@
 """Fold MXNet's scalar arithmetic into constants, neighbouring weights or one Caffe Power layer."""
 from __future__ import annotations
 
-import numpy as np
+from compiler.ir.match import single_use_producer, sole_producer
+from compiler.ops import Power, ScalarOp
+from passes.manager import PassContext, PassResult, rewrites
+from passes.weights import fold_output_affine, foldable_output_affine
 
-from compiler.ir.match import constants_of, sole_producer
-from compiler.ops import Convolution, FullyConnected, Power, ScalarOp
-from passes.manager import PassContext, PassResult
-from passes.weights import fold_output_affine
-
-_NUMPY = {"plus": lambda x, c: x + c, "minus": lambda x, c: x - c, "rminus": lambda x, c: c - x,
-          "mul": lambda x, c: x * c, "div": lambda x, c: x / c, "rdiv": lambda x, c: c / x,
-          "power": lambda x, c: np.power(x, c)}
-
-
+@rewrites(ScalarOp, Power, produces=(Power,))
 def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
     """Pattern: ScalarOp (`_plus_scalar`, `_minus_scalar`, `_rminus_scalar`, `_mul_scalar`, `_div_scalar`,
-             `_rdiv_scalar`, `_power_scalar`); chains of affine Powers; an affine Power on the single-use result of a
-             Convolution/FullyConnected with constant weights
-    Emits:   a ScalarOp on a constant → a new constant; every other ScalarOp → Power (x+c: shift c; x−c: shift −c;
+             `_rdiv_scalar`, `_power_scalar`); chains of affine Powers; an affine Power on the single-use result of an
+             OUTPUT_CHANNEL_WEIGHTS op (Convolution, Deconvolution, FullyConnected) with constant weights
+    Emits:   every ScalarOp (on data: fold_constants, which runs first, took those on constants) → Power (x+c: shift c; x−c: shift −c;
              c−x: scale −1 shift c; x·c: scale c; x/c: scale 1/c; c/x: power −1 scale 1/c; x^c: power c);
              Power(s2, t2)∘Power(s1, t1) → Power(s1·s2, s2·t1 + t2); an affine Power after a conv/fc →
              weights·s, bias·s + t; Power(1, 1, 0) → removed
     Exact:   yes up to float32 rounding (x/c becomes x·(1/c), folded weights round once)"""
     rewrites = 0
     for op in graph.ops_of(ScalarOp):
-        x = op.operands[0]
-        if x.const is not None:
-            with np.errstate(all="ignore"):
-                folded = _NUMPY[op.attrs.op](x.const.astype(np.float32), np.float32(op.attrs.scalar))
-            graph.replace_all_uses(op.result, graph.constant(folded, op.name))
-            graph.erase(op)
-        else:
-            with graph.inserting_before(op):
-                power = graph.add(op.attrs.as_power(), x, name=op.name + "_power", origin=op.origin).result
-            graph.replace_op(op, power)
+        with graph.inserting_before(op):
+            power = graph.add(op.attrs.as_power(), op.operands[0], name=op.name + "_power", origin=op.origin).result
+        graph.replace_op(op, power)
         rewrites += 1
     for op in graph.ops_of(Power):
         if op.graph is None or not op.attrs.affine:
@@ -52,9 +39,8 @@ def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
             graph.erase(op)
             rewrites += 1
             continue
-        producer = sole_producer(op.operands[0], Convolution, FullyConnected)
-        weights = constants_of(producer) if producer is not None else None
-        if not a.affine or weights is None:
+        producer = single_use_producer(op.operands[0])
+        if not a.affine or not foldable_output_affine(producer, per_channel=False):
             continue
         fold_output_affine(graph, producer, a.scale, a.shift, suffix="scaled")
         graph.replace_all_uses(op.result, producer.result)

@@ -9,9 +9,10 @@ import numpy as np
 
 from compiler.errors import UnsupportedOp
 from compiler.ir.graph import Graph, Op, Value
-from compiler.ops import Concat, Flatten
-from compiler.ops.detection import BoxNMS, DetectionOutput, PriorBox, normalised_corners
-from passes.manager import PassContext, PassResult
+from compiler.ops import Concat, Convolution, Flatten, Reshape, Softmax, Transpose
+from compiler.ops.detection import (BoxDecode, BoxNMS, CompareScalar, DetectionOutput, PriorBox, SliceAxis, Where,
+                                    normalised_corners)
+from passes.manager import PassContext, PassResult, rewrites
 
 PRIOR_TOLERANCE = 1e-6   # normalised units, the largest allowed |PriorBox − GluonCV anchor|
 
@@ -72,18 +73,18 @@ def _descendants(value: Value) -> tuple[list[Op], set[int]]:
 def _head_convs(concat_value: Value, nms: Op) -> list[Op]:
     """Concat(Flatten(Transpose{0,2,3,1}(Convolution))…) → the convolutions, level by level."""
     concat = concat_value.producer
-    if concat is None or concat.kind != "Concat":
+    if concat is None or not concat.isa(Concat):
         raise _fail(nms, f"'{concat_value.name}' is not a Concat of head outputs")
     convs = []
     for part in concat.operands:
         flatten = part.producer
-        move = flatten.operands[0].producer if flatten is not None and flatten.kind == "Flatten" else None
+        move = flatten.operands[0].producer if flatten is not None and flatten.isa(Flatten) else None
         conv = move.operands[0].producer if move is not None else None
         # On a 1×1 map eliminate_identities has already made the transpose a Reshape: the same data order.
         channels_last = move is not None and (
-            (move.kind == "Transpose" and move.attrs.resolved(4) == (0, 2, 3, 1))
-            or (move.kind == "Reshape" and conv is not None and conv.result.type.shape[2:] == (1, 1)))
-        if conv is None or conv.kind != "Convolution" or not channels_last:
+            (move.isa(Transpose) and move.attrs.resolved(4) == (0, 2, 3, 1))
+            or (move.isa(Reshape) and conv is not None and conv.result.type.shape[2:] == (1, 1)))
+        if conv is None or not conv.isa(Convolution) or not channels_last:
             raise _fail(nms, f"head input '{part.name}' is not Flatten(transpose(0,2,3,1)(Convolution))")
         convs.append(conv)
     return convs
@@ -94,8 +95,8 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
     if a.force_suppress or (a.id_index, a.score_index, a.coord_start) != (0, 1, 2) or a.in_format != "corner":
         raise _fail(nms, "box_nms must suppress per class over rows [id, score, xmin, ymin, xmax, ymax]")
     ancestors = _ancestors(nms)
-    decoders = [op for op in ancestors if op.kind == "BoxDecode"]
-    softmaxes = [op for op in ancestors if op.kind == "Softmax" and op.operands[0].type.rank == 3]
+    decoders = [op for op in ancestors if op.isa(BoxDecode)]
+    softmaxes = [op for op in ancestors if op.isa(Softmax) and op.operands[0].type.rank == 3]
     if len(decoders) != 1 or len(softmaxes) != 1:
         raise _fail(nms, f"expected one box_decode and one class softmax, found {len(decoders)} and {len(softmaxes)}")
     decode, softmax = decoders[0], softmaxes[0]
@@ -107,7 +108,7 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
     if anchors is None:
         raise _fail(decode, "the anchors are not constant (their crop depends on run-time shapes)")
     box_reshape, class_reshape = decode.operands[0].producer, softmax.operands[0].producer
-    if box_reshape is None or class_reshape is None or "Reshape" not in (box_reshape.kind, class_reshape.kind):
+    if box_reshape is None or class_reshape is None or not (box_reshape.isa(Reshape) or class_reshape.isa(Reshape)):
         raise _fail(nms, "box and class predictions must be reshaped to (N, anchors, k)")
     box_convs = _head_convs(box_reshape.operands[0], nms)
     class_convs = _head_convs(class_reshape.operands[0], nms)
@@ -118,10 +119,10 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
         if box_conv.operands[0] is not class_conv.operands[0]:
             raise _fail(box_conv, "the box and class heads of a level read different feature maps")
         levels.append(SSDLevel(class_conv.operands[0], class_conv, box_conv))
-    thresholds = [op.attrs.scalar for op in ancestors if op.kind == "CompareScalar" and op.attrs.op == "greater"]
+    thresholds = [op.attrs.scalar for op in ancestors if op.isa(CompareScalar) and op.attrs.op == "greater"]
     after, after_values = _descendants(nms.result)
     post_nms = next((op.attrs.bounds(op.operands[0].type.shape[1])[1] for op in after
-                     if op.kind == "SliceAxis" and op.attrs.axis == 1 and op.attrs.begin == 0), -1)
+                     if op.isa(SliceAxis) and op.attrs.axis == 1 and op.attrs.begin == 0), -1)
     outputs = tuple(v for v in graph.outputs if id(v) in after_values)
     images = [v for v in graph.inputs if v.type.rank == 4]
     if not outputs or len(images) != 1:
@@ -221,6 +222,8 @@ def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> 
     conv.result.ref = None   # its channels are no longer in the MXNet node's order
 
 
+# The tail it replaces (box_nms and what feeds only it) is left to eliminate_dead_code.
+@rewrites(BoxNMS, BoxDecode, Where, CompareScalar, produces=(PriorBox, Concat, Flatten, DetectionOutput))
 def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
     """Pattern: GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → transpose(0,2,3,1) →
              Flatten → Concat → Reshape; softmax over classes; _contrib_box_decode with constant anchors; the class
@@ -290,8 +293,6 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
         first = graph.outputs.index(head.outputs[0])
         kept = [v for v in graph.outputs if v not in head.outputs]
         graph.outputs = kept[:first] + [result] + kept[first:]
-        graph.meta["ssd"] = {"loc": head.loc.name, "conf": conf.name, "priors": prior_all.name,
-                             "detections": result.name, "prior_error": worst}
         ctx.warn(nms, f"priors equal the GluonCV anchors to {worst:.1e} (normalised)")
         if truncated_worst > PRIOR_TOLERANCE:
             ctx.warn(nms, f"caffe-ssd (weiliu89) truncates fractional min_size/max_size to integers: its priors move "

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from compiler.ir.match import constants_of
-from compiler.ops import BatchNorm, Scale, batchnorm_affine
-from passes.manager import PassContext, PassResult
+from compiler.ops import BatchNorm, Scale
+from passes.manager import PassContext, PassResult, rewrites
 
 
+@rewrites(BatchNorm, produces=(Scale,))
 def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
     """Pattern: BatchNorm with constant γ, β, mean, var; runs only with merge_bn (otherwise the backend writes
              Caffe's BatchNorm + Scale pair)
@@ -19,7 +20,7 @@ def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
         if stats is None:
             ctx.skip(bn, "statistics are not constants")
             continue
-        scale, shift = batchnorm_affine(bn.attrs, *stats)
+        scale, shift = bn.attrs.affine(*stats)
         with graph.inserting_before(bn):
             s = graph.constant(scale, f"{bn.name}_scale_weight")
             t = graph.constant(shift, f"{bn.name}_scale_bias")

@@ -4,10 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ops import BroadcastArith, Eltwise, Power, Scale
-from passes.manager import PassContext, PassResult
-
-_NUMPY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}
-
+from passes.manager import PassContext, PassResult, rewrites
 
 def _single_axis(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> int | None:
     """The one axis along which a constant varies when broadcast against data; -1 when it is a scalar."""
@@ -18,13 +15,15 @@ def _single_axis(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> i
     return varying[0] if len(varying) == 1 else (-1 if not varying else None)
 
 
+@rewrites(BroadcastArith, produces=(Scale, Power, Eltwise))
 def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
     """Pattern: BroadcastArith(lhs, rhs) {op ∈ add, sub, mul, div}
-    Emits:   both constants → a constant; data ∘ constant varying along one axis k (or a scalar) → Scale {axis k}
+    Emits:   data ∘ constant varying along one axis k (or a scalar) → Scale {axis k}
              (x+c: w 1, b c; x−c: w 1, b −c; c−x: w −1, b c; x·c: w c; x/c: w 1/c) or Power for a scalar;
              same-shaped data: add → Eltwise SUM, sub → Eltwise SUM {coeff 1, −1}, mul → Eltwise PROD
     Exact:   yes up to float32 rounding (x/c becomes x·(1/c))
-    Skips:   c/x, data/data and true broadcasting between two data tensors (no Caffe layer; legality names them)"""
+    Skips:   c/x, data/data and true broadcasting between two data tensors (no Caffe layer; legality names them);
+             two constants are fold_constants' work, which runs first"""
     rewrites = 0
     for op in graph.ops_of(BroadcastArith):
         lhs, rhs = op.operands
@@ -32,11 +31,7 @@ def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
         out_shape = op.result.type.shape
         replacement = None
         with graph.inserting_before(op):
-            if lhs.const is not None and rhs.const is not None:
-                with np.errstate(all="ignore"):
-                    folded = _NUMPY[kind](lhs.const, rhs.const)
-                replacement = graph.constant(folded, op.name + "_value")
-            elif (lhs.const is None) != (rhs.const is None):
+            if (lhs.const is None) != (rhs.const is None):
                 data, const = (lhs, rhs.const) if rhs.const is not None else (rhs, lhs.const)
                 constant_first = lhs.const is not None
                 axis = _single_axis(tuple(const.shape), data.type.shape) if data.type.shape == out_shape else None

@@ -6,15 +6,17 @@ import numpy as np
 from compiler.errors import UnsupportedOp
 from compiler.ir.match import sole_producer
 from compiler.ops.detection import L2Normalization, Normalize
-from passes.manager import PassContext, PassResult
+from compiler.ops.nn import Scale
+from passes.manager import PassContext, PassResult, rewrites
 
 
+@rewrites(L2Normalization, produces=(Normalize,))
 def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
     """Pattern: L2Normalization {mode channel or instance}, optionally followed by a bias-free Scale {axis 1} that
              is its only user (GluonCV's learned (1, C, 1, 1) scale); runs where the target has Normalize
     Emits:   Normalize {across_spatial = (mode == instance), channel_shared false, eps} whose scale blob is that
              Scale's weights (ones without one)
-    Exact:   yes: both compute x / sqrt(Σx² + eps) with eps inside the root (mxnet-semantics §9.4)"""
+    Exact:   yes: both compute x / sqrt(Σx² + eps) with eps inside the root (docs/mxnet.md#l2normalization)"""
     if "Normalize" not in ctx.layers:
         return PassResult(0)
     rewrites = 0
@@ -25,7 +27,7 @@ def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
         x = op.operands[0]
         channels = x.type.shape[1]
         users = op.result.users
-        scale_op = users[0] if len(users) == 1 and users[0].kind == "Scale" else None
+        scale_op = users[0] if len(users) == 1 and users[0].isa(Scale) else None
         if scale_op is not None and (len(scale_op.operands) != 2 or (scale_op.attrs.axis, scale_op.attrs.num_axes)
                                      != (1, 1) or sole_producer(scale_op.operands[0], L2Normalization) is None):
             scale_op = None

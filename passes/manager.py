@@ -1,5 +1,6 @@
-"""Pass infrastructure: contracts parsed from docstrings, a context that records skips and approximations,
-and a pipeline that times every pass and reports what it did."""
+"""Pass infrastructure: contracts (a docstring for people, `@rewrites` for the machine), a context that carries the
+target and records skips and approximations, and a pipeline that times every pass, checks that it added only the
+op kinds it declared, and reports what it did."""
 from __future__ import annotations
 
 import gc
@@ -18,14 +19,33 @@ class PassResult:
     rewrites: int = 0
 
 
+def rewrites(*matched, produces=()):
+    """Declare what a pass reads and writes: `matched` are the op classes (or Traits) whose ops it may rewrite,
+    `produces` the op classes it may add. The pipeline refuses a pass that adds any other kind, and the README's
+    op table is generated from these declarations."""
+    def mark(function):
+        function.rewrites = tuple(matched)
+        function.produces = tuple(produces)
+        return function
+    return mark
+
+
 @attrs.define
 class PassContext:
     options: object
-    policy: object
-    layers: frozenset = frozenset()          # the target's layer types: passes choose native layers from it
+    target: object                           # backends.Target: passes read its layers and policy, never import it
     skipped: list[tuple[str, str]] = attrs.field(factory=list)
     approximations: list[tuple[str, str]] = attrs.field(factory=list)
     warnings: list[tuple[str, str]] = attrs.field(factory=list)
+
+    @property
+    def layers(self) -> frozenset:
+        """The target's layer types: passes choose native layers from them."""
+        return self.target.layers
+
+    @property
+    def policy(self):
+        return self.target.policy
 
     def skip(self, op, reason: str) -> None:
         self.skipped.append((op.name, reason))
@@ -44,9 +64,12 @@ class Pass:
     pattern: str
     emits: str
     exact: str
+    rewrites: tuple = ()
+    produces: tuple | None = ()    # None: an undeclared extra pass, unchecked
 
     @classmethod
-    def from_function(cls, function: Callable) -> "Pass":
+    def from_function(cls, function: Callable, *, declared: bool = True) -> "Pass":
+        """`declared=False` (a caller's own extra pass) lets a pass without @rewrites add any op kind."""
         doc = function.__doc__ or ""
         sections = {}
         current = None
@@ -61,7 +84,14 @@ class Pass:
         missing = [s for s in ("Pattern", "Emits", "Exact") if s not in sections]
         if missing:
             raise TypeError(f"pass {function.__name__} lacks the contract line(s) {', '.join(missing)}")
-        return cls(function.__name__, function, sections["Pattern"], sections["Emits"], sections["Exact"])
+        if declared and not hasattr(function, "rewrites"):
+            raise TypeError(f"pass {function.__name__} does not declare what it rewrites (@rewrites)")
+        return cls(function.__name__, function, sections["Pattern"], sections["Emits"], sections["Exact"],
+                   getattr(function, "rewrites", ()), getattr(function, "produces", None))
+
+    @property
+    def produced_kinds(self) -> frozenset[str] | None:
+        return None if self.produces is None else frozenset(c.__name__ for c in self.produces)
 
     def __call__(self, graph, ctx: PassContext) -> PassResult:
         return self.function(graph, ctx)
@@ -161,6 +191,11 @@ class Pipeline:
                 if gc_was_enabled:
                     gc.enable()
             ops_after = {id(op): op.name for op in graph}
+            allowed = p.produced_kinds
+            foreign = [] if allowed is None else sorted({op.kind for op in graph if id(op) not in ops_before} - allowed)
+            if foreign:
+                raise PassFailed(f"pass {p.name} added op kind(s) {', '.join(foreign)} that its @rewrites "
+                                 "declaration does not list", hint="this is a converter bug; please report it")
             record = PassRecord(p.name, seconds, before, len(graph), bytes_before, _const_bytes(graph),
                                 result.rewrites, ctx.skipped[marks[0]:], ctx.approximations[marks[1]:],
                                 ctx.warnings[marks[2]:],

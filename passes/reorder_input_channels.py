@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 from compiler.errors import UnsupportedOp
-from compiler.options import image_inputs_by_shape
 from compiler.ir.match import is_output
-from passes.manager import PassContext, PassResult
-
-_PER_CHANNEL = {"BatchNorm": (1, 2, 3, 4), "Scale": (1, 2)}   # op kind -> operands holding (C,) constants
-
-
-def image_inputs(graph, options) -> list:
-    chosen = image_inputs_by_shape({v.name: v.type.shape for v in graph.inputs}, options.image_inputs)
-    return [v for v in graph.inputs if v.name in chosen]
+from compiler.ir.opdef import Trait
+from compiler.options import image_inputs
+from passes.manager import PassContext, PassResult, rewrites
+from passes.weights import input_channel_view, per_input_channel
 
 
 def _refuse(op, value, why: str) -> UnsupportedOp:
@@ -20,18 +15,19 @@ def _refuse(op, value, why: str) -> UnsupportedOp:
                          hint="convert without --to-bgr and swap channels before the network", **op.error_context())
 
 
+@rewrites(Trait.INPUT_CHANNEL_WEIGHTS, Trait.CHANNELWISE)
 def reorder_input_channels(graph, ctx: PassContext) -> PassResult:
     """Pattern: when to_bgr is set, each image input (rank 4 with 3 channels, or the inputs named in the options) and
-             the values derived from it channel by channel: through BatchNorm, Scale (axis 1) and element-wise
-             activations (per-channel PReLU included) up to Convolutions (num_group 1) and FullyConnecteds that
-             read it as operand 0 with constant weights
-    Emits:   per-channel constants of the channel-wise ops reversed; the first weight-bearing ops' weights reversed
-             along their input-channel axis (new constants each time)
+             the values derived from it through CHANNELWISE ops (activations, BatchNorm, Scale on axis 1, pooling,
+             per-channel PReLU, last-axis dense layers …), up to INPUT_CHANNEL_WEIGHTS ops that read it as operand 0
+             with constant weights whose input-channel axis the op definition names
+    Emits:   the per-channel constants (channel_constants) of the channel-wise ops reversed; the weight-bearing ops'
+             weights reversed along their input-channel axis (new constants each time)
     Exact:   yes (a permutation of constants)
-    Skips:   nothing: any other consumer raises UnsupportedOp naming it"""
+    Skips:   nothing: any other consumer, and a reversed value that is a graph output, raise UnsupportedOp naming it"""
     if not ctx.options.to_bgr:
         return PassResult(0)
-    rewrites = 0
+    rewrites_done = 0
     pending = list(image_inputs(graph, ctx.options))
     seen: set[int] = set()
     while pending:
@@ -39,44 +35,35 @@ def reorder_input_channels(graph, ctx: PassContext) -> PassResult:
         if id(value) in seen:
             continue
         seen.add(id(value))
-        channels = value.type.shape[1]
         if is_output(graph, value):
-            raise UnsupportedOp(f"'{value.name}' carries the reversed channels and is a graph output",
-                                node=value.name, op="output", attribute="to_bgr",
-                                hint="convert without --to-bgr")
+            producer = value.producer
+            raise UnsupportedOp(f"'{value.name}' carries the reversed input channels and is a graph output",
+                                attribute="to_bgr", hint="convert without --to-bgr",
+                                **(producer.error_context() if producer else {"node": value.name, "op": "input"}))
         for op in value.users:
-            shape_only = getattr(op.attrs, "SHAPE_ONLY_OPERANDS", ())
+            shape_only = op.definition.shape_operands
             positions = [i for i, v in enumerate(op.operands) if v is value and i not in shape_only]
             if not positions:
                 continue   # reads only the shape, which the channel order does not change
             if positions != [0]:
                 raise _refuse(op, value, "uses it as more than its data operand")
-            if op.kind in ("Convolution", "FullyConnected"):
-                weight = op.operands[1].const
-                if weight is None or (op.kind == "Convolution" and op.attrs.num_group != 1):
-                    raise _refuse(op, value, "mixes channels by group or has non-constant weights")
-                if op.kind == "Convolution":
-                    reordered = weight[:, ::-1]
-                else:
-                    reordered = weight.reshape(weight.shape[0], channels, -1)[:, ::-1].reshape(weight.shape)
+            view = input_channel_view(op, value)
+            if view is not None:
+                reordered = per_input_channel(op.operands[1].const, view, lambda w: w[..., ::-1])
                 graph.set_operand(op, 1, graph.constant(reordered, op.operands[1].name + "_bgr"))
-                rewrites += 1
+                rewrites_done += 1
                 continue
-            if op.kind in _PER_CHANNEL and (op.kind != "Scale" or (op.attrs.axis, op.attrs.num_axes) == (1, 1)):
-                constant_operands = [i for i in _PER_CHANNEL[op.kind] if i < len(op.operands)]
-            elif op.kind == "Activation" or (op.kind == "LeakyReLU" and op.attrs.act_type != "prelu"):
-                constant_operands = []
-            elif op.kind == "LeakyReLU" and op.operands[1].type.shape == (channels,):
-                constant_operands = [1]
-            elif op.kind == "LeakyReLU":
-                constant_operands = []   # one shared slope
-            else:
-                raise _refuse(op, value, f"{op.kind} is not a channel-wise op")
-            for i in constant_operands:
+            constants = op.attrs.channel_constants(*[v.type for v in op.operands]) \
+                if op.has(Trait.CHANNELWISE) else None
+            if constants is None:
+                raise _refuse(op, value, f"{op.kind} is not a channel-wise op"
+                              if not op.has(Trait.INPUT_CHANNEL_WEIGHTS) else
+                              "its weights do not hold the input channel on one axis (groups, or non-constant)")
+            for i in constants:
                 operand = op.operands[i]
                 if operand.const is None:
                     raise _refuse(op, value, "has a non-constant per-channel operand")
                 graph.set_operand(op, i, graph.constant(operand.const[::-1], operand.name + "_bgr"))
-            rewrites += 1
-            pending.append(op.result)
-    return PassResult(rewrites)
+            rewrites_done += 1
+            pending.extend(op.results)
+    return PassResult(rewrites_done)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from compiler.ir.match import is_output
 from compiler.ir.types import TensorType
-from compiler.ops import Scale
-from passes.manager import PassContext, PassResult
+from compiler.ops import Scale, Transpose
+from passes.manager import PassContext, PassResult, rewrites
 
 
+@rewrites(Scale, Transpose, produces=(Scale,))
 def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
     """Pattern: a rank-4 input x → Scale {axis 3}* → Transpose {axes (0,3,1,2)}, each result used once (the
              preprocessing `gluoncv.utils.export_block` puts in front of a network: (x − mean)/std in NHWC)
@@ -20,15 +21,15 @@ def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
         chain, current = [], value
         while len(current.uses) == 1 and not is_output(graph, current):
             (user, _), = current.uses
-            if user.kind == "Scale" and user.operands[0] is current and (user.attrs.axis, user.attrs.num_axes) in (
+            if user.isa(Scale) and user.operands[0] is current and (user.attrs.axis, user.attrs.num_axes) in (
                     (3, 1), (-1, 1)):
                 chain.append(user)
                 current = user.result
                 continue
-            if user.kind == "Transpose" and user.attrs.resolved(4) == (0, 3, 1, 2):
+            if user.isa(Transpose) and user.attrs.resolved(4) == (0, 3, 1, 2):
                 chain.append(user)
             break
-        if not chain or chain[-1].kind != "Transpose":
+        if not chain or not chain[-1].isa(Transpose):
             continue
         transpose = chain[-1]
         n, h, w, c = value.type.shape

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from compiler.ir.match import sole_producer
 from compiler.ops import Permute, Transpose
-from passes.manager import PassContext, PassResult
+from passes.manager import PassContext, PassResult, rewrites
 
 
+@rewrites(Transpose, produces=(Transpose, Permute))
 def transpose_to_permute(graph, ctx: PassContext) -> PassResult:
     """Pattern: Transpose(Transpose(x)) with the inner result used once; a Transpose on a target with Permute
     Emits:   the composition of the two (nothing when they are mutually inverse); Permute {order = axes}

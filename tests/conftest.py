@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def pytest_report_header(config):
-    from compiler.verify.runtimes import pycaffe_path
+    from compiler.driver.verify.runtimes import pycaffe_path
 
     path = pycaffe_path()
     return f"pycaffe: {path}" if path else ("pycaffe: NOT built: lowering tests run in OpenCV only, pycaffe tests skip "
@@ -20,7 +20,7 @@ def pytest_report_header(config):
 def pytest_collection_modifyitems(config, items):
     import pytest
 
-    from compiler.verify.runtimes import pycaffe_path
+    from compiler.driver.verify.runtimes import pycaffe_path
 
     if pycaffe_path():
         return

@@ -6,10 +6,10 @@ import os
 import numpy as np
 from google.protobuf import text_format
 
-from compiler.api import compile_graph
+from compiler.driver.api import compile_graph
 from compiler.frontend.symbol import import_symbol
 from compiler.options import Options
-from compiler.verify import DEFAULT_TOLERANCE, compare_outputs, random_inputs, run_runtime, to_caffe_inputs
+from compiler.driver.verify import DEFAULT_TOLERANCE, compare_outputs, paired_inputs, run_runtime
 
 
 def random_params(symbol, input_shapes: dict, seed: int = 0, positive=("var", "gamma")) -> dict[str, np.ndarray]:
@@ -51,7 +51,9 @@ def strict_parse(prototxt_path: str, proto_module):
 def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options: Options | None = None,
                         target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model",
                         runtime_options=None, runtimes=None, allow_zero_reference=False):
-    """Convert, write, strictly re-parse, run in OpenCV and compare with MXNet; returns (compilation, comparisons)."""
+    """Convert, write, strictly re-parse, run in OpenCV (and pycaffe where built) and compare with MXNet on the same
+    input — raw pixels on the Caffe side when mean/std are folded in, BGR with to_bgr; returns (compilation,
+    comparisons). An approximate conversion (relu6=approx) must say so in its report, and is then not compared."""
     options = options or Options()
     graph = import_symbol(symbol, params, input_shapes, name=name)
     graph.verify()
@@ -59,16 +61,18 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     prefix = os.path.join(str(tmp_path), name)
     prototxt, caffemodel = compiled.save(prefix)
     strict_parse(prototxt, compiled.target.proto)
-    inputs = random_inputs(input_shapes, seed)
-    reference = mxnet_outputs(symbol, params, inputs)
-    bgr = {n for n, s in input_shapes.items() if len(s) == 4 and s[1] == 3} if options.to_bgr else set()
+    if not compiled.report.exact:
+        assert options.relu6 == "approx", compiled.report.format_table()
+        return compiled, []
+    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options,
+                                               {v.name: v.type.shape for v in compiled.graph.inputs})
+    reference = mxnet_outputs(symbol, params, mxnet_inputs)
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = []
     for runtime in runtimes or available_runtimes():
         extra = (runtime_options or {}) if runtime == "opencv" else {}
-        actual = run_runtime(runtime, prototxt, caffemodel, to_caffe_inputs(inputs, bgr), compiled.output_layers,
-                             **extra)
+        actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, compiled.output_layers, **extra)
         found = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
         for c in found:
             assert allow_zero_reference or c.max_abs_ref > 0, \
@@ -80,7 +84,7 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
 
 def available_runtimes() -> list[str]:
     """OpenCV always; pycaffe too where it is built (CI requires it: see conftest.py)."""
-    from compiler.verify.runtimes import pycaffe_path
+    from compiler.driver.verify.runtimes import pycaffe_path
 
     return ["opencv", "caffe"] if pycaffe_path() else ["opencv"]
 

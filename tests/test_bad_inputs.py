@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from compiler.cli import main
+from compiler.driver.cli import main
 from tests.bad_inputs.cases import CASES, HERE, good_params, save_params
 
 

@@ -4,7 +4,7 @@ import json
 import mxnet as mx
 import pytest
 
-from compiler.cli import main
+from compiler.driver.cli import main
 from tests.helpers import random_params
 
 

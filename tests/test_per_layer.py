@@ -2,12 +2,12 @@
 import attrs
 import mxnet as mx
 
-from compiler.api import compile_graph
+from compiler.driver.api import compile_graph
 from compiler.frontend.symbol import import_symbol
 from compiler.options import Options
-from compiler.reference import SymbolModel
-from compiler.verify import paired_inputs
-from compiler.verify.per_layer import compare_layers, first_divergence
+from compiler.driver.reference import SymbolModel
+from compiler.driver.verify import paired_inputs
+from compiler.driver.verify.per_layer import compare_layers, first_divergence
 from passes.manager import PassResult
 from tests.helpers import random_params
 
@@ -61,7 +61,7 @@ def test_wrong_eps_is_found_at_its_layer(tmp_path):
 
 
 def test_cli_per_layer_names_the_layer(tmp_path, capsys):
-    from compiler.cli import main
+    from compiler.driver.cli import main
 
     _model(tmp_path)
     args = [str(tmp_path / "m-symbol.json"), "--params", str(tmp_path / "m-0000.params"), "--input-shape", "1,3,12,12"]

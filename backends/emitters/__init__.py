@@ -1,13 +1,21 @@
-"""Emitter registry: IR op kind → the Caffe layers that compute it, shared by every target that has them."""
+"""Emitter registry: IR op kind → the Caffe layers that compute it, shared by every target that has them.
+
+An emitter declares every layer type it may produce (`layers`), optionally the narrower set one op needs on one
+target (`layers_for`), and the attribute combinations it cannot express exactly (`legal`). The legality check
+reads exactly these declarations, and emission refuses a layer type the declaration did not name, so the two
+can never disagree. Every module in this package registers its emitters on import: a new op's emitter needs no
+line in this file."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from typing import Callable
 
 import attrs
 import numpy as np
 
 from compiler.ir.graph import Graph, Op, Value
-from compiler.ir.opdef import TRAIT_ELEMENTWISE, definition_of
+from compiler.ir.opdef import Trait
 
 
 @attrs.define
@@ -25,29 +33,30 @@ class Layer:
 @attrs.frozen
 class Emitter:
     kind: str
-    layers: frozenset[str]
-    function: Callable
+    layers: frozenset[str]            # every layer type this emitter may produce
+    function: Callable                # (op, EmitContext) -> None
     legal: Callable | None            # (op, target) -> None when emittable, else the reason
-    inplace: bool | Callable          # (op) -> True when it emits one element-wise layer that may reuse its bottom
+    layers_for: Callable | None       # (op, target) -> the layer types this op needs there (default: `layers`)
+
+    def needs(self, op: Op, target) -> frozenset[str]:
+        return frozenset(self.layers_for(op, target)) if self.layers_for else self.layers
 
 
 EMITTERS: dict[str, Emitter] = {}
 
 
-def emitter(op_class, *, layers: tuple[str, ...], legal=None, inplace: bool | Callable = False):
+def emitter(op_class, *, layers: tuple[str, ...], layers_for: Callable | None = None, legal: Callable | None = None):
     def register(function):
         kind = op_class.__name__
         if kind in EMITTERS:
             raise TypeError(f"two emitters for {kind}")
-        EMITTERS[kind] = Emitter(kind, frozenset(layers), function, legal, inplace)
+        EMITTERS[kind] = Emitter(kind, frozenset(layers), function, legal, layers_for)
         return function
     return register
 
 
 def layers_needed(op: Op, target) -> frozenset[str]:
-    found = EMITTERS[op.kind]
-    needs = getattr(found.function, "layers_for", None)
-    return needs(op, target) if needs else found.layers
+    return EMITTERS[op.kind].needs(op, target)
 
 
 class EmitContext:
@@ -56,7 +65,8 @@ class EmitContext:
     def __init__(self, graph: Graph, target, inplace: bool = True):
         self.graph = graph
         self.target = target
-        self.inplace = inplace and target.policy.inplace
+        self.inplace = inplace and target.policy.inplace   # the caller's choice and the consumer's ability
+        self.allowed: frozenset[str] | None = None   # layer types the op being emitted declared
         self.layers: list[Layer] = []
         self._layer_names: set[str] = set()
         self._blob_names: set[str] = set()
@@ -85,6 +95,8 @@ class EmitContext:
         return self.blob_of[id(value)]
 
     def add(self, type_: str, *, name: str, bottoms, tops, params=None, blobs=(), source: Value | None = None) -> Layer:
+        if self.allowed is not None and type_ not in self.allowed:
+            raise AssertionError(f"emitter for {name} produced a {type_} layer it does not declare")
         unique, n = name, 1
         while unique in self._layer_names:
             unique, n = f"{name}_{n}", n + 1
@@ -95,17 +107,30 @@ class EmitContext:
         self.layers.append(layer)
         return layer
 
-    def reuse_bottom_blob(self, op: Op) -> bool:
-        """In place only for one element-wise layer whose input nobody else reads and that no output shares."""
-        inplace = EMITTERS[op.kind].inplace
-        if callable(inplace):
-            inplace = inplace(op)
-        if not (self.inplace and inplace and TRAIT_ELEMENTWISE in definition_of(op.attrs).traits):
-            return False
-        source = op.operands[0]
+    def emit(self, op: Op) -> None:
+        found = EMITTERS[op.kind]
+        self.allowed = found.needs(op, self.target)
+        first = len(self.layers)
+        try:
+            found.function(op, self)
+        finally:
+            self.allowed = None
+        self._run_in_place(op, self.layers[first:])
+
+    def _run_in_place(self, op: Op, emitted: list[Layer]) -> None:
+        """Let the layer write into its bottom blob when that is safe: an ELEMENTWISE op emitted as one layer with
+        one bottom (Caffe's Eltwise clears its top before reading its bottoms), whose input nobody else reads, and
+        neither blob is a graph output."""
+        if not (self.inplace and op.has(Trait.ELEMENTWISE) and len(emitted) == 1 and len(emitted[0].bottoms) == 1):
+            return
+        layer, source, result = emitted[0], op.operands[0], op.results[0]
         outputs = {id(v) for v in self.graph.outputs}
-        return (source.producer is not None and len(source.uses) == 1 and id(source) not in outputs
-                and id(op.results[0]) not in outputs)
+        if source.producer is None or len(source.uses) != 1 or id(source) in outputs or id(result) in outputs:
+            return
+        if layer.bottoms != [self.blob_of.get(id(source))] or layer.tops != [self.blob_of.get(id(result))]:
+            return
+        self._blob_names.discard(layer.tops[0])
+        layer.tops[0] = self.blob_of[id(result)] = layer.bottoms[0]
 
 
 def emit_graph(graph: Graph, target, inplace: bool = True) -> list[Layer]:
@@ -114,9 +139,7 @@ def emit_graph(graph: Graph, target, inplace: bool = True) -> list[Layer]:
         ctx.add("Input", name=value.name, bottoms=[], tops=[ctx.bottom(value)],
                 params={"input_param": {"shape": [{"dim": list(value.type.shape)}]}}, source=value)
     for op in graph:
-        if ctx.reuse_bottom_blob(op):
-            ctx.blob_of[id(op.results[0])] = ctx.bottom(op.operands[0])
-        EMITTERS[op.kind].function(op, ctx)
+        ctx.emit(op)
     return ctx.layers
 
 
@@ -127,4 +150,5 @@ def const(value: Value) -> np.ndarray:
 
 
 # The families register their emitters on import; they need the names above, so they come last.
-from backends.emitters import activation, arith, detection, nn, tensor  # noqa: E402,F401
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

@@ -17,7 +17,7 @@ def _activation_layers(op, target) -> frozenset[str]:
 
 
 @emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Eltwise"),
-         inplace=lambda op: op.attrs.act_type in _SINGLE_LAYER)
+         layers_for=_activation_layers)
 def emit_activation(op, ctx: EmitContext) -> None:
     x = op.operands[0]
     act = op.attrs.act_type
@@ -25,7 +25,7 @@ def emit_activation(op, ctx: EmitContext) -> None:
         ctx.add(_SINGLE_LAYER[act], name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
                 source=op.result)
         return
-    # softsign: x·(1+|x|)⁻¹ (mxnet-semantics §5.1)
+    # softsign: x·(1+|x|)⁻¹ (docs/mxnet.md#activations)
     magnitude = ctx.new_blob(f"{op.name}_abs")
     ctx.add("AbsVal", name=f"{op.name}_abs", bottoms=[ctx.bottom(x)], tops=[magnitude])
     inverse = ctx.new_blob(f"{op.name}_inverse")
@@ -33,9 +33,6 @@ def emit_activation(op, ctx: EmitContext) -> None:
             params={"power_param": {"power": -1.0, "scale": 1.0, "shift": 1.0}})
     ctx.add("Eltwise", name=op.name, bottoms=[ctx.bottom(x), inverse], tops=[ctx.top(op.result)],
             params={"eltwise_param": {"operation": "PROD"}}, source=op.result)
-
-
-emit_activation.layers_for = _activation_layers
 
 
 def _leaky_legality(op, target) -> str | None:
@@ -49,8 +46,7 @@ def _leaky_layers(op, target) -> frozenset[str]:
                       "selu": {"ELU", "Power"}, "gelu": set()}[op.attrs.act_type])
 
 
-@emitter(LeakyReLU, layers=("ReLU", "PReLU", "ELU", "Power"), legal=_leaky_legality,
-         inplace=lambda op: op.attrs.act_type != "selu")
+@emitter(LeakyReLU, layers=("ReLU", "PReLU", "ELU", "Power"), layers_for=_leaky_layers, legal=_leaky_legality)
 def emit_leaky_relu(op, ctx: EmitContext) -> None:
     a: LeakyReLU = op.attrs
     x = op.operands[0]
@@ -79,9 +75,6 @@ def emit_leaky_relu(op, ctx: EmitContext) -> None:
         raise AssertionError(f"no emission for LeakyReLU act_type {a.act_type}")
 
 
-emit_leaky_relu.layers_for = _leaky_layers
-
-
 @emitter(Softmax, layers=("Softmax", "Power"))
 def emit_softmax(op, ctx: EmitContext) -> None:
     a: Softmax = op.attrs
@@ -96,6 +89,6 @@ def emit_softmax(op, ctx: EmitContext) -> None:
             params={"softmax_param": {"axis": a.positive_axis(x.type.rank)}}, source=op.result)
 
 
-@emitter(ReLU6, layers=("ReLU6",), inplace=True)
+@emitter(ReLU6, layers=("ReLU6",))
 def emit_relu6(op, ctx: EmitContext) -> None:
     ctx.add("ReLU6", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)

@@ -11,7 +11,7 @@ def emit_eltwise_sum(op, ctx: EmitContext) -> None:
             params={"eltwise_param": {"operation": "SUM"}}, source=op.result)
 
 
-@emitter(Power, layers=("Power",), inplace=True)
+@emitter(Power, layers=("Power",))
 def emit_power(op, ctx: EmitContext) -> None:
     a: Power = op.attrs
     ctx.add("Power", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],

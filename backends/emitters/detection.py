@@ -8,7 +8,7 @@ from compiler.ops.detection import DetectionOutput, Normalize, PriorBox
 @emitter(PriorBox, layers=("PriorBox",))
 def emit_prior_box(op, ctx: EmitContext) -> None:
     a: PriorBox = op.attrs
-    # Every field explicit: OpenCV defaults clip to true and refuses a missing variance (caffe-dialects §0.7).
+    # Every field explicit: OpenCV defaults clip to true and refuses a missing variance (docs/caffe.md#priorbox).
     param = {"min_size": list(a.min_size), "max_size": list(a.max_size), "aspect_ratio": list(a.aspect_ratio),
              "flip": False, "clip": a.clip, "variance": list(a.variance), "offset": a.offset}
     if a.step_h == a.step_w:

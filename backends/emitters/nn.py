@@ -110,7 +110,7 @@ def pooling_legality(op, target) -> str | None:
 
 def _padded_average_as_convolution(op, ctx: EmitContext) -> None:
     """Padded AVE pooling counting the padding, for consumers that exclude it: a depthwise convolution whose
-    weights are all 1/k² sums each window (padding is zero) and divides by the padded size (caffe-dialects §6)."""
+    weights are all 1/k² sums each window (padding is zero) and divides by the padded size (docs/caffe.md#pooling)."""
     a: Pooling = op.attrs
     channels = op.operands[0].type.shape[1]
     weight = np.full((channels, 1, *a.kernel), 1.0 / (a.kernel[0] * a.kernel[1]), np.float32)
@@ -127,7 +127,8 @@ def _pooling_layers(op, target) -> frozenset[str]:
     return frozenset({"Pooling", "Slice", "Silence"})
 
 
-@emitter(Pooling, layers=("Pooling", "Slice", "Silence"), legal=pooling_legality)
+@emitter(Pooling, layers=("Pooling", "Slice", "Silence", "Convolution"), layers_for=_pooling_layers,
+         legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
     if _pooling_layers(op, ctx.target) == {"Convolution"}:
@@ -150,19 +151,16 @@ def emit_pooling(op, ctx: EmitContext) -> None:
     top = ctx.top(op.result) if not cuts else ctx.new_blob(f"{op.name}_ceil")
     ctx.add("Pooling", name=op.name if not cuts else f"{op.name}_ceil", bottoms=[ctx.bottom(x)], tops=[top],
             params={"pooling_param": param}, source=op.result if not cuts else None)
-    # Caffe rounds up; MXNet's floor windows are exactly the leading ceil windows (mxnet-semantics §3.3).
+    # Caffe rounds up; MXNet's floor windows are exactly the leading ceil windows (docs/mxnet.md#pooling).
     for i, (axis, keep) in enumerate(cuts):
         last = i == len(cuts) - 1
         kept = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_cut{axis}")
         dropped = ctx.new_blob(f"{op.name}_drop{axis}")
         ctx.add("Slice", name=op.name if last else f"{op.name}_cut{axis}", bottoms=[top], tops=[kept, dropped],
                 params={"slice_param": {"axis": axis, "slice_point": [keep]}}, source=op.result if last else None)
-        # OpenCV returns the last layer from forward(): a Silence must never end the net (caffe-dialects §6).
+        # OpenCV returns the last layer from forward(): a Silence must never end the net (docs/caffe.md#opencv).
         ctx.add("Silence", name=f"{op.name}_silence{axis}", bottoms=[dropped], tops=[])
         top = kept
-
-
-emit_pooling.layers_for = _pooling_layers
 
 
 @emitter(BatchNorm, layers=("BatchNorm", "Scale"))
@@ -170,7 +168,7 @@ def emit_batchnorm(op, ctx: EmitContext) -> None:
     a: BatchNorm = op.attrs
     x, gamma, beta, mean, var = op.operands
     normalized = ctx.new_blob(f"{op.name}_normalized")
-    # Scale factor blob [1.0]: a 0 there makes every consumer zero the statistics (caffe-dialects §3.3).
+    # Scale factor blob [1.0]: a 0 there makes every consumer zero the statistics (docs/caffe.md#batchnorm).
     ctx.add("BatchNorm", name=op.name, bottoms=[ctx.bottom(x)], tops=[normalized],
             params={"batch_norm_param": {"use_global_stats": True, "eps": float(np.float32(a.eps))}},
             blobs=[const(mean), const(var), np.ones(1, np.float32)])
@@ -185,7 +183,7 @@ def _scale_legality(op, target) -> str | None:
     return None
 
 
-@emitter(Scale, layers=("Scale",), inplace=True, legal=_scale_legality)
+@emitter(Scale, layers=("Scale",), legal=_scale_legality)
 def emit_scale(op, ctx: EmitContext) -> None:
     a: Scale = op.attrs
     param = {"bias_term": len(op.operands) == 3}

@@ -1,4 +1,4 @@
-"""Emitters for compiler/ops/tensor.py: Flatten, Reshape, Concat (Transpose needs a Permute target)."""
+"""Emitters for compiler/ops/tensor.py: Flatten, Reshape, Concat, Permute."""
 from __future__ import annotations
 
 from backends.emitters import EmitContext, emitter
@@ -13,9 +13,9 @@ def emit_flatten(op, ctx: EmitContext) -> None:
 
 @emitter(Reshape, layers=("Reshape",))
 def emit_reshape(op, ctx: EmitContext) -> None:
-    # Explicit dims everywhere: consumers disagree on what a copied (0) dim refers to (caffe-dialects §4).
+    # Explicit dims everywhere: consumers disagree on what a copied (0) dim refers to (docs/caffe.md#reshape).
     ctx.add("Reshape", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"reshape_param": {"shape": {"dim": list(op.attrs.shape)}}}, source=op.result)
+            params={"reshape_param": {"shape": {"dim": list(op.result.type.shape)}}}, source=op.result)
 
 
 @emitter(Concat, layers=("Concat",))
@@ -26,7 +26,7 @@ def emit_concat(op, ctx: EmitContext) -> None:
 
 
 def _order(op) -> tuple[int, ...]:
-    return op.attrs.order if op.kind == "Permute" else op.attrs.resolved(op.operands[0].type.rank)
+    return op.attrs.order if op.isa(Permute) else op.attrs.resolved(op.operands[0].type.rank)
 
 
 def _permute_legality(op, target) -> str | None:

@@ -12,7 +12,9 @@ from compiler.errors import BadAttribute
 
 _TOKEN = re.compile(r"\s*(?:([\(\[])|([\)\]])|(,)|([^,\(\)\[\]\s]+))")
 _INT = re.compile(r"[+-]?\d+(?:L)?$")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|inf|infinity|nan)$", re.IGNORECASE)
+# MXNet's parameter parser also takes C's float suffix ("1.5f").
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)f?$|[+-]?(?:inf|infinity|nan)$",
+                    re.IGNORECASE)
 
 
 class _Unparsable(ValueError):
@@ -70,7 +72,7 @@ def _atom(word: str):
     if _INT.match(word):
         return int(word.rstrip("L"))
     if _FLOAT.match(word):
-        return float(word)
+        return float(word.rstrip("fF") if not word.lower().endswith(("inf", "nan")) else word)
     return word
 
 

@@ -83,7 +83,7 @@ def canonical(symbol):
 def internal_entries(internals, nodes: list[dict]) -> dict[tuple[int, int], int]:
     """Position in `internals.list_outputs()` of every visible output, keyed by (node index, output index).
 
-    Names are not unique keys (mxnet-semantics §0.6), so the walk follows the node order: a node's visible outputs
+    Names are not unique keys (docs/mxnet.md#symbol-json), so the walk follows the node order: a node's visible outputs
     are the consecutive names it owns (`conv_output`, `act_output`, `act_mask`); when the next node's longer name
     also matches, the name is the next node's.
     """

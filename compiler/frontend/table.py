@@ -1,4 +1,5 @@
-"""MXNet op name → IR builder: every registered op def by its `mxnet=` names, plus small composites."""
+"""MXNet op name → IR builder: every registered op def by its `mxnet=` names, plus small composites (builders that
+parse an MXNet node whose attributes or outputs differ from one op def's), each declaring the IR ops it builds."""
 from __future__ import annotations
 
 from typing import Callable
@@ -9,7 +10,9 @@ from compiler.errors import UnsupportedOp
 from compiler.frontend.attr_parser import build_attrs
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.opdef import REGISTRY
-from compiler.ops import Activation, BatchNorm, Reshape, Softmax
+from compiler.ops import (Activation, BatchNorm, BroadcastArith, CompareScalar, ElemwiseAdd, LeakyReLU, Reshape,
+                          ScalarOp, Softmax)
+from compiler.ops.arith import SCALAR_OPS
 
 
 @attrs.define
@@ -36,14 +39,39 @@ class NodeContext:
 
 Builder = Callable[[NodeContext], "Value | list[Value]"]
 COMPOSITES: dict[str, Builder] = {}
+COMPOSITE_BUILDS: dict[str, tuple[type, ...]] = {}   # MXNet op name -> the IR op classes its builder may make
 
 
-def composite(*mxnet_names: str):
+def composite(*mxnet_names: str, builds: tuple[type, ...]):
     def register(builder: Builder) -> Builder:
         for name in mxnet_names:
             COMPOSITES[name] = builder
+            COMPOSITE_BUILDS[name] = tuple(builds)
         return builder
     return register
+
+
+def mxnet_names_of(kind: str) -> list[str]:
+    """Every MXNet op name that the frontend lowers to (among others) IR op `kind`."""
+    names = set(REGISTRY[kind].mxnet) if kind in REGISTRY else set()
+    names |= {name for name, classes in COMPOSITE_BUILDS.items() if any(c.__name__ == kind for c in classes)}
+    return sorted(names)
+
+
+def _parse_scalar(ctx: NodeContext) -> float:
+    """The `scalar` attribute of MXNet's scalar ops (and `is_int`, which changes nothing for float data)."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"scalar", "is_int"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0], hint="this op takes only 'scalar'")
+    if "scalar" not in ctx.raw_attrs:
+        raise ctx.unsupported("required attribute is missing", attribute="scalar")
+    try:
+        return parse_value(str(ctx.raw_attrs["scalar"]), float)
+    except ValueError:
+        raise ctx.unsupported(f"cannot parse {ctx.raw_attrs['scalar']!r} as a number", attribute="scalar",
+                              hint="fix the attribute in the symbol file") from None
 
 
 def _direct(cls) -> Builder:
@@ -68,32 +96,32 @@ def supported_ops() -> list[str]:
     return sorted(names)
 
 
-@composite("relu", "sigmoid", "tanh", "softsign")
+@composite("relu", "sigmoid", "tanh", "softsign", builds=(Activation,))
 def _named_activation(ctx: NodeContext) -> Value:
     if ctx.raw_attrs:
         raise ctx.unsupported("takes no attributes", attribute=sorted(ctx.raw_attrs)[0])
     return ctx.add(Activation(act_type=ctx.op), *ctx.operands)
 
 
-@composite("BatchNorm")
+@composite("BatchNorm", builds=(BatchNorm,))
 def _batchnorm(ctx: NodeContext) -> list[Value]:
     # MXNet's BatchNorm has three outputs (data, mean, var); only the data output exists at inference.
     return [ctx.add(ctx.parse(BatchNorm), *ctx.operands)]
 
 
-@composite("_contrib_BatchNormWithReLU")
+@composite("_contrib_BatchNormWithReLU", builds=(BatchNorm, Activation))
 def _batchnorm_relu(ctx: NodeContext) -> list[Value]:
     normed = ctx.add(ctx.parse(BatchNorm), *ctx.operands, suffix="_bn")
     return [ctx.add(Activation(act_type="relu"), normed)]
 
 
-@composite("Reshape", "reshape")
+@composite("Reshape", "reshape", builds=(Reshape,))
 def _reshape(ctx: NodeContext) -> Value:
     # MXNet's own shape inference already resolved 0/-1/-2/-3/-4 and `reverse`; keep its answer.
     return ctx.add(Reshape(shape=ctx.out_shapes[0]), ctx.operands[0])
 
 
-@composite("SoftmaxActivation")
+@composite("SoftmaxActivation", builds=(Softmax,))
 def _softmax_activation(ctx: NodeContext) -> Value:
     mode = ctx.raw_attrs.get("mode", "instance")
     if mode not in ("instance", "channel"):
@@ -105,7 +133,7 @@ _SOFTMAX_OUTPUT_TRAINING_ONLY = {"grad_scale", "ignore_label", "use_ignore", "no
                                  "smooth_alpha"}
 
 
-@composite("SoftmaxOutput", "Softmax")
+@composite("SoftmaxOutput", "Softmax", builds=(Softmax,))
 def _softmax_output(ctx: NodeContext) -> Value:
     data = ctx.operands[0]
     flags = {}
@@ -130,10 +158,8 @@ def _softmax_output(ctx: NodeContext) -> Value:
     return ctx.add(Softmax(axis=axis), data)
 
 
-@composite("LeakyReLU")
+@composite("LeakyReLU", builds=(LeakyReLU,))
 def _leaky_relu(ctx: NodeContext) -> list[Value]:
-    from compiler.ops import LeakyReLU
-
     # rrelu has a second (mask) output used only in training.
     return [ctx.add(ctx.parse(LeakyReLU), *ctx.operands)]
 
@@ -145,27 +171,12 @@ TRAINING_ONLY_OPERANDS: dict[str, frozenset[int]] = {
 }
 
 
+@composite(*SCALAR_OPS, builds=(ScalarOp,))
 def _scalar(ctx: NodeContext) -> Value:
-    from compiler.frontend.attr_parser import parse_value
-    from compiler.ops.arith import SCALAR_OPS, ScalarOp
-
-    extra = sorted(set(ctx.raw_attrs) - {"scalar", "is_int"})
-    if extra:
-        raise ctx.unsupported("unknown attribute", attribute=extra[0])
-    if "scalar" not in ctx.raw_attrs:
-        raise ctx.unsupported("required attribute is missing", attribute="scalar")
-    try:
-        scalar = parse_value(str(ctx.raw_attrs["scalar"]), float)
-    except ValueError:
-        raise ctx.unsupported(f"cannot parse {ctx.raw_attrs['scalar']!r} as a number", attribute="scalar") from None
+    scalar = _parse_scalar(ctx)
     if ctx.op in ("_div_scalar", "_rdiv_scalar") and scalar == 0:
         raise ctx.unsupported("division by zero", attribute="scalar")
     return ctx.add(ScalarOp(op=SCALAR_OPS[ctx.op], scalar=scalar), *ctx.operands)
-
-
-for _name in ("_plus_scalar", "_minus_scalar", "_rminus_scalar", "_mul_scalar", "_div_scalar", "_rdiv_scalar",
-              "_power_scalar"):
-    COMPOSITES[_name] = _scalar
 
 
 _BROADCAST = {"broadcast_add": "add", "broadcast_plus": "add", "broadcast_sub": "sub", "broadcast_minus": "sub",
@@ -174,9 +185,8 @@ _BROADCAST = {"broadcast_add": "add", "broadcast_plus": "add", "broadcast_sub": 
               "_div": "div"}
 
 
+@composite(*_BROADCAST, builds=(BroadcastArith, ElemwiseAdd))
 def _broadcast(ctx: NodeContext) -> Value:
-    from compiler.ops import BroadcastArith, ElemwiseAdd
-
     if ctx.raw_attrs:
         raise ctx.unsupported("unknown attribute", attribute=sorted(ctx.raw_attrs)[0])
     op = _BROADCAST[ctx.op]
@@ -186,24 +196,10 @@ def _broadcast(ctx: NodeContext) -> Value:
     return ctx.add(BroadcastArith(op=op), lhs, rhs)
 
 
-for _name in _BROADCAST:
-    COMPOSITES[_name] = _broadcast
-
-
 _COMPARISONS = {"_greater_scalar": "greater", "_greater_equal_scalar": "greater_equal", "_lesser_scalar": "lesser",
                 "_lesser_equal_scalar": "lesser_equal", "_equal_scalar": "equal", "_not_equal_scalar": "not_equal"}
 
 
+@composite(*_COMPARISONS, builds=(CompareScalar,))
 def _compare(ctx: NodeContext) -> Value:
-    from compiler.frontend.attr_parser import parse_value
-    from compiler.ops.detection import CompareScalar
-
-    extra = sorted(set(ctx.raw_attrs) - {"scalar", "is_int"})
-    if extra or "scalar" not in ctx.raw_attrs:
-        raise ctx.unsupported("needs exactly the attribute 'scalar'", attribute=(extra or ["scalar"])[0])
-    return ctx.add(CompareScalar(op=_COMPARISONS[ctx.op], scalar=parse_value(str(ctx.raw_attrs["scalar"]), float)),
-                   *ctx.operands)
-
-
-for _name in _COMPARISONS:
-    COMPOSITES[_name] = _compare
+    return ctx.add(CompareScalar(op=_COMPARISONS[ctx.op], scalar=_parse_scalar(ctx)), *ctx.operands)

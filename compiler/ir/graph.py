@@ -62,6 +62,17 @@ class Op:
         return type(self.attrs).__name__
 
     @property
+    def definition(self):
+        return definition_of(self.attrs)
+
+    def has(self, trait) -> bool:
+        """Whether the op's definition declares `trait` (compiler.ir.opdef.Trait)."""
+        return trait in definition_of(self.attrs).traits
+
+    def isa(self, *classes) -> bool:
+        return isinstance(self.attrs, classes)
+
+    @property
     def result(self) -> Value:
         if len(self.results) != 1:
             raise IRVerificationError(f"has {len(self.results)} results, not one", node=self.name, op=self.kind)
@@ -101,7 +112,6 @@ class Graph:
         self._names: set[str] = set()
         self._suffixes: dict[str, int] = {}
         self._insert_before: Op | None = None
-        self.meta: dict = {}   # analysis results passes leave for later stages (e.g. the SSD tensors)
 
     # -- naming -----------------------------------------------------------------------------
     def unique_name(self, base: str) -> str:

@@ -5,13 +5,16 @@ from compiler.ir.graph import Op, Value
 
 
 def sole_producer(value: Value, *kinds) -> Op | None:
-    """The op of one of `kinds` that produced `value`, if `value` has exactly one use and is no graph output."""
+    """The op of one of the classes `kinds` that produced `value`, if `value` has exactly one use and is no graph
+    output."""
+    op = single_use_producer(value)
+    return op if op is not None and op.isa(*kinds) else None
+
+
+def single_use_producer(value: Value) -> Op | None:
+    """The op that produced `value`, if `value` has exactly one use and is no graph output."""
     op = value.producer
-    names = {k if isinstance(k, str) else k.__name__ for k in kinds}
-    if op is None or op.kind not in names or len(value.uses) != 1:
-        return None
-    graph = op.graph
-    if graph is not None and any(v is value for v in graph.outputs):
+    if op is None or len(value.uses) != 1 or (op.graph is not None and is_output(op.graph, value)):
         return None
     return op
 

@@ -1,13 +1,50 @@
-"""Op definitions: one frozen `attrs` class per op kind, registered with its operands and MXNet names."""
+"""Op definitions: one frozen `attrs` class per op kind, registered once with its operands, MXNet names and traits.
+
+A trait is a promise about the op's semantics that passes may rely on without knowing the op. Some traits come
+with a hook, a method the class must define; registration refuses a class that declares a trait without its hook,
+so no pass ever has to probe an op with getattr.
+
+| trait | promise | hook the class defines |
+| --- | --- | --- |
+| ELEMENTWISE | output element i depends only on element i of each data operand (a Caffe layer may run in place) | — |
+| CHANNELWISE | the op treats the channels (axis 1) of operand 0 alike and apart: permuting input channels permutes the output channels, provided the per-channel constants are permuted too | `channel_constants(*types)`: indices of the constant operands whose first axis is the channel axis, or None when these attributes break the promise (default: none) |
+| INPUT_CHANNEL_WEIGHTS | operand 1 is a constant weight that reads operand 0's channels | `input_channel_layout(data_type, weight_shape)`: (shape, axis) such that the weight reshaped to `shape` has the input channel on `axis`, or None when no single weight axis holds it |
+| OUTPUT_CHANNEL_WEIGHTS | operand 1 (weight) and optional operand 2 (bias, `num_outputs` entries) produce the result | `scale_output_channels(weight, factor, result_type)`: the weight with the output feeding result channel c (axis 1) multiplied by factor[c] (float64), or None when axis 1 of the result is not the weight's output axis; and `num_outputs` |
+| FOLDABLE | with constant operands the result is computable in numpy exactly as the op defines it | `evaluate(*operands)` (operands in `shape_operands` arrive as their shape) |
+| MAY_BE_IDENTITY | for some attributes the op computes y = x at inference | `is_identity(*types)` (default: always) |
+
+`shape_operands` (any op) lists operands read for their static shape only: no value flows from them.
+"""
 from __future__ import annotations
 
+import enum
 from typing import Callable
 
 import attrs
 
-TRAIT_ELEMENTWISE = "elementwise"          # y[i] depends on x[i] only: may run in place
-TRAIT_SHAPE_ONLY = "shape_only"            # moves data without changing values
-TRAIT_INPUT_CHANNEL_WEIGHTS = "input_channel_weights"  # operand 1 is (O, C_in/g, ...) or (O, K)
+
+class Trait(enum.Enum):
+    ELEMENTWISE = "elementwise"
+    CHANNELWISE = "channelwise"
+    INPUT_CHANNEL_WEIGHTS = "input_channel_weights"
+    OUTPUT_CHANNEL_WEIGHTS = "output_channel_weights"
+    FOLDABLE = "foldable"
+    MAY_BE_IDENTITY = "may_be_identity"
+
+
+HOOKS: dict[Trait, str | tuple[str, ...] | None] = {
+    Trait.ELEMENTWISE: None,
+    Trait.CHANNELWISE: "channel_constants",
+    Trait.INPUT_CHANNEL_WEIGHTS: "input_channel_layout",
+    Trait.OUTPUT_CHANNEL_WEIGHTS: ("scale_output_channels", "num_outputs"),
+    Trait.FOLDABLE: "evaluate",
+    Trait.MAY_BE_IDENTITY: "is_identity",
+}
+# Hooks a class may leave out, and what they then answer.
+DEFAULT_HOOKS: dict[Trait, Callable] = {
+    Trait.CHANNELWISE: lambda self, *types: (),
+    Trait.MAY_BE_IDENTITY: lambda self, *types: True,
+}
 
 
 @attrs.frozen
@@ -17,7 +54,8 @@ class OpDef:
     operands: tuple[str, ...]   # role names; "name?" is optional, "name*" takes one or more
     mxnet: tuple[str, ...]
     ignored: frozenset[str]
-    traits: frozenset[str]
+    traits: frozenset[Trait]
+    shape_operands: tuple[int, ...]   # operands read for their static shape only: no value flows from them
 
     @property
     def arity(self) -> tuple[int, float]:
@@ -26,24 +64,38 @@ class OpDef:
             return low + 1, float("inf")
         return low, len(self.operands)
 
-    def role(self, index: int) -> str:
-        if index < len(self.operands):
-            return self.operands[index].rstrip("?*")
-        return self.operands[-1].rstrip("?*")
+    @property
+    def summary(self) -> str:
+        """The first line of the class docstring: what the op computes."""
+        return (self.cls.__doc__ or "").strip().splitlines()[0]
+
+    def has(self, trait: Trait) -> bool:
+        return trait in self.traits
 
 
 REGISTRY: dict[str, OpDef] = {}
 
 
-def op_def(*, operands: tuple[str, ...] = ("data",), mxnet: tuple[str, ...] = (),
-           ignored: tuple[str, ...] = (), traits: tuple[str, ...] = ()) -> Callable[[type], type]:
+def op_def(*, operands: tuple[str, ...] = ("data",), mxnet: tuple[str, ...] = (), ignored: tuple[str, ...] = (),
+           traits: tuple[Trait, ...] = (), shape_operands: tuple[int, ...] = ()) -> Callable[[type], type]:
     """Register an attrs class as an IR op kind (the class name is the kind)."""
 
     def register(cls: type) -> type:
         if not attrs.has(cls) or not hasattr(cls, "infer"):
             raise TypeError(f"{cls.__name__} must be an attrs class with an infer() shape rule")
+        if not (cls.__doc__ or "").strip():
+            raise TypeError(f"{cls.__name__} needs a docstring saying what it computes")
+        for trait in traits:
+            hooks = HOOKS[trait]
+            for hook in (hooks,) if isinstance(hooks, str) else hooks or ():
+                if hasattr(cls, hook):
+                    continue
+                if trait not in DEFAULT_HOOKS:
+                    raise TypeError(f"{cls.__name__} declares {trait.name} but does not define {hook}")
+                setattr(cls, hook, DEFAULT_HOOKS[trait])
         attrs.resolve_types(cls)
-        definition = OpDef(cls.__name__, cls, tuple(operands), tuple(mxnet), frozenset(ignored), frozenset(traits))
+        definition = OpDef(cls.__name__, cls, tuple(operands), tuple(mxnet), frozenset(ignored), frozenset(traits),
+                           tuple(shape_operands))
         if definition.kind in REGISTRY:
             raise TypeError(f"op kind {definition.kind} registered twice")
         REGISTRY[definition.kind] = definition

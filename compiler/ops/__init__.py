@@ -1,12 +1,22 @@
-"""Every op family; importing this package makes the op registry complete."""
-from compiler.ops import activation, arith, detection, nn, tensor  # noqa: F401
-from compiler.ops.activation import Activation, Clip, LeakyReLU, ReLU6, Softmax
-from compiler.ops.arith import BroadcastArith, ElemwiseAdd, Eltwise, Power, ScalarOp
-from compiler.ops.nn import BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale, batchnorm_affine
-from compiler.ops.tensor import Concat, Copy, Dropout, Flatten, Permute, Reshape, Transpose
+"""Every op family. Importing this package imports every module in it, which completes the op registry, and makes
+each registered op class importable from here (`from compiler.ops import Convolution`): a new op needs no line
+in this file."""
+from __future__ import annotations
 
-__all__ = [
-    "Activation", "Clip", "LeakyReLU", "ReLU6", "Softmax", "ElemwiseAdd", "BroadcastArith", "Eltwise", "Power",
-    "ScalarOp", "Permute", "BatchNorm", "Convolution", "Deconvolution", "FullyConnected", "Pooling", "Scale",
-    "batchnorm_affine", "Concat", "Copy", "Dropout", "Flatten", "Reshape", "Transpose"
-]
+import importlib
+import pkgutil
+
+from compiler.ir.opdef import REGISTRY
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def __getattr__(name: str):
+    if name in REGISTRY:
+        return REGISTRY[name].cls
+    raise AttributeError(f"module 'compiler.ops' has no op {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(REGISTRY))

@@ -1,15 +1,15 @@
-"""Activation, LeakyReLU and Softmax with MXNet's names and operator defaults (mxnet-semantics §5, §9.1)."""
+"""Activation, LeakyReLU, clip and softmax with MXNet's names and operator defaults (docs/mxnet.md#activations)."""
 from __future__ import annotations
 
 from typing import Literal
 
 import attrs
 
-from compiler.ir.opdef import TRAIT_ELEMENTWISE, op_def
+from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 
 
-@op_def(mxnet=("Activation",), traits=(TRAIT_ELEMENTWISE,))
+@op_def(mxnet=("Activation",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Activation:
     """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|)."""
@@ -20,7 +20,7 @@ class Activation:
         return x
 
 
-@op_def(operands=("data", "gamma?"), mxnet=("LeakyReLU",), traits=(TRAIT_ELEMENTWISE,))
+@op_def(operands=("data", "gamma?"), mxnet=("LeakyReLU",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class LeakyReLU:
     """leaky: x>0 ? x : slope·x; prelu: per-channel gamma operand; elu: slope·(eˣ−1); rrelu: mean slope at inference."""
@@ -37,8 +37,12 @@ class LeakyReLU:
             raise ValueError(f"prelu gamma must have shape (1,) or ({x.shape[1]},), got {gamma.shape}")
         return x
 
+    def channel_constants(self, x: TensorType, gamma: TensorType | None = None) -> tuple[int, ...]:
+        # One slope per channel moves with its channel; a shared slope stays.
+        return (1,) if gamma is not None and gamma.shape == (x.shape[1],) and x.shape[1] > 1 else ()
 
-@op_def(mxnet=("softmax",), ignored=("dtype",))
+
+@op_def(mxnet=("softmax",), ignored=("dtype",), traits=(Trait.CHANNELWISE,))
 @attrs.frozen(kw_only=True)
 class Softmax:
     """softmax(x / temperature) over one axis."""
@@ -54,11 +58,14 @@ class Softmax:
             raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
         return x
 
+    def channel_constants(self, x: TensorType) -> tuple[int, ...] | None:
+        return None if self.positive_axis(x.rank) == 1 else ()
 
-@op_def(mxnet=("clip",), traits=(TRAIT_ELEMENTWISE,))
+
+@op_def(mxnet=("clip",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Clip:
-    """y = min(max(x, a_min), a_max); clip(0, 6) is ReLU6 (mxnet-semantics §5.3)."""
+    """y = min(max(x, a_min), a_max); clip(0, 6) is ReLU6."""
     a_min: float
     a_max: float = attrs.field()
 
@@ -71,10 +78,10 @@ class Clip:
         return x
 
 
-@op_def(traits=(TRAIT_ELEMENTWISE,))
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class ReLU6:
-    """y = min(max(x, 0), 6), the native layer of targets that have one (caffe-dialects §3.0)."""
+    """y = min(max(x, 0), 6), the native layer of targets that have one (ncnn)."""
 
     def infer(self, x: TensorType) -> TensorType:
         return x

@@ -1,14 +1,15 @@
-"""Element-wise arithmetic on same-shaped tensors (mxnet-semantics §8)."""
+"""Element-wise and broadcast arithmetic (docs/mxnet.md#arithmetic)."""
 from __future__ import annotations
 
 import attrs
+import numpy as np
 
-from compiler.ir.opdef import TRAIT_ELEMENTWISE, op_def
+from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 
 
 @op_def(operands=("data*",), mxnet=("elemwise_add", "_Plus", "_plus", "add_n", "ElementWiseSum"),
-        ignored=("num_args",), traits=(TRAIT_ELEMENTWISE,))
+        ignored=("num_args",), traits=(Trait.ELEMENTWISE,))
 @attrs.frozen(kw_only=True)
 class ElemwiseAdd:
     """y = Σ operands; every operand has the same shape (broadcasting is not implied)."""
@@ -26,15 +27,24 @@ SCALAR_OPS = {"_plus_scalar": "plus", "_minus_scalar": "minus", "_rminus_scalar"
               "_div_scalar": "div", "_rdiv_scalar": "rdiv", "_power_scalar": "power"}
 
 
-@op_def(traits=(TRAIT_ELEMENTWISE,))
+_SCALAR_NUMPY = {"plus": np.add, "minus": np.subtract, "rminus": lambda x, c: c - x, "mul": np.multiply,
+                 "div": np.divide, "rdiv": lambda x, c: c / x, "power": np.power}
+
+
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
 @attrs.frozen(kw_only=True)
 class ScalarOp:
-    """x+c, x−c, c−x, x·c, x/c, c/x, x^c for MXNet's `_<op>_scalar` family (mxnet-semantics §8)."""
+    """x+c, x−c, c−x, x·c, x/c, c/x, x^c for MXNet's `_<op>_scalar` family."""
     op: str = attrs.field(validator=attrs.validators.in_(tuple(SCALAR_OPS.values())))
     scalar: float
 
     def infer(self, x: TensorType) -> TensorType:
         return x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        # MXNet computes in the data's float32 (division by zero gives inf, as there).
+        with np.errstate(all="ignore"):
+            return _SCALAR_NUMPY[self.op](x.astype(np.float32), np.float32(self.scalar))
 
     def as_power(self) -> "Power":
         """The same function as Caffe's (shift + scale·x)^power."""
@@ -46,7 +56,7 @@ class ScalarOp:
         }[self.op]()
 
 
-@op_def(traits=(TRAIT_ELEMENTWISE,))
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Power:
     """Caffe Power: y = (shift + scale·x)^power."""
@@ -73,17 +83,21 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-@op_def(operands=("lhs", "rhs"))
+@op_def(operands=("lhs", "rhs"), traits=(Trait.FOLDABLE,))
 @attrs.frozen(kw_only=True)
 class BroadcastArith:
-    """lhs (op) rhs with NumPy broadcasting: broadcast_add/sub/mul/div and elemwise_sub/mul/div (§8)."""
+    """lhs (op) rhs with NumPy broadcasting: broadcast_add/sub/mul/div and elemwise_sub/mul/div."""
     op: str = attrs.field(validator=attrs.validators.in_(("add", "sub", "mul", "div")))
 
     def infer(self, lhs: TensorType, rhs: TensorType) -> TensorType:
         return lhs.with_shape(broadcast_shape(lhs.shape, rhs.shape))
 
+    def evaluate(self, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[self.op](lhs, rhs)
 
-@op_def(operands=("data*",), traits=(TRAIT_ELEMENTWISE,))
+
+@op_def(operands=("data*",), traits=(Trait.ELEMENTWISE,))
 @attrs.frozen(kw_only=True)
 class Eltwise:
     """Caffe Eltwise on same-shaped bottoms: SUM (with one coeff per bottom), PROD or MAX."""

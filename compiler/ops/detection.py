@@ -5,7 +5,7 @@ import attrs
 import numpy as np
 
 from compiler.ir.fields import int_tuple
-from compiler.ir.opdef import op_def
+from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import DType, TensorType
 
 
@@ -16,7 +16,7 @@ def _axis(axis: int, rank: int) -> int:
     return a
 
 
-@op_def(mxnet=("slice_axis",))
+@op_def(mxnet=("slice_axis",), traits=(Trait.FOLDABLE,))
 @attrs.frozen(kw_only=True)
 class SliceAxis:
     """x[..., begin:end, ...] along one axis (end None = to the end; negatives count from the end)."""
@@ -42,12 +42,11 @@ class SliceAxis:
         return np.take(x, range(begin, end), axis=axis)
 
 
-@op_def(operands=("data", "shape_like"), mxnet=("slice_like",))
+@op_def(operands=("data", "shape_like"), mxnet=("slice_like",), traits=(Trait.FOLDABLE,), shape_operands=(1,))
 @attrs.frozen(kw_only=True)
 class SliceLike:
     """data cropped (from the start) to shape_like's size on `axes` (all axes when empty)."""
     axes: tuple[int, ...] = attrs.field(default=(), converter=int_tuple)
-    SHAPE_ONLY_OPERANDS = (1,)
 
     def _axes(self, rank: int) -> list[int]:
         return [_axis(a, rank) for a in self.axes] if self.axes else list(range(rank))
@@ -70,7 +69,7 @@ class SliceLike:
 @op_def(operands=("data", "anchors"), mxnet=("_contrib_box_decode",))
 @attrs.frozen(kw_only=True)
 class BoxDecode:
-    """GluonCV NormalizedBoxCenterDecoder: centre-form anchors, offsets scaled by std0..3 (mxnet-semantics §11.3)."""
+    """GluonCV NormalizedBoxCenterDecoder: centre-form anchors, offsets scaled by std0..3 (docs/mxnet.md#ssd)."""
     std0: float = 1.0
     std1: float = 1.0
     std2: float = 1.0
@@ -126,11 +125,10 @@ class CompareScalar:
         return x
 
 
-@op_def(mxnet=("zeros_like",))
+@op_def(mxnet=("zeros_like",), traits=(Trait.FOLDABLE,), shape_operands=(0,))
 @attrs.frozen(kw_only=True)
 class ZerosLike:
     """Zeros shaped like x."""
-    SHAPE_ONLY_OPERANDS = (0,)
 
     def infer(self, x: TensorType) -> TensorType:
         return x
@@ -139,11 +137,10 @@ class ZerosLike:
         return np.zeros(shape, np.float32)
 
 
-@op_def(mxnet=("ones_like",))
+@op_def(mxnet=("ones_like",), traits=(Trait.FOLDABLE,), shape_operands=(0,))
 @attrs.frozen(kw_only=True)
 class OnesLike:
     """Ones shaped like x."""
-    SHAPE_ONLY_OPERANDS = (0,)
 
     def infer(self, x: TensorType) -> TensorType:
         return x
@@ -152,7 +149,7 @@ class OnesLike:
         return np.ones(shape, np.float32)
 
 
-@op_def(operands=(), mxnet=("_arange",), ignored=("ctx",))
+@op_def(operands=(), mxnet=("_arange",), ignored=("ctx",), traits=(Trait.FOLDABLE,))
 @attrs.frozen(kw_only=True)
 class Arange:
     """start, start+step, … below stop, each repeated `repeat` times."""
@@ -185,7 +182,7 @@ class L2Normalization:
 @op_def(operands=("data", "scale"))
 @attrs.frozen(kw_only=True)
 class Normalize:
-    """caffe-ssd Normalize: x / sqrt(Σx² + eps) · scale[c] (caffe-dialects §3.6)."""
+    """caffe-ssd Normalize: x / sqrt(Σx² + eps) · scale[c] (docs/caffe.md#normalize)."""
     across_spatial: bool = False
     channel_shared: bool = False
     eps: float = 1e-10
@@ -203,10 +200,10 @@ def normalised_corners(anchors: np.ndarray, image_hw) -> np.ndarray:
     return np.stack([(cx - w / 2) / img_w, (cy - h / 2) / img_h, (cx + w / 2) / img_w, (cy + h / 2) / img_h], -1)
 
 
-@op_def(operands=("feature", "image"))
+@op_def(operands=("feature", "image"), shape_operands=(0, 1))
 @attrs.frozen(kw_only=True)
 class PriorBox:
-    """caffe-ssd PriorBox with every field explicit (caffe-dialects §3.4); flip is always false here."""
+    """caffe-ssd PriorBox with every field explicit (docs/caffe.md#priorbox); flip is always false here."""
     min_size: tuple[float, ...] = attrs.field(converter=tuple)
     max_size: tuple[float, ...] = attrs.field(default=(), converter=tuple)
     aspect_ratio: tuple[float, ...] = attrs.field(default=(), converter=tuple)
@@ -217,7 +214,6 @@ class PriorBox:
     offset: float = 0.5
     img_h: int = 0               # 0: normalise by the image operand's size
     img_w: int = 0
-    SHAPE_ONLY_OPERANDS = (0, 1)   # the priors depend on the feature map's and the image's sizes only
 
     @property
     def ratios(self) -> list[float]:
@@ -259,7 +255,7 @@ class PriorBox:
 @op_def(operands=("loc", "conf", "priors"))
 @attrs.frozen(kw_only=True)
 class DetectionOutput:
-    """caffe-ssd DetectionOutput, CENTER_SIZE decoding, per-class NMS, every field explicit (§3.5)."""
+    """caffe-ssd DetectionOutput, CENTER_SIZE decoding, per-class NMS, every field explicit (docs/caffe.md#detectionoutput)."""
     num_classes: int
     nms_threshold: float
     top_k: int

@@ -1,4 +1,5 @@
-"""Convolution, FullyConnected, Pooling, BatchNorm (MXNet names and operator defaults) and Caffe's Scale."""
+"""Convolution, FullyConnected, Pooling, BatchNorm (MXNet names and operator defaults; docs/mxnet.md#convolution)
+and Caffe's Scale."""
 from __future__ import annotations
 
 from typing import Literal
@@ -7,7 +8,7 @@ import attrs
 import numpy as np
 
 from compiler.ir.fields import Pair, int_tuple, non_negative, pair, positive
-from compiler.ir.opdef import TRAIT_ELEMENTWISE, TRAIT_INPUT_CHANNEL_WEIGHTS, op_def
+from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 
 
@@ -28,11 +29,17 @@ def conv_out(size: int, kernel: int, stride: int, pad: int, dilate: int) -> int:
     return out
 
 
+def _scaled_rows(weight: np.ndarray, factor) -> np.ndarray:
+    """weight (O, ...) with row o multiplied by factor[o], in float64."""
+    return weight.astype(np.float64) * np.asarray(factor, np.float64).reshape((-1,) + (1,) * (weight.ndim - 1))
+
+
 @op_def(operands=("data", "weight", "bias?"), mxnet=("Convolution",),
-        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"), traits=(TRAIT_INPUT_CHANNEL_WEIGHTS,))
+        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"),
+        traits=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.OUTPUT_CHANNEL_WEIGHTS))
 @attrs.frozen(kw_only=True)
 class Convolution:
-    """y = conv2d(x, w) + b in NCHW; weight (num_filter, C/num_group, kh, kw) as in Caffe (mxnet-semantics §2.1)."""
+    """y = conv2d(x, w) + b in NCHW; weight (num_filter, C/num_group, kh, kw), Caffe's own layout."""
     num_filter: int = attrs.field(validator=positive)
     kernel: Pair = attrs.field(converter=pair, validator=positive)
     stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
@@ -52,12 +59,24 @@ class Convolution:
         out = [conv_out(*a) for a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate)]
         return x.with_shape((n, self.num_filter, *out))
 
+    def input_channel_layout(self, x: TensorType, weight_shape) -> tuple[tuple[int, ...], int] | None:
+        # With groups, an input channel's weights sit in its group's block: no single axis holds them all.
+        return ((weight_shape[0], weight_shape[1], -1), 1) if self.num_group == 1 else None
+
+    def scale_output_channels(self, weight, factor, result: TensorType):
+        return _scaled_rows(weight, factor)
+
+    @property
+    def num_outputs(self) -> int:
+        return self.num_filter
+
 
 @op_def(operands=("data", "weight", "bias?"), mxnet=("Deconvolution",),
-        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"))
+        ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"),
+        traits=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.OUTPUT_CHANNEL_WEIGHTS))
 @attrs.frozen(kw_only=True)
 class Deconvolution:
-    """Transposed convolution; weight (C_in, num_filter/num_group, kh, kw), Caffe's own layout (§2.2)."""
+    """Transposed convolution; weight (C_in, num_filter/num_group, kh, kw), Caffe's own layout."""
     num_filter: int = attrs.field(validator=positive)
     kernel: Pair = attrs.field(converter=pair, validator=positive)
     stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
@@ -84,8 +103,16 @@ class Deconvolution:
             raise ValueError(f"output size {out} is not positive")
         return x.with_shape((n, self.num_filter, *out))
 
-    def per_output_channel(self, weight, factor):
-        """weight with output channel o multiplied by factor[o] (float64)."""
+    def input_channel_layout(self, x: TensorType, weight_shape) -> tuple[tuple[int, ...], int] | None:
+        return ((weight_shape[0], -1), 0) if self.num_group == 1 else None
+
+    @property
+    def num_outputs(self) -> int:
+        return self.num_filter
+
+    def scale_output_channels(self, weight, factor, result: TensorType):
+        """weight with output channel o multiplied by factor[o] (float64): o = group·(O/g) + j sits at [group
+        block of C_in, j]."""
         cin, per_group = weight.shape[:2]
         g = self.num_group
         grouped = weight.astype(np.float64).reshape(g, cin // g, per_group, *weight.shape[2:])
@@ -94,10 +121,10 @@ class Deconvolution:
 
 
 @op_def(operands=("data", "weight", "bias?"), mxnet=("FullyConnected",), ignored=("no_bias",),
-        traits=(TRAIT_INPUT_CHANNEL_WEIGHTS,))
+        traits=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.OUTPUT_CHANNEL_WEIGHTS, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class FullyConnected:
-    """y = x·wᵀ + b; flatten=True collapses (N, ...) to (N, K), flatten=False acts on the last axis (§6.1)."""
+    """y = x·wᵀ + b; flatten=True collapses (N, ...) to (N, K), flatten=False acts on the last axis."""
     num_hidden: int = attrs.field(validator=positive)
     flatten: bool = True
 
@@ -111,6 +138,26 @@ class FullyConnected:
         lead = x.shape[:1] if self.flatten else x.shape[:-1]
         return x.with_shape((*lead, self.num_hidden))
 
+    def acts_on_channel_axis(self, x: TensorType) -> bool:
+        """Whether axis 1 of the data is among the axes the weight reads (flatten, or 2-D data)."""
+        return self.flatten or x.rank == 2
+
+    def input_channel_layout(self, x: TensorType, weight_shape) -> tuple[tuple[int, ...], int] | None:
+        # flatten=True reads (C, rest...) in C order; a last-axis dense layer on rank ≥ 3 never reads axis 1.
+        return ((weight_shape[0], x.shape[1], -1), 1) if self.acts_on_channel_axis(x) else None
+
+    def channel_constants(self, x: TensorType, *weights: TensorType) -> tuple[int, ...] | None:
+        # A last-axis dense layer on rank ≥ 3 applies the same weights to every channel's rows.
+        return None if self.acts_on_channel_axis(x) else ()
+
+    def scale_output_channels(self, weight, factor, result: TensorType):
+        # The outputs are the result's last axis, which is axis 1 only for 2-D results.
+        return _scaled_rows(weight, factor) if result.rank == 2 else None
+
+    @property
+    def num_outputs(self) -> int:
+        return self.num_hidden
+
 
 def pooled_size(size: int, kernel: int, stride: int, pad: int, convention: str) -> int:
     span = size + 2 * pad - kernel
@@ -123,10 +170,10 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, convention: str) 
     raise ValueError(f"pooling_convention '{convention}' is not supported for 2-D pooling (MXNet: 1-D max only)")
 
 
-@op_def(mxnet=("Pooling",), ignored=("cudnn_off",))
+@op_def(mxnet=("Pooling",), ignored=("cudnn_off",), traits=(Trait.CHANNELWISE,))
 @attrs.frozen(kw_only=True)
 class Pooling:
-    """MXNet Pooling: valid = floor, full = ceil without Caffe's clip rule (mxnet-semantics §3)."""
+    """MXNet Pooling: valid = floor, full = ceil without Caffe's clip rule (docs/mxnet.md#pooling)."""
     kernel: tuple[int, ...] = attrs.field(default=(), converter=int_tuple, validator=positive)
     pool_type: Literal["max", "avg", "sum", "lp"] = attrs.field(
         default="max", validator=attrs.validators.in_(("max", "avg", "sum", "lp")))
@@ -155,10 +202,11 @@ class Pooling:
 
 
 @op_def(operands=("data", "gamma", "beta", "moving_mean", "moving_var"), mxnet=("BatchNorm",),
-        ignored=("output_mean_var", "cudnn_off", "min_calib_range", "max_calib_range"))
+        ignored=("output_mean_var", "cudnn_off", "min_calib_range", "max_calib_range"),
+        traits=(Trait.CHANNELWISE,))
 @attrs.frozen(kw_only=True)
 class BatchNorm:
-    """y = (x − mean)/sqrt(var + eps)·γ + β over axis 1; γ := 1 when fix_gamma (symbol defaults, §4)."""
+    """y = (x − mean)/sqrt(var + eps)·γ + β over axis 1; γ := 1 when fix_gamma (docs/mxnet.md#batchnorm)."""
     eps: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
     momentum: float = 0.9
     fix_gamma: bool = True
@@ -172,21 +220,23 @@ class BatchNorm:
             _expect_shape(role, t.shape, (x.shape[1],))
         return x
 
+    def channel_constants(self, *types) -> tuple[int, ...]:
+        return (1, 2, 3, 4)
 
-def batchnorm_affine(bn: BatchNorm, gamma, beta, mean, var) -> tuple[np.ndarray, np.ndarray]:
-    """BatchNorm at inference as y = x·scale + shift per channel, in float64 so that callers round once."""
-    gamma = np.ones(np.shape(gamma)) if bn.fix_gamma else np.asarray(gamma, np.float64)
-    # MXNet adds eps as a float32; use exactly that value.
-    eps = float(np.float32(bn.eps))
-    scale = gamma / np.sqrt(np.asarray(var, np.float64) + eps)
-    shift = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * scale
-    return scale, shift
+    def affine(self, gamma, beta, mean, var) -> tuple[np.ndarray, np.ndarray]:
+        """This BatchNorm at inference as y = x·scale + shift per channel, in float64 so that callers round once."""
+        gamma = np.ones(np.shape(gamma)) if self.fix_gamma else np.asarray(gamma, np.float64)
+        # MXNet adds eps as a float32; use exactly that value.
+        eps = float(np.float32(self.eps))
+        scale = gamma / np.sqrt(np.asarray(var, np.float64) + eps)
+        shift = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * scale
+        return scale, shift
 
 
-@op_def(operands=("data", "scale", "bias?"), traits=(TRAIT_ELEMENTWISE,))
+@op_def(operands=("data", "scale", "bias?"), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Scale:
-    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes] (caffe-dialects §3.1)."""
+    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes] (docs/caffe.md#scale)."""
     axis: int = 1
     num_axes: int = 1
 
@@ -196,4 +246,9 @@ class Scale:
         if bias is not None:
             _expect_shape("bias", bias.shape, expected)
         return x
+
+    def channel_constants(self, x: TensorType, *constants: TensorType) -> tuple[int, ...] | None:
+        if self.axis == 1:
+            return tuple(range(1, 1 + len(constants)))   # their first axis is the channel axis
+        return () if self.axis >= 2 else None
 

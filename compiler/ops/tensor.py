@@ -5,11 +5,11 @@ import attrs
 import numpy as np
 
 from compiler.ir.fields import int_tuple, positive
-from compiler.ir.opdef import TRAIT_SHAPE_ONLY, op_def
+from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 
 
-@op_def(mxnet=("Flatten", "flatten"), traits=(TRAIT_SHAPE_ONLY,))
+@op_def(mxnet=("Flatten", "flatten"), traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY))
 @attrs.frozen(kw_only=True)
 class Flatten:
     """(N, d1, …, dk) → (N, d1·…·dk) in C order."""
@@ -17,11 +17,14 @@ class Flatten:
     def infer(self, x: TensorType) -> TensorType:
         return x.with_shape((x.shape[0], int(np.prod(x.shape[1:]))))
 
+    def is_identity(self, x: TensorType) -> bool:
+        return x.rank == 2
+
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(x.shape[0], -1)
 
 
-@op_def(operands=("data*",), mxnet=("Concat", "concat"), ignored=("num_args",))
+@op_def(operands=("data*",), mxnet=("Concat", "concat"), ignored=("num_args",), traits=(Trait.FOLDABLE,))
 @attrs.frozen(kw_only=True)
 class Concat:
     """Concatenation along `dim` (negative counts from the end)."""
@@ -44,10 +47,10 @@ class Concat:
         return np.concatenate(xs, axis=self.positive_axis(xs[0].ndim))
 
 
-@op_def(traits=(TRAIT_SHAPE_ONLY,))
+@op_def(traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY))
 @attrs.frozen(kw_only=True)
 class Reshape:
-    """Reshape to an explicit shape; the frontend resolves MXNet's 0/-1/-2/-3/-4 codes (§6.3)."""
+    """Reshape to an explicit shape; the frontend resolves MXNet's 0/-1/-2/-3/-4 codes (docs/mxnet.md#reshape)."""
     shape: tuple[int, ...] = attrs.field(converter=int_tuple, validator=positive)
 
     def infer(self, x: TensorType) -> TensorType:
@@ -55,11 +58,14 @@ class Reshape:
             raise ValueError(f"cannot reshape {x.shape} ({x.size} elements) to {self.shape}")
         return x.with_shape(self.shape)
 
+    def is_identity(self, x: TensorType) -> bool:
+        return x.shape == self.shape
+
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(self.shape)
 
 
-@op_def(mxnet=("transpose",), traits=(TRAIT_SHAPE_ONLY,))
+@op_def(mxnet=("transpose",), traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY))
 @attrs.frozen(kw_only=True)
 class Transpose:
     """Output dim i = input dim axes[i]; empty axes reverses every axis."""
@@ -78,8 +84,11 @@ class Transpose:
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.resolved(x.ndim))
 
+    def is_identity(self, x: TensorType) -> bool:
+        return self.resolved(x.rank) == tuple(range(x.rank))
 
-@op_def(mxnet=("Dropout",), ignored=("cudnn_off",), traits=(TRAIT_SHAPE_ONLY,))
+
+@op_def(mxnet=("Dropout",), ignored=("cudnn_off",), traits=(Trait.MAY_BE_IDENTITY,))
 @attrs.frozen(kw_only=True)
 class Dropout:
     """Identity at inference unless mode='always'."""
@@ -90,8 +99,11 @@ class Dropout:
     def infer(self, x: TensorType) -> TensorType:
         return x
 
+    def is_identity(self, x: TensorType) -> bool:
+        return self.mode == "training"   # 'always' drops values at inference too
 
-@op_def(mxnet=("_copy", "identity", "BlockGrad", "stop_gradient"), traits=(TRAIT_SHAPE_ONLY,))
+
+@op_def(mxnet=("_copy", "identity", "BlockGrad", "stop_gradient"), traits=(Trait.MAY_BE_IDENTITY,))
 @attrs.frozen(kw_only=True)
 class Copy:
     """y = x."""
@@ -100,10 +112,10 @@ class Copy:
         return x
 
 
-@op_def(traits=(TRAIT_SHAPE_ONLY,))
+@op_def()
 @attrs.frozen(kw_only=True)
 class Permute:
-    """caffe-ssd Permute: output dim i = input dim order[i] (caffe-dialects §3.6)."""
+    """caffe-ssd Permute: output dim i = input dim order[i]."""
     order: tuple[int, ...] = attrs.field(converter=int_tuple)
 
     def infer(self, x: TensorType) -> TensorType:

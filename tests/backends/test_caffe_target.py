@@ -5,7 +5,7 @@ import pytest
 from google.protobuf import text_format
 
 from backends import get_target
-from backends.proto import caffe_bvlc_pb2
+from backends import get_target
 from compiler.errors import ConversionError, IllegalForTarget
 from tests.helpers import convert_and_compare, random_params
 
@@ -21,7 +21,7 @@ def test_schema_rejects_fields_bvlc_1_0_lacks():
                  'layer { name: "p" type: "Pooling" pooling_param { ceil_mode: false } }',
                  'layer { name: "c" type: "Clip" clip_param { min: 0 max: 6 } }'):
         with pytest.raises(text_format.ParseError):
-            text_format.Parse(text, caffe_bvlc_pb2.NetParameter())
+            text_format.Parse(text, get_target("caffe").proto.NetParameter())
 
 
 def test_legality_error_lists_every_offending_op_before_writing(tmp_path):

@@ -6,8 +6,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from backends.proto import caffe_bvlc_pb2
-from compiler.api import compile_graph
+from backends import get_target
+from compiler.driver.api import compile_graph
 from compiler.errors import OutputError
 from compiler.frontend.symbol import import_symbol
 from tests.helpers import convert_and_compare, random_params
@@ -31,7 +31,7 @@ def _compiled(merge_bn=True):
 def test_caffemodel_decodes_with_protobuf_and_holds_only_name_type_blobs(tmp_path):
     compiled = _compiled(merge_bn=False)
     _, caffemodel = compiled.save(str(tmp_path / "m"))
-    net = caffe_bvlc_pb2.NetParameter()
+    net = get_target("caffe").proto.NetParameter()
     net.ParseFromString(pathlib.Path(caffemodel).read_bytes())
     with_blobs = [layer for layer in compiled.layers if layer.blobs]
     assert [layer.name for layer in net.layer] == [layer.name for layer in with_blobs]

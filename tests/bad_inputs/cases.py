@@ -98,11 +98,12 @@ CASES = [
                  "value='__import__('os').system('touch /tmp/gluon2caffe_owned')', in operator Convolution(name=\"conv0\""),
     Case("input_wrong_rank", args=("--input-shape", "1,3,8"),
          message="MXNet's shape inference failed for inputs {'data': (1, 3, 8)}"),
+    # The CLI checks shapes before it reads the model (the API's own check is in tests/frontend).
     Case("input_zero_dim", args=("--input-shape", "1,3,0,8"),
-         message="input 'data' has shape (1, 3, 0, 8); every dim must be a positive int -> pass e.g. "
-                 "--input-shape 1,3,224,224"),
+         message="argument --input-shape: '1,3,0,8': every dim must be a positive int (see gluon2caffe convert "
+                 "--help)"),
     Case("input_negative_dim", args=("--input-shape", "1,3,-8,8"),
-         message="input 'data' has shape (1, 3, -8, 8); every dim must be a positive int"),
+         message="argument --input-shape: '1,3,-8,8': every dim must be a positive int"),
     Case("input_name_unknown", args=("--input-shape", "image:1,3,8,8"),
          message="input 'image' does not exist in the graph -> its variables are: data"),
     Case("output_directory_missing", output="missing/dir/model",

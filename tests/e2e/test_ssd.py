@@ -1,13 +1,13 @@
 """GluonCV SSD → caffe-ssd: priors, loc/conf tensors and final detections checked in OpenCV against GluonCV.
 
-The random nets get well-separated detections (compiler.zoo.tune_ssd_heads): at most 200 (anchor, class) rows
+The random nets get well-separated detections (compiler.driver.zoo.tune_ssd_heads): at most 200 (anchor, class) rows
 pass the 0.01 threshold, so GluonCV's all-class nms_topk=400 never binds and both sides run the same NMS —
 the identical-settings configuration the report describes."""
 import re
 
 import pytest
 
-from compiler.cli import main
+from compiler.driver.cli import main
 
 ZOO = ["ssd_300_vgg16_atrous_voc", "ssd_512_resnet50_v1_voc", "ssd_512_mobilenet1.0_voc"]
 
@@ -60,10 +60,10 @@ def custom_ssd():
 @pytest.mark.slow
 def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path, runtime):
     from compiler import convert_ssd_model, save_model
-    from compiler.verify import paired_inputs
+    from compiler.driver.verify import paired_inputs
     from compiler.options import Options
-    from compiler.verify.ssd import verify_ssd
-    from compiler.zoo import randomize, tune_ssd_heads
+    from compiler.driver.verify.ssd import verify_ssd
+    from compiler.driver.zoo import randomize, tune_ssd_heads
 
     net = custom_ssd()
     randomize(net, 5, (1, 3, 512, 512))
@@ -99,7 +99,7 @@ def test_ssd_ncnn_flavour(tmp_path, capsys):
 def test_ssd_symbol_files_convert_and_verify(tmp_path, capsys):
     import mxnet as mx
 
-    from compiler.zoo import random_zoo_model
+    from compiler.driver.zoo import random_zoo_model
 
     net = random_zoo_model("ssd_512_mobilenet1.0_voc", 2)
     net.hybridize()
@@ -119,11 +119,11 @@ def test_pretrained_style_minimal_opset_decoder(tmp_path, runtime):
     import mxnet as mx
 
     from compiler import convert_ssd_model, save_model
-    from compiler.cli import main as cli
+    from compiler.driver.cli import main as cli
     from compiler.options import Options
-    from compiler.verify import paired_inputs
-    from compiler.verify.ssd import verify_ssd
-    from compiler.zoo import random_zoo_model
+    from compiler.driver.verify import paired_inputs
+    from compiler.driver.verify.ssd import verify_ssd
+    from compiler.driver.zoo import random_zoo_model
 
     net = random_zoo_model("ssd_512_mobilenet1.0_voc", 4)
     net.bbox_decoder._minimal_opset, net.bbox_decoder._clip = True, None   # as get_model(pretrained=True) builds it

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from compiler.cli import main
+from compiler.driver.cli import main
 
 MODELS = [
     ("resnet18_v1", None), ("resnet50_v1b", None), ("resnet50_v2", None), ("mobilenet1.0", None),
@@ -39,7 +39,7 @@ def test_zoo_model_converts_and_verifies(tmp_path, capsys, model, shape, config,
 def test_exported_files_convert_and_verify(tmp_path, capsys, runtime):
     import mxnet as mx
 
-    from compiler.zoo import random_zoo_model
+    from compiler.driver.zoo import random_zoo_model
 
     net = random_zoo_model("mobilenet0.25", 3, (1, 3, 224, 224))
     net.hybridize()
@@ -110,7 +110,7 @@ def test_converting_twice_gives_byte_identical_files(tmp_path):
 
     # Two processes, as a user runs the CLI twice (within one process Gluon numbers a second model squeezenet1_).
     for run in ("a", "b"):
-        done = subprocess.run([sys.executable, "-m", "compiler.cli", "convert", "squeezenet1.1", "--random-init", "3",
+        done = subprocess.run([sys.executable, "-m", "compiler.driver.cli", "convert", "squeezenet1.1", "--random-init", "3",
                                "-o", str(tmp_path / run), "--to-bgr", "--verify"], capture_output=True, text=True)
         assert done.returncode == 0 and " ok" in done.stdout, done.stdout + done.stderr
     for suffix in (".prototxt", ".caffemodel"):

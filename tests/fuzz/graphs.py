@@ -10,15 +10,35 @@ OPS = ("conv", "deconv", "batchnorm", "activation", "leaky", "pool", "global_poo
 
 
 class FuzzGraph(tuple):
-    """(symbol, shapes, ops used), printed as its nodes so that a failing example can be rebuilt by hand."""
+    """(symbol, shapes, ops used, conversion options), printed as its nodes and options so that a failing example
+    can be rebuilt by hand."""
 
     def __repr__(self) -> str:
         import json
 
-        symbol, shapes, _ = self
+        symbol, shapes, _, options = self
         nodes = [(n["op"], n["name"], n.get("attrs", {})) for n in json.loads(symbol.tojson())["nodes"]
                  if n["op"] != "null"]
-        return f"FuzzGraph(shapes={shapes}, nodes={nodes})"
+        return f"FuzzGraph(shapes={shapes}, options={options!r}, nodes={nodes})"
+
+
+@st.composite
+def conversion_options(draw, channels: int):
+    """Options a user may combine: to_bgr, raw-pixel normalisation (mean/std/input_scale), merge_bn, relu6."""
+    from compiler.options import Options
+
+    fields = {"to_bgr": draw(st.booleans()), "merge_bn": draw(st.booleans()),
+              "relu6": draw(st.sampled_from(["exact", "approx"]))}
+    normalise = draw(st.sampled_from(["none", "std", "mean_std", "scale_mean_std"]))
+    if normalise != "none":
+        per_channel = st.lists(st.sampled_from([0.5, 1.0, 57.5, 64.0]), min_size=channels, max_size=channels)
+        fields["std"] = tuple(draw(per_channel))
+        if normalise != "std":
+            fields["mean"] = tuple(draw(st.lists(st.sampled_from([0.0, 0.4, 104.0, 123.7]), min_size=channels,
+                                                 max_size=channels)))
+        if normalise == "scale_mean_std":
+            fields["input_scale"] = 1.0 / 255
+    return Options(**fields)
 
 
 def _shape(symbol, shapes):
@@ -31,8 +51,12 @@ def _shape(symbol, shapes):
 
 @st.composite
 def small_graphs(draw):
-    """(symbol, input shapes, the op kinds used): 1-5 layers on (1, C, H, W), with an optional dense head."""
+    """(symbol, input shapes, the op kinds used, options): 1-5 layers on (1, C, H, W), an optional dense head, and
+    conversion options (to_bgr is drawn with C = 3 half the time, so that it has an image to act on)."""
     c, h, w = draw(st.integers(1, 6)), draw(st.integers(4, 14)), draw(st.integers(4, 14))
+    if draw(st.booleans()):
+        c = 3
+    options = draw(conversion_options(c))
     shapes = {"data": (1, c, h, w)}
     x = mx.sym.var("data")
     used = []
@@ -101,6 +125,11 @@ def small_graphs(draw):
             x = mx.sym.broadcast_mul(x, mx.sym.var(f"scale{i}", shape=(1, channels, 1, 1)), name=f"bscale{i}")
         assume(_shape(x, shapes) is not None and min(_shape(x, shapes)) >= 1)
         used.append(kind)
+    if options.to_bgr and c == 3 and draw(st.booleans()):
+        # A 1×1 convolution at the end takes the reversed channels in, so that to_bgr has something to act on
+        # besides a refusal (the reversal would otherwise reach the output).
+        x = mx.sym.Convolution(x, kernel=(1, 1), num_filter=2, name="bgr_sink")
+        used.append("conv")
     head = draw(st.sampled_from(["none", "dense", "softmax"]))
     if head == "dense":
         x = mx.sym.FullyConnected(x, num_hidden=draw(st.integers(1, 5)), name="fc")
@@ -108,4 +137,4 @@ def small_graphs(draw):
     elif head == "softmax":
         x = mx.sym.softmax(x, axis=1, name="prob")
         used.append("softmax")
-    return FuzzGraph((x, shapes, used))
+    return FuzzGraph((x, shapes, used, options))

@@ -12,12 +12,23 @@ def graph_of(symbol, shapes, seed=0, params=None):
     return import_symbol(symbol, params, shapes), params
 
 
+def target_with(layers=(), **policy):
+    """A stand-in target for pass tests: these layer types and this policy (passes read nothing else)."""
+    import types
+
+    return types.SimpleNamespace(name="test", layers=frozenset(layers), policy=TargetPolicy(**policy))
+
+
+def context(layers=(), **options) -> PassContext:
+    return PassContext(options=Options(**options), target=target_with(layers))
+
+
 def run(name, graph, **options):
     """Run one pass; check the IR still verifies and that a second run changes nothing."""
-    ctx = PassContext(options=Options(**options), policy=TargetPolicy())
+    ctx = context(**options)
     result = REGISTRY[name](graph, ctx)
     graph.verify()
-    again = REGISTRY[name](graph, PassContext(options=Options(**options), policy=TargetPolicy()))
+    again = REGISTRY[name](graph, context(**options))
     assert again.rewrites == 0, f"{name} is not idempotent"
     return result, ctx
 

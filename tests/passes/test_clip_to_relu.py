@@ -9,10 +9,10 @@ SHAPES = {"data": (1, 3, 6, 6)}
 
 
 def _run(graph, layers=frozenset(), **options):
-    from backends.target import TargetPolicy
-    from passes import REGISTRY, PassContext
+    from passes import REGISTRY
+    from tests.passes.helpers import context
 
-    ctx = PassContext(options=Options(**options), policy=TargetPolicy(), layers=frozenset(layers))
+    ctx = context(layers, **options)
     result = REGISTRY["clip_to_relu"](graph, ctx)
     graph.verify()
     return result, ctx
@@ -51,7 +51,7 @@ def test_relu6_approx_is_reported(tmp_path):
     graph, _ = graph_of(symbol, SHAPES)
     _, ctx = _run(graph, relu6="approx")
     assert ctx.approximations and "ReLU" in ctx.approximations[0][1]
-    from compiler.api import compile_graph
+    from compiler.driver.api import compile_graph
 
     compiled = compile_graph(graph_of(symbol, SHAPES)[0], "caffe", Options(relu6="approx"))
     assert not compiled.report.exact and "APPROXIMATE" in compiled.report.format_table()

@@ -2,10 +2,10 @@ import mxnet as mx
 
 import pytest
 
-from compiler.api import compile_graph
+from compiler.driver.api import compile_graph
 from compiler.errors import BadAttribute
 from compiler.options import Options
-from compiler.verify import compare_outputs, paired_inputs, run_runtime
+from compiler.driver.verify import compare_outputs, paired_inputs, run_runtime
 from tests.helpers import layer_types, mxnet_outputs, random_params
 from tests.passes.helpers import conv, graph_of
 

@@ -70,12 +70,12 @@ def test_anchors_priorbox_cannot_express_are_refused():
 def test_vanilla_caffe_target_refuses_ssd_with_a_pointer_to_caffe_ssd():
 
 
-    from compiler.api import compile_graph
-    from compiler.zoo import get_zoo_model
+    from compiler.driver.api import compile_graph
+    from compiler.driver.zoo import get_zoo_model
 
     net = get_zoo_model("ssd_512_mobilenet1.0_voc")
     net.initialize()
-    from compiler.api import import_model
+    from compiler.driver.api import import_model
 
     graph = import_model(net, (1, 3, 512, 512))
     with pytest.raises(UnsupportedOp, match="--target caffe-ssd"):

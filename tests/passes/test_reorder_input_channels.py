@@ -51,11 +51,11 @@ def test_nothing_happens_without_to_bgr():
 
 
 def run_once(graph):
-    from backends.target import TargetPolicy
-    from passes import REGISTRY, PassContext
+    from passes import REGISTRY
+    from tests.passes.helpers import context
 
     # Not idempotent by design: a second run would reverse the channels back.
-    ctx = PassContext(options=Options(to_bgr=True), policy=TargetPolicy())
+    ctx = context(to_bgr=True)
     result = REGISTRY["reorder_input_channels"](graph, ctx)
     graph.verify()
     return result, ctx

@@ -3,7 +3,7 @@ import re
 import mxnet as mx
 import numpy as np
 
-from compiler.cli import main
+from compiler.driver.cli import main
 from tests.passes.helpers import conv, graph_of, kinds, run
 
 
@@ -26,7 +26,7 @@ def test_export_block_preprocessing_becomes_an_nchw_input():
 def test_gluoncv_export_block_model_converts_and_verifies(tmp_path, capsys):
     from gluoncv.utils import export_block
 
-    from compiler.zoo import random_zoo_model
+    from compiler.driver.zoo import random_zoo_model
 
     net = random_zoo_model("mobilenet0.25", 1, (1, 3, 64, 64))
     export_block(str(tmp_path / "exported"), net, data_shape=(64, 64, 3), preprocess=True, layout="HWC")

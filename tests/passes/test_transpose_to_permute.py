@@ -8,10 +8,10 @@ SHAPES = {"data": (1, 3, 4, 5)}
 
 
 def _run(graph, layers=frozenset()):
-    from backends.target import TargetPolicy
-    from passes import REGISTRY, PassContext
+    from passes import REGISTRY
+    from tests.passes.helpers import context
 
-    ctx = PassContext(options=Options(), policy=TargetPolicy(), layers=frozenset(layers))
+    ctx = context(layers)
     result = REGISTRY["transpose_to_permute"](graph, ctx)
     graph.verify()
     return result

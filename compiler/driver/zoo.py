@@ -130,7 +130,7 @@ def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> No
     nets without BatchNorm, box offsets whose exp() overflows."""
     import mxnet as mx
 
-    from compiler.reference import mxnet_internals
+    from compiler.driver.reference import mxnet_internals
 
     rng = np.random.RandomState(seed + 1)
     batch = {"data": rng.standard_normal(input_shape).astype(np.float32)}
@@ -171,9 +171,19 @@ def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> No
 
 
 def random_zoo_model(name: str, seed: int, input_shape=None):
+    import mxnet as mx
+
+    from compiler.frontend.symbol import mxnet_message
+
     net = get_zoo_model(name)
-    shape = input_shape or default_input_shape(name)
-    randomize(net, seed, shape)
-    if hasattr(net, "class_predictors"):
-        tune_ssd_heads(net, seed, shape)
+    shape = tuple(input_shape or default_input_shape(name))
+    try:
+        randomize(net, seed, shape)
+        if hasattr(net, "class_predictors"):
+            tune_ssd_heads(net, seed, shape)
+    except (mx.base.MXNetError, ValueError) as exc:
+        message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else str(exc).splitlines()[0]
+        raise BadModel(f"'{name}' cannot run on input shape {shape}: {message}",
+                       hint="pass an --input-shape the model accepts (e.g. its default "
+                            f"{','.join(map(str, default_input_shape(name)))})") from None
     return net

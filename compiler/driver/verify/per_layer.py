@@ -4,7 +4,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from compiler.verify import RelativeError
+from compiler.driver.verify import RelativeError
 
 
 @attrs.frozen
@@ -27,8 +27,8 @@ def compare_layers(model, compiled, prototxt: str, caffemodel: str, mxnet_inputs
                    runtime: str = "opencv", tolerance: float = 1e-4) -> list[LayerComparison]:
     """`compiled` must be emitted without in-place layers, so that every top keeps its own value."""
     from compiler.ir.printer import format_attrs
-    from compiler.reference import mxnet_internals
-    from compiler.verify.runtimes import run_runtime
+    from compiler.driver.reference import mxnet_internals
+    from compiler.driver.verify.runtimes import run_runtime
 
     values = {v.name: v for v in compiled.graph.values()}
     chosen = [(layer, values[layer.source]) for layer in compiled.layers

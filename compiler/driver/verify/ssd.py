@@ -76,7 +76,7 @@ class SSDVerification:
 
 
 def _ssd_layers(prototxt: str):
-    from compiler.reference import _read_net
+    from compiler.driver.reference import _read_net
 
     net = _read_net(prototxt)
     producer = {top: layer for layer in net.layer for top in layer.top}
@@ -103,9 +103,9 @@ def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_
                tolerance: float) -> SSDVerification:
     """Priors against the net's anchors (1e-6), loc and softmaxed conf against MXNet (tolerance, relative), and the
     detections as (class, score, box) sets (tolerance, absolute in score and normalised box units)."""
-    from compiler.reference import mxnet_internals, run_mxnet
-    from compiler.verify import compare_outputs
-    from compiler.verify.runtimes import run_runtime
+    from compiler.driver.reference import mxnet_internals, run_mxnet
+    from compiler.driver.verify import compare_outputs
+    from compiler.driver.verify.runtimes import run_runtime
 
     producer, detection = _ssd_layers(prototxt)
     loc_blob, conf_blob, prior_blob = detection.bottom

@@ -62,7 +62,7 @@ def run_pycaffe(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], o
     with tempfile.TemporaryDirectory() as directory:
         given, taken = os.path.join(directory, "inputs.npz"), os.path.join(directory, "outputs.npz")
         np.savez(given, **{k: np.ascontiguousarray(v, np.float32) for k, v in inputs.items()})
-        done = subprocess.run([sys.executable, "-m", "compiler.verify.pycaffe_runner", prototxt, caffemodel, given,
+        done = subprocess.run([sys.executable, "-m", "compiler.driver.verify.pycaffe_runner", prototxt, caffemodel, given,
                                taken, *outputs], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-3:])

@@ -1,4 +1,4 @@
-"""Run a Caffe model in pycaffe, in its own process: `python -m compiler.verify.pycaffe_runner PROTOTXT CAFFEMODEL
+"""Run a Caffe model in pycaffe, in its own process: `python -m compiler.driver.verify.pycaffe_runner PROTOTXT CAFFEMODEL
 INPUTS.npz OUTPUTS.npz LAYER...`. Caffe is imported first and alone (with MXNet's OpenBLAS loaded first its
 results move by ~1e-6), and a Caffe CHECK failure aborts only this process."""
 import sys

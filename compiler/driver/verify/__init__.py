@@ -4,7 +4,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from compiler.verify.runtimes import RUNTIMES, run_runtime
+from compiler.driver.verify.runtimes import RUNTIMES, run_runtime
 
 DEFAULT_TOLERANCE = 1e-4
 
@@ -35,8 +35,25 @@ class OutputComparison(RelativeError):
                 f"relative {self.relative:.3e} (tolerance {self.tolerance:g}) {verdict}")
 
 
-def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE) -> list[OutputComparison]:
-    results = []
+@attrs.frozen
+class UnmatchedOutput:
+    """An output one side has and the other lacks: a failure, since nothing was compared for it."""
+    name: str
+    side: str          # which side has it: "Caffe" or "MXNet"
+
+    ok = False
+
+    def __str__(self) -> str:
+        other = "MXNet" if self.side == "Caffe" else "Caffe"
+        return f"{self.name}: unmatched — the {self.side} model has this output and the {other} model has none FAIL"
+
+
+def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE) -> list:
+    """One comparison per output pair, in order; outputs left over on either side are UnmatchedOutput failures."""
+    names, reference, actual = list(names), list(reference), list(actual)
+    if len(names) != len(actual):
+        raise ValueError(f"{len(names)} output names for {len(actual)} runtime outputs")
+    results: list = []
     for name, ref, got in zip(names, reference, actual):
         ref = np.asarray(ref, np.float64)
         got = np.asarray(got, np.float64)
@@ -46,6 +63,9 @@ def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERAN
         got = got.reshape(ref.shape)
         results.append(OutputComparison(name, ref.shape, float(np.abs(got - ref).max()), float(np.abs(ref).max()),
                                         tolerance))
+    results += [UnmatchedOutput(names[i], "Caffe") for i in range(len(reference), len(actual))]
+    results += [UnmatchedOutput(f"MXNet output {i} {tuple(np.shape(reference[i]))}", "MXNet")
+                for i in range(len(actual), len(reference))]
     return results
 
 
@@ -98,5 +118,5 @@ def to_caffe_inputs(inputs: dict, bgr_inputs) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v[:, ::-1]) if k in bgr_inputs else v for k, v in inputs.items()}
 
 
-__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "compare_outputs", "random_inputs", "to_caffe_inputs", "paired_inputs",
+__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "UnmatchedOutput", "compare_outputs", "random_inputs", "to_caffe_inputs", "paired_inputs",
            "RUNTIMES", "run_runtime"]

@@ -1,7 +1,7 @@
 """The seed tool's API, kept as a thin layer over the compiler."""
 from __future__ import annotations
 
-from compiler.api import compile_model
+from compiler.driver.api import compile_model
 from compiler.options import Options
 
 

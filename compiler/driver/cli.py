@@ -2,11 +2,23 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import traceback
 
 from compiler.errors import ConversionError, VerificationFailed
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in the CLI's own form (argparse would print its usage block first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"gluon2caffe: error: {message} (see gluon2caffe {self._subcommand()}--help)\n")
+
+    def _subcommand(self) -> str:
+        words = self.prog.split()[1:]
+        return " ".join(words) + " " if words else ""
 
 
 def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
@@ -17,21 +29,53 @@ def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 1,3,224,224 or data:1,3,224,224") from None
     if not shape:
         raise argparse.ArgumentTypeError(f"{text!r} has no dims")
+    if any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"{text!r}: every dim must be a positive int")
     return (name or None), shape
 
 
 def _floats(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(v) for v in text.split(","))
+        values = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a value that is not finite")
+    return values
 
 
-def _options(args, **extra):
+def _nonzero_floats(text: str) -> tuple[float, ...]:
+    values = _floats(text)
+    if any(v == 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a 0, and the input would be divided by it")
+    return values
+
+
+def _number(kind, test, wanted: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}")
+        return value
+    return parse
+
+
+_SEED = _number(int, lambda v: 0 <= v < 2**32, "a seed from 0 to 2**32 - 1")
+_POSITIVE = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive number")
+_NONZERO = _number(float, lambda v: math.isfinite(v) and v != 0, "a non-zero number")
+_FRACTION = _number(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
+
+
+def conversion_options(args, **extra):
+    """The Options a convert (or a per-layer re-conversion) with these arguments uses: one place for both."""
     from compiler.options import Options
 
     return Options(to_bgr=args.to_bgr, softmax=args.softmax, mean=args.mean, std=args.std,
-                   input_scale=args.input_scale, **extra)
+                   input_scale=args.input_scale, merge_bn=not args.no_merge_bn, relu6=args.relu6,
+                   ssd_confidence=args.ssd_confidence, ssd_integer_sizes=args.ssd_integer_sizes, **extra)
 
 
 def _input_shapes(args, default):
@@ -49,38 +93,46 @@ def _add_model_arguments(parser) -> None:
     parser.add_argument("--params", help="the PREFIX-NNNN.params file that goes with a symbol file")
     parser.add_argument("--input-shape", action="append", type=_shape, metavar="[NAME:]N,C,H,W",
                         help="input shape (repeat with NAME: for several inputs); zoo default 1,3,224,224")
-    parser.add_argument("--random-init", type=int, metavar="SEED",
+    parser.add_argument("--random-init", type=_SEED, metavar="SEED",
                         help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
-    parser.add_argument("--to-bgr", action="store_true", help="the Caffe model takes BGR input")
-    parser.add_argument("--softmax", action="store_true", help="append a softmax over axis 1 to every output")
-    parser.add_argument("--mean", type=_floats, metavar="R,G,B",
-                        help="fold (x - mean) / std into the model so it takes raw pixels (model channel order)")
-    parser.add_argument("--std", type=_floats, metavar="R,G,B", help="see --mean")
-    parser.add_argument("--input-scale", type=float, metavar="S", help="multiply raw pixels by S first (e.g. 1/255)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the verification input (default 0)")
-    parser.add_argument("--tolerance", type=float, default=None,
+    parser.add_argument("--seed", type=_SEED, default=0, help="seed of the verification input (default 0)")
+    parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
     parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"),
                         help="runtime for verification: OpenCV's dnn (default), pycaffe, or all")
 
 
+def _add_conversion_arguments(parser) -> None:
+    """Every option that changes the converted files; `verify --per-layer` takes the same ones."""
+    from backends import target_names
+
+    parser.add_argument("--target", default="caffe", choices=target_names(),
+                        help="the Caffe dialect: caffe (BVLC 1.0, default), caffe-ssd or ncnn")
+    parser.add_argument("--to-bgr", action="store_true", help="the Caffe model takes BGR input")
+    parser.add_argument("--softmax", action="store_true", help="append a softmax over axis 1 to every output")
+    parser.add_argument("--mean", type=_floats, metavar="R,G,B",
+                        help="fold (x - mean) / std into the model so it takes raw pixels (model channel order)")
+    parser.add_argument("--std", type=_nonzero_floats, metavar="R,G,B", help="see --mean")
+    parser.add_argument("--input-scale", type=_NONZERO, metavar="S", help="multiply raw pixels by S first (e.g. 1/255)")
+    parser.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
+    parser.add_argument("--relu6", choices=("exact", "approx"), default="exact",
+                        help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
+    parser.add_argument("--ssd-confidence", type=_FRACTION, metavar="T",
+                        help="SSD: DetectionOutput's confidence_threshold (default: the net's own, 0.01)")
+    parser.add_argument("--ssd-integer-sizes", action="store_true",
+                        help="SSD: integer PriorBox sizes (scaled with img_h/img_w), exact in weiliu89 caffe-ssd, "
+                             "which truncates fractional sizes; OpenCV ignores img_h/img_w")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gluon2caffe", description=__doc__)
+    parser = _Parser(prog="gluon2caffe", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="print tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     convert = commands.add_parser("convert", help="convert a model into PREFIX.prototxt + PREFIX.caffemodel")
     _add_model_arguments(convert)
+    _add_conversion_arguments(convert)
     convert.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output path prefix")
-    convert.add_argument("--target", default="caffe", help="backend: caffe (default) or caffe-ssd")
-    convert.add_argument("--ssd-confidence", type=float, metavar="T",
-                         help="SSD: DetectionOutput's confidence_threshold (default: the net's own, 0.01)")
-    convert.add_argument("--ssd-integer-sizes", action="store_true",
-                         help="SSD: integer PriorBox sizes (scaled with img_h/img_w), exact in weiliu89 caffe-ssd, "
-                              "which truncates fractional sizes; OpenCV ignores img_h/img_w")
-    convert.add_argument("--no-merge-bn", action="store_true", help="keep BatchNorm + Scale layers")
-    convert.add_argument("--relu6", choices=("exact", "approx"), default="exact",
-                         help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
     convert.add_argument("--verify", action="store_true", help="run the files and compare with MXNet")
     convert.add_argument("--report", action="store_true", help="print the pass report, write PREFIX.report.json")
     convert.add_argument("--check-ir", action="store_true", help="verify the IR after every pass")
@@ -91,13 +143,33 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="run PREFIX.prototxt/.caffemodel and compare with the MXNet model")
     verify.add_argument("prefix", help="prefix of the written files")
     _add_model_arguments(verify)
+    _add_conversion_arguments(verify)
     verify.add_argument("--per-layer", action="store_true",
-                        help="convert again without in-place layers and compare every blob that has an MXNet "
-                             "counterpart; name the first layer over tolerance")
-    verify.add_argument("--target", default="caffe", help="with --per-layer: the target PREFIX was converted for")
-    verify.add_argument("--no-merge-bn", action="store_true", help="with --per-layer: as used for PREFIX")
+                        help="convert again with the same options but without in-place layers, compare every blob "
+                             "that has an MXNet counterpart, and name the first layer over tolerance")
     verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
+
+
+def _check_arguments(args) -> None:
+    """What the parser cannot check alone, before any work: shapes against the model kind, value counts."""
+    from compiler.driver import zoo
+
+    zoo_model = not _is_symbol_file(args.model)
+    shapes = [shape for _, shape in args.input_shape or []]
+    if zoo_model:
+        if len(shapes) > 1:
+            raise ConversionError("a zoo model takes one --input-shape")
+        if shapes and len(shapes[0]) != 4:
+            raise ConversionError(f"--input-shape {','.join(map(str, shapes[0]))}: a zoo model takes N,C,H,W")
+        shapes = shapes or [zoo.default_input_shape(args.model)]
+    images = [s for s in shapes if len(s) >= 2]
+    for flag, values in (("--mean", args.mean), ("--std", args.std)):
+        if values is None or not images:
+            continue
+        channels = images[0][1]
+        if len(values) not in (1, channels):
+            raise ConversionError(f"{flag} has {len(values)} values; give one, or one per input channel ({channels})")
 
 
 def _is_symbol_file(model: str) -> bool:
@@ -106,11 +178,11 @@ def _is_symbol_file(model: str) -> bool:
 
 def load_reference(args):
     """The MXNet model to compare against, the input shapes it takes, and the source the compiler imports."""
-    from compiler import zoo
+    from compiler.driver import zoo
     from compiler.frontend import normalise_input_shapes
 
     if _is_symbol_file(args.model):
-        from compiler.reference import SymbolModel
+        from compiler.driver.reference import SymbolModel
 
         if args.random_init is not None:
             raise ConversionError("--random-init applies to zoo models only")
@@ -130,13 +202,13 @@ def load_reference(args):
 
 
 def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
-    from compiler import verify
-    from compiler.reference import input_shapes_of, run_mxnet
-    from compiler.verify.runtimes import runtime_names
-    from compiler.verify.ssd import is_ssd, verify_ssd
+    from compiler.driver import verify
+    from compiler.driver.reference import input_shapes_of, run_mxnet
+    from compiler.driver.verify.runtimes import runtime_names
+    from compiler.driver.verify.ssd import is_ssd, verify_ssd
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
-    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, _options(args),
+    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, conversion_options(args),
                                                       input_shapes_of(prototxt))
     ssd = is_ssd(prototxt)
     reference = None if ssd else run_mxnet(model, mxnet_inputs, softmax=args.softmax)
@@ -158,11 +230,11 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
 
 
 def cmd_convert(args) -> int:
-    from compiler.api import compile_graph, import_model
+    from backends.writer import check_output_prefix
+    from compiler.driver.api import compile_graph, import_model
 
-    options = _options(args, merge_bn=not args.no_merge_bn, check_ir=args.check_ir, dump_ir=args.dump_ir,
-                       disable_passes=args.disable_pass, relu6=args.relu6, ssd_confidence=args.ssd_confidence,
-                       ssd_integer_sizes=args.ssd_integer_sizes)
+    options = conversion_options(args, check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
+    check_output_prefix(args.output)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)
@@ -185,7 +257,7 @@ def cmd_convert(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from compiler.reference import output_layers_of
+    from compiler.driver.reference import output_layers_of
 
     prototxt, caffemodel = args.prefix + ".prototxt", args.prefix + ".caffemodel"
     for path in (prototxt, caffemodel):
@@ -203,12 +275,13 @@ def cmd_verify(args) -> int:
 def per_layer(args, model, shapes, source) -> int:
     import tempfile
 
-    from compiler import verify
-    from compiler.api import compile_graph, import_model
-    from compiler.verify.per_layer import compare_layers, first_divergence
-    from compiler.verify.runtimes import runtime_names
+    from compiler.driver import verify
+    from compiler.driver.api import compile_graph, import_model
+    from compiler.driver.verify.per_layer import compare_layers, first_divergence
+    from compiler.driver.verify.runtimes import runtime_names
 
-    options = _options(args, merge_bn=not args.no_merge_bn, inplace=False)
+    options = conversion_options(args, inplace=False)
+    _check_same_conversion(args, source, shapes)
     compiled = compile_graph(import_model(source, shapes, params=args.params), args.target, options)
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
     with tempfile.TemporaryDirectory() as directory:
@@ -232,14 +305,35 @@ def per_layer(args, model, shapes, source) -> int:
     return code
 
 
+def _check_same_conversion(args, source, shapes) -> None:
+    """Per-layer verification converts the model again; that conversion must be the one whose files are on disk,
+    or it would vouch for other files. Converting with the given options must reproduce PREFIX.prototxt."""
+    from compiler.driver.api import compile_graph, import_model
+
+    again = compile_graph(import_model(source, shapes, params=args.params), args.target, conversion_options(args))
+    with open(args.prefix + ".prototxt", encoding="utf-8") as f:
+        on_disk = f.read().splitlines()
+    produced = again.prototxt().splitlines()
+    if on_disk != produced:
+        line = next((i for i, (a, b) in enumerate(zip(on_disk, produced)) if a != b), min(len(on_disk), len(produced)))
+        raise ConversionError(f"{args.prefix}.prototxt was not converted from this model with these options (first "
+                              f"difference at line {line + 1})", hint="pass verify the same conversion options as "
+                              "convert (--target, --no-merge-bn, --relu6, --to-bgr, --mean/--std/--input-scale, "
+                              "--softmax, --ssd-*)")
+
+
 def main(argv=None) -> int:
     # MXNet's threaded engine gave run-to-run differences here; the naive engine runs ops in order.
     os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
     # MXNet's oneDNN graph partitioner fails to bind some valid graphs (two Dropouts in a row).
     os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # argparse's exit, after its one-line message (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        _check_arguments(args)
         return {"convert": cmd_convert, "verify": cmd_verify}[args.command](args)
     except VerificationFailed as exc:
         print(f"gluon2caffe: verification failed: {exc}", file=sys.stderr)

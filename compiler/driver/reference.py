@@ -68,10 +68,10 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
 def _read_net(prototxt: str):
     from google.protobuf import text_format
 
-    from backends.proto import caffe_bvlc_pb2
+    from backends.schema import reader
 
     with open(prototxt, encoding="utf-8") as f:
-        return text_format.Parse(f.read(), caffe_bvlc_pb2.NetParameter(), allow_unknown_field=True)
+        return text_format.Parse(f.read(), reader().NetParameter(), allow_unknown_field=True)
 
 
 def input_shapes_of(prototxt: str) -> dict[str, tuple[int, ...]]:

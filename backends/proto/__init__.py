@@ -1,1 +1,0 @@
-"""Our own Caffe proto subsets, one per consumer dialect, and their generated modules."""
