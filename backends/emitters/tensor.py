@@ -1,8 +1,8 @@
-"""Emitters for compiler/ops/tensor.py: Flatten, Reshape, Concat, Permute."""
+"""Emitters for compiler/ops/tensor.py: Flatten, Reshape (and the ops that are reshapes), Concat, Permute."""
 from __future__ import annotations
 
 from backends.emitters import EmitContext, emitter
-from compiler.ops.tensor import Concat, Flatten, Permute, Reshape, Transpose
+from compiler.ops.tensor import Concat, ExpandDims, Flatten, Permute, Reshape, Squeeze, Transpose
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -16,6 +16,11 @@ def emit_reshape(op, ctx: EmitContext) -> None:
     # Explicit dims everywhere: consumers disagree on what a copied (0) dim refers to (docs/caffe.md#reshape).
     ctx.add("Reshape", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
             params={"reshape_param": {"shape": {"dim": list(op.result.type.shape)}}}, source=op.result)
+
+
+# Inserting or removing size-1 axes moves no data: a Reshape to the result's shape.
+emitter(ExpandDims, layers=("Reshape",))(emit_reshape)
+emitter(Squeeze, layers=("Reshape",))(emit_reshape)
 
 
 @emitter(Concat, layers=("Concat",))

@@ -122,3 +122,38 @@ class Permute:
         if sorted(self.order) != list(range(x.rank)):
             raise ValueError(f"order {self.order} is not a permutation of rank {x.rank}")
         return x.with_shape(tuple(x.shape[a] for a in self.order))
+
+
+@op_def(mxnet=("expand_dims",), traits=(Trait.FOLDABLE,))
+@attrs.frozen(kw_only=True)
+class ExpandDims:
+    """Insert a size-1 axis at `axis` (negative counts from the end of the result)."""
+    axis: int
+
+    def infer(self, x: TensorType) -> TensorType:
+        axis = self.axis + x.rank + 1 if self.axis < 0 else self.axis
+        if not 0 <= axis <= x.rank:
+            raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
+        return x.with_shape(x.shape[:axis] + (1,) + x.shape[axis:])
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return np.expand_dims(x, self.axis)
+
+
+@op_def(mxnet=("squeeze",), traits=(Trait.FOLDABLE,))
+@attrs.frozen(kw_only=True)
+class Squeeze:
+    """Remove the size-1 axes named in `axis` (all size-1 axes when None); a result of rank 0 keeps one axis."""
+    axis: tuple[int, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(int_tuple))
+
+    def infer(self, x: TensorType) -> TensorType:
+        axes = range(x.rank) if self.axis is None else [a + x.rank if a < 0 else a for a in self.axis]
+        if any(not 0 <= a < x.rank for a in axes):
+            raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
+        if self.axis is not None and any(x.shape[a] != 1 for a in axes):
+            raise ValueError(f"cannot squeeze axes {self.axis} of {x.shape}: they are not all of size 1")
+        kept = tuple(d for i, d in enumerate(x.shape) if not (i in axes and d == 1))
+        return x.with_shape(kept or (1,))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(self.infer(TensorType(x.shape)).shape)

@@ -136,3 +136,29 @@ def test_shape_rule_disagreement_names_the_node():
     with pytest.raises(Exception, match="conv_weight"):
         import_symbol(symbol, params, SHAPES)
 
+
+
+@pytest.mark.parametrize("build, shape", [
+    (lambda x: mx.sym.expand_dims(x, axis=0), (2, 4)),
+    (lambda x: mx.sym.expand_dims(x, axis=-1), (2, 4)),
+    (lambda x: mx.sym.expand_dims(x, axis=2), (2, 4, 5, 6)),
+    (lambda x: mx.sym.squeeze(x), (1, 4, 1, 1)),
+    (lambda x: mx.sym.squeeze(x, axis=(2, 3)), (2, 4, 1, 1)),
+    (lambda x: mx.sym.squeeze(x, axis=-1), (2, 4, 3, 1)),
+    (lambda x: mx.sym.squeeze(mx.sym.expand_dims(x, axis=1), axis=1), (2, 4, 5, 6)),
+])
+def test_expand_dims_and_squeeze(tmp_path, build, shape):
+    data = mx.sym.var("data")
+    symbol = mx.sym.relu(build(mx.sym.relu(data, name="pre")), name="post")
+    shapes = {"data": shape}
+    for target in ("caffe", "caffe-ssd", "ncnn"):
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        reshapes = [layer for layer in compiled.layers if layer.type == "Reshape"]
+        assert reshapes[-1].params["reshape_param"]["shape"]["dim"] == list(compiled.graph.outputs[0].type.shape)
+
+
+def test_squeeze_of_an_axis_that_is_not_one_is_refused():
+    data = mx.sym.var("data")
+    symbol = mx.sym.squeeze(data, axis=1)
+    with pytest.raises(Exception, match="squeeze|size 1|shape"):
+        import_symbol(symbol, {}, {"data": (2, 4)})
