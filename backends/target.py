@@ -11,6 +11,7 @@ class TargetPolicy:
     average_pool_counts_padding: bool = True   # AVE pooling divides by the padded window (Caffe; not ncnn)
     permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
     axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
+    reshape_batch: bool = True           # Reshape may change the batch axis (caffe2ncnn drops dim 0 of Reshape)
 
 
 @attrs.frozen(kw_only=True)

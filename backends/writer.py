@@ -140,7 +140,10 @@ def _free_name_beside(path: str) -> str:
 
 
 def check_output_prefix(prefix: str) -> None:
-    """Refuse an output prefix whose directory does not exist, before any work is done."""
+    """Refuse an output prefix that names a directory or whose directory does not exist, before any work is done."""
+    if prefix.endswith(os.sep) or os.path.isdir(prefix):
+        raise OutputError(f"output prefix {prefix!r} is a directory",
+                          hint=f"give a file prefix such as {os.path.join(prefix, 'model')}")
     directory = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(directory):
         raise OutputError(f"output directory {directory!r} does not exist", hint="create it first")

@@ -15,6 +15,7 @@ from compiler.ops.detection import (BoxDecode, BoxNMS, CompareScalar, DetectionO
 from passes.manager import PassContext, PassResult, rewrites
 
 PRIOR_TOLERANCE = 1e-6   # normalised units, the largest allowed |PriorBox − GluonCV anchor|
+NEEDS = frozenset({"PriorBox", "DetectionOutput"})
 
 
 @attrs.frozen
@@ -223,7 +224,8 @@ def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> 
 
 
 # The tail it replaces (box_nms and what feeds only it) is left to eliminate_dead_code.
-@rewrites(BoxNMS, BoxDecode, Where, CompareScalar, produces=(PriorBox, Concat, Flatten, DetectionOutput))
+@rewrites(within=(BoxNMS, BoxDecode, Where, CompareScalar), produces=(PriorBox, Concat, Flatten, DetectionOutput),
+          needs_layers=NEEDS)
 def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
     """Pattern: GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → transpose(0,2,3,1) →
              Flatten → Concat → Reshape; softmax over classes; _contrib_box_decode with constant anchors; the class
@@ -237,7 +239,7 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
              equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, GluonCV's over all
              classes) — every remaining difference is listed in the report"""
     heads = graph.ops_of(BoxNMS)
-    if heads and not {"PriorBox", "DetectionOutput"} <= ctx.layers:
+    if heads and not NEEDS <= ctx.layers:
         raise UnsupportedOp("GluonCV SSD post-processing (anchors, box decoder, box_nms) needs PriorBox and "
                             "DetectionOutput layers", **heads[0].error_context(), hint="use --target caffe-ssd")
     for nms in heads:

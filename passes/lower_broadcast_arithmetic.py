@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ops import BroadcastArith, Eltwise, Power, Scale
+from compiler.ops import BroadcastArith, Eltwise, Power, Reshape, Scale
 from passes.manager import PassContext, PassResult, rewrites
+
 
 def _single_axis(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> int | None:
     """The one axis along which a constant varies when broadcast against data; -1 when it is a scalar."""
@@ -15,14 +16,29 @@ def _single_axis(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> i
     return varying[0] if len(varying) == 1 else (-1 if not varying else None)
 
 
-@rewrites(BroadcastArith, produces=(Scale, Power, Eltwise))
+def _leading_block(small: tuple[int, ...], big: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The leading dims big[:k] that `small` (broadcast against `big`) equals, all of small's other dims being 1:
+    then small · big is Caffe's two-bottom Scale {axis 0} with small reshaped to big[:k]. None otherwise."""
+    padded = (1,) * (len(big) - len(small)) + small
+    if len(padded) != len(big):
+        return None
+    varying = [i for i, d in enumerate(padded) if d != 1]
+    k = max(varying, default=0) + 1
+    if padded[:k] != big[:k] or any(d != 1 for d in padded[k:]):
+        return None
+    return big[:k]
+
+
+@rewrites(BroadcastArith, produces=(Scale, Power, Eltwise, Reshape))
 def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
     """Pattern: BroadcastArith(lhs, rhs) {op ∈ add, sub, mul, div}
     Emits:   data ∘ constant varying along one axis k (or a scalar) → Scale {axis k}
              (x+c: w 1, b c; x−c: w 1, b −c; c−x: w −1, b c; x·c: w c; x/c: w 1/c) or Power for a scalar;
-             same-shaped data: add → Eltwise SUM, sub → Eltwise SUM {coeff 1, −1}, mul → Eltwise PROD
+             same-shaped data: add → Eltwise SUM, sub → Eltwise SUM {coeff 1, −1}, mul → Eltwise PROD; data × data
+             where the smaller one is a leading block of the larger (an SE gate (N, C, 1, 1) on (N, C, H, W)) →
+             Reshape of the gate to that block (N, C) + two-bottom Scale {axis 0}
     Exact:   yes up to float32 rounding (x/c becomes x·(1/c))
-    Skips:   c/x, data/data and true broadcasting between two data tensors (no Caffe layer; legality names them);
+    Skips:   c/x, data/data and other broadcasting between two data tensors (no Caffe layer; legality names them);
              two constants are fold_constants' work, which runs first"""
     rewrites = 0
     for op in graph.ops_of(BroadcastArith):
@@ -54,6 +70,18 @@ def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
                         operands.append(graph.constant(np.broadcast_to(bias, (size,)), op.name + "_bias"))
                     replacement = graph.add(Scale(axis=axis, num_axes=1), *operands, name=op.name + "_scale",
                                             origin=op.origin).result
+            elif kind == "mul" and lhs.type.shape != rhs.type.shape and out_shape in (lhs.type.shape, rhs.type.shape):
+                big, small = (lhs, rhs) if lhs.type.shape == out_shape else (rhs, lhs)
+                block = _leading_block(small.type.shape, big.type.shape)
+                if block is None:
+                    ctx.skip(op, f"{small.type.shape} is not a leading block of {big.type.shape}, so no Scale "
+                                 "layer multiplies them")
+                    continue
+                gate = small
+                if small.type.shape != block:
+                    gate = graph.add(Reshape(shape=block), small, name=op.name + "_gate", origin=op.origin).result
+                replacement = graph.add(Scale(axis=0, num_axes=len(block)), big, gate, name=op.name + "_scale",
+                                        origin=op.origin).result
             elif lhs.type.shape == rhs.type.shape and kind != "div":
                 step = {"add": Eltwise(operation="SUM"), "sub": Eltwise(operation="SUM", coeff=(1.0, -1.0)),
                         "mul": Eltwise(operation="PROD")}[kind]

@@ -10,7 +10,7 @@ from compiler.ops.nn import Scale
 from passes.manager import PassContext, PassResult, rewrites
 
 
-@rewrites(L2Normalization, produces=(Normalize,))
+@rewrites(L2Normalization, produces=(Normalize,), needs_layers=("Normalize",))
 def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
     """Pattern: L2Normalization {mode channel or instance}, optionally followed by a bias-free Scale {axis 1} that
              is its only user (GluonCV's learned (1, C, 1, 1) scale); runs where the target has Normalize
@@ -28,7 +28,8 @@ def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
         channels = x.type.shape[1]
         users = op.result.users
         scale_op = users[0] if len(users) == 1 and users[0].isa(Scale) else None
-        if scale_op is not None and (len(scale_op.operands) != 2 or (scale_op.attrs.axis, scale_op.attrs.num_axes)
+        if scale_op is not None and (len(scale_op.operands) != 2 or scale_op.operands[1].const is None
+                                     or (scale_op.attrs.axis, scale_op.attrs.num_axes)
                                      != (1, 1) or sole_producer(scale_op.operands[0], L2Normalization) is None):
             scale_op = None
         weights = scale_op.operands[1].const if scale_op is not None else np.ones(channels, np.float32)

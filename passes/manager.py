@@ -19,13 +19,16 @@ class PassResult:
     rewrites: int = 0
 
 
-def rewrites(*matched, produces=()):
-    """Declare what a pass reads and writes: `matched` are the op classes (or Traits) whose ops it may rewrite,
-    `produces` the op classes it may add. The pipeline refuses a pass that adds any other kind, and the README's
-    op table is generated from these declarations."""
+def rewrites(*matched, produces=(), within=(), needs_layers=()):
+    """Declare what a pass reads and writes: `matched` are the op classes (or Traits) whose ops it rewrites wherever
+    they occur, `within` the classes it rewrites only as part of a larger pattern, `produces` the op classes it may
+    add, `needs_layers` the layer types a target must have for it to act. The pipeline refuses a pass that adds any
+    other kind, and the README's op table is generated from these declarations."""
     def mark(function):
         function.rewrites = tuple(matched)
+        function.within = tuple(within)
         function.produces = tuple(produces)
+        function.needs_layers = frozenset(needs_layers)
         return function
     return mark
 
@@ -40,12 +43,8 @@ class PassContext:
 
     @property
     def layers(self) -> frozenset:
-        """The target's layer types: passes choose native layers from them."""
+        """The target's layer types: passes choose native layers from them (its policy is ctx.target.policy)."""
         return self.target.layers
-
-    @property
-    def policy(self):
-        return self.target.policy
 
     def skip(self, op, reason: str) -> None:
         self.skipped.append((op.name, reason))
@@ -66,6 +65,8 @@ class Pass:
     exact: str
     rewrites: tuple = ()
     produces: tuple | None = ()    # None: an undeclared extra pass, unchecked
+    within: tuple = ()
+    needs_layers: frozenset = frozenset()
 
     @classmethod
     def from_function(cls, function: Callable, *, declared: bool = True) -> "Pass":
@@ -87,7 +88,12 @@ class Pass:
         if declared and not hasattr(function, "rewrites"):
             raise TypeError(f"pass {function.__name__} does not declare what it rewrites (@rewrites)")
         return cls(function.__name__, function, sections["Pattern"], sections["Emits"], sections["Exact"],
-                   getattr(function, "rewrites", ()), getattr(function, "produces", None))
+                   getattr(function, "rewrites", ()), getattr(function, "produces", None),
+                   getattr(function, "within", ()), getattr(function, "needs_layers", frozenset()))
+
+    def acts_on(self, target) -> bool:
+        """Whether the target has the layers this pass needs."""
+        return self.needs_layers <= target.layers
 
     @property
     def produced_kinds(self) -> frozenset[str] | None:
@@ -165,7 +171,11 @@ class Pipeline:
     def run(self, graph, ctx: PassContext, *, verify_each: bool = False, dump_dir: str | None = None) -> Report:
         report = Report()
         if dump_dir:
-            os.makedirs(dump_dir, exist_ok=True)
+            try:
+                os.makedirs(dump_dir, exist_ok=True)
+            except OSError as exc:
+                raise ConversionError(f"cannot create the IR dump directory {dump_dir!r}: {exc.strerror or exc}",
+                                      hint="choose a writable --dump-ir directory") from None
             _dump(dump_dir, 0, "frontend", graph)
         for number, p in enumerate(self.passes, start=1):
             before, bytes_before = len(graph), _const_bytes(graph)

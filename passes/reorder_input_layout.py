@@ -7,7 +7,7 @@ from compiler.ops import Scale, Transpose
 from passes.manager import PassContext, PassResult, rewrites
 
 
-@rewrites(Scale, Transpose, produces=(Scale,))
+@rewrites(within=(Scale, Transpose), produces=(Scale,))
 def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
     """Pattern: a rank-4 input x → Scale {axis 3}* → Transpose {axes (0,3,1,2)}, each result used once (the
              preprocessing `gluoncv.utils.export_block` puts in front of a network: (x − mean)/std in NHWC)
@@ -21,7 +21,8 @@ def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
         chain, current = [], value
         while len(current.uses) == 1 and not is_output(graph, current):
             (user, _), = current.uses
-            if user.isa(Scale) and user.operands[0] is current and (user.attrs.axis, user.attrs.num_axes) in (
+            if user.isa(Scale) and user.operands[0] is current and user.operands[1].const is not None and (
+                    user.attrs.axis, user.attrs.num_axes) in (
                     (3, 1), (-1, 1)):
                 chain.append(user)
                 current = user.result

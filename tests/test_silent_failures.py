@@ -210,9 +210,25 @@ def test_cli_options_are_checked_before_any_work(tmp_path, capsys, argv, message
     assert os.listdir(tmp_path) == []
 
 
-def test_missing_output_directory_is_refused_before_the_model_is_built(tmp_path, capsys):
-    code, _, err = _run(capsys, "convert", "resnet18_v1", "--random-init", "0", "-o", tmp_path / "nowhere" / "m")
-    assert code == 2 and "does not exist" in err
+@pytest.mark.parametrize("argv, message", [
+    (["-o", "{tmp}/nowhere/m"], "does not exist"),
+    (["-o", "{tmp}"], "is a directory"),
+    (["-o", "{tmp}/m", "--disable-pass", "fold_everything"], "no such pass"),
+])
+def test_output_and_pass_names_are_refused_before_the_model_is_built(tmp_path, capsys, argv, message):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    code, _, err = _run(capsys, "convert", "resnet18_v1", "--random-init", "0", *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_unwritable_ir_dump_directory_is_a_clear_error(tmp_path, capsys):
+    symbol = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=2, name="conv")
+    symbol_path, params_path = _export(tmp_path, symbol, {"data": (1, 3, 4, 4)})
+    (tmp_path / "file").write_text("")
+    code, _, err = _run(capsys, "convert", symbol_path, "--params", params_path, "--input-shape", "1,3,4,4",
+                        "-o", tmp_path / "out", "--dump-ir", tmp_path / "file" / "dump")
+    assert code == 2 and "--dump-ir" in err and "Traceback" not in err, err
 
 
 def test_refusal_for_to_bgr_names_the_attribute():

@@ -178,6 +178,12 @@ def emit_batchnorm(op, ctx: EmitContext) -> None:
 
 
 def _scale_legality(op, target) -> str | None:
+    x, scale = op.operands[:2]
+    if scale.const is None:
+        # A second bottom of (N, C) on axis 0 is what every consumer multiplies per channel.
+        if not target.policy.axis_params and not (op.attrs.axis == 0 and scale.type.shape == x.type.shape[:2]):
+            return f"{target.name} multiplies a second Scale bottom per channel only; this one is {scale.type.shape}"
+        return None
     if (op.attrs.axis, op.attrs.num_axes) != (1, 1) and not target.policy.axis_params:
         return f"{target.name} ignores Scale's axis and num_axes and scales per channel"
     return None
@@ -186,11 +192,13 @@ def _scale_legality(op, target) -> str | None:
 @emitter(Scale, layers=("Scale",), legal=_scale_legality)
 def emit_scale(op, ctx: EmitContext) -> None:
     a: Scale = op.attrs
+    x, scale = op.operands[:2]
     param = {"bias_term": len(op.operands) == 3}
     if a.axis != 1:
         param["axis"] = a.axis
-    if a.num_axes != 1:
+    if a.num_axes != 1 and scale.const is not None:   # with a second bottom, its shape says how many axes
         param["num_axes"] = a.num_axes
-    ctx.add("Scale", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"scale_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+    bottoms = [ctx.bottom(x)] + ([ctx.bottom(scale)] if scale.const is None else [])
+    ctx.add("Scale", name=op.name, bottoms=bottoms, tops=[ctx.top(op.result)], params={"scale_param": param},
+            blobs=[const(v) for v in op.operands[1:] if v.const is not None], source=op.result)
 

@@ -148,12 +148,30 @@ def build_parser() -> argparse.ArgumentParser:
                         help="convert again with the same options but without in-place layers, compare every blob "
                              "that has an MXNet counterpart, and name the first layer over tolerance")
     verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    from compiler.driver import sweep
+
+    zoo_sweep = commands.add_parser("zoo", help="convert and verify model-zoo networks, each in its own process, and "
+                                                "write DIR/coverage.md and DIR/coverage.json")
+    sweep.add_arguments(zoo_sweep)
+    zoo_sweep.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def _check_arguments(args) -> None:
-    """What the parser cannot check alone, before any work: shapes against the model kind, value counts."""
+    """What the parser cannot check alone, before any work: shapes against the model kind, value counts, names."""
     from compiler.driver import zoo
+    from passes import REGISTRY
+
+    if args.command == "zoo":
+        return
+    unknown = [name for name in getattr(args, "disable_pass", []) if name not in REGISTRY]
+    if unknown:
+        raise ConversionError(f"--disable-pass {unknown[0]}: no such pass", hint=f"the passes are: {', '.join(REGISTRY)}")
+    if args.command == "convert":
+        from backends.writer import check_output_prefix
+
+        check_output_prefix(args.output)
 
     zoo_model = not _is_symbol_file(args.model)
     shapes = [shape for _, shape in args.input_shape or []]
@@ -203,38 +221,23 @@ def load_reference(args):
 
 def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
     from compiler.driver import verify
-    from compiler.driver.reference import input_shapes_of, run_mxnet
     from compiler.driver.verify.runtimes import runtime_names
-    from compiler.driver.verify.ssd import is_ssd, verify_ssd
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
-    mxnet_inputs, caffe_inputs = verify.paired_inputs(input_shapes, args.seed, conversion_options(args),
-                                                      input_shapes_of(prototxt))
-    ssd = is_ssd(prototxt)
-    reference = None if ssd else run_mxnet(model, mxnet_inputs, softmax=args.softmax)
-    ok = True
-    for runtime in runtime_names(args.runtime):
-        if ssd:
-            result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
-            print(f"SSD verification in {runtime} on a seeded random input (seed {args.seed}):")
-            lines, passed = result.lines(), result.ok
-        else:
-            actual = verify.run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
-            results = verify.compare_outputs(output_names, reference, actual, tolerance)
-            print(f"verification in {runtime} on a seeded random input (seed {args.seed}):")
-            lines, passed = [str(r) for r in results], all(r.ok for r in results)
-        for line in lines:
+    verdicts = verify.verify_files(model, input_shapes, prototxt, caffemodel, output_layers, output_names,
+                                   conversion_options(args), runtime_names(args.runtime), args.seed, tolerance)
+    for verdict in verdicts:
+        print(f"{'SSD verification' if verdict.detections else 'verification'} in {verdict.runtime} on a seeded "
+              f"random input (seed {args.seed}):")
+        for line in verdict.lines:
             print("  " + line)
-        ok = ok and passed
-    return ok
+    return all(v.ok for v in verdicts)
 
 
 def cmd_convert(args) -> int:
-    from backends.writer import check_output_prefix
     from compiler.driver.api import compile_graph, import_model
 
     options = conversion_options(args, check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
-    check_output_prefix(args.output)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)
@@ -254,6 +257,13 @@ def cmd_convert(args) -> int:
             raise VerificationFailed("the converted model differs from MXNet beyond tolerance",
                                      hint="rerun with --report and --check-ir; please report the model")
     return 0
+
+
+def cmd_zoo(args) -> int:
+    from compiler.driver import sweep
+
+    sweep.resolve(args)
+    return sweep.sweep(args)
 
 
 def cmd_verify(args) -> int:
@@ -334,7 +344,7 @@ def main(argv=None) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     try:
         _check_arguments(args)
-        return {"convert": cmd_convert, "verify": cmd_verify}[args.command](args)
+        return {"convert": cmd_convert, "verify": cmd_verify, "zoo": cmd_zoo}[args.command](args)
     except VerificationFailed as exc:
         print(f"gluon2caffe: verification failed: {exc}", file=sys.stderr)
         return 1

@@ -1,15 +1,22 @@
 """GluonCV model-zoo networks with seeded random weights and calibrated-then-perturbed BatchNorm statistics."""
 from __future__ import annotations
 
+import contextlib
+import inspect
+
 import numpy as np
 
 from compiler.errors import BadModel
 
-_INPUT_SIZE = {"inception": 299, "ssd_300": 300, "ssd_512": 512}
+# Default input sizes of the families that do not take 224×224 (first match wins).
+_INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
+               ("inception", 299), ("ssd_300", 300), ("ssd_512", 512))
+# Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
+_OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
 
 
 def default_input_shape(name: str) -> tuple[int, int, int, int]:
-    size = next((s for key, s in _INPUT_SIZE.items() if name.startswith(key) or key in name), 224)
+    size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name), 224)
     return (1, 3, size, size)
 
 
@@ -17,15 +24,45 @@ def is_detector(name: str) -> bool:
     return name.startswith(("ssd_", "yolo", "faster_rcnn", "center_net"))
 
 
+@contextlib.contextmanager
+def _reset_ctx_skips_uninitialized():
+    """Some GluonCV builders (action recognition, `*_custom`) call collect_params().reset_ctx() on parameters that
+    were never initialised when no weights are loaded, which MXNet refuses; initialisation sets the context anyway."""
+    import mxnet as mx
+
+    original = mx.gluon.parameter.Parameter.reset_ctx
+
+    def reset_ctx(self, ctx):
+        if self._data is not None or self._deferred_init:
+            original(self, ctx)
+    mx.gluon.parameter.Parameter.reset_ctx = reset_ctx
+    try:
+        yield
+    finally:
+        mx.gluon.parameter.Parameter.reset_ctx = original
+
+
+def builder_arguments(name: str) -> dict:
+    """The offline arguments (_OFFLINE) that this model's builder accepts."""
+    from gluoncv.model_zoo import model_zoo
+
+    builder = model_zoo._models.get(name.lower())
+    accepted = inspect.signature(builder).parameters if builder is not None else {}
+    return {k: v for k, v in _OFFLINE.items() if k in accepted}
+
+
 def get_zoo_model(name: str):
     from gluoncv import model_zoo
 
-    kwargs = {"pretrained_base": False} if is_detector(name) else {}
+    if name.lower() not in model_zoo.get_model_list():
+        raise BadModel(f"'{name}' is not a GluonCV model-zoo name",
+                       hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
     try:
-        return model_zoo.get_model(name, pretrained=False, **kwargs)
-    except (ValueError, KeyError, TypeError, AssertionError) as exc:
-        raise BadModel(f"'{name}' is not a GluonCV model-zoo name ({type(exc).__name__}: {str(exc)[:200]})",
-                       hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path") from None
+        with _reset_ctx_skips_uninitialized():
+            return model_zoo.get_model(name, pretrained=False, **builder_arguments(name))
+    except (ValueError, KeyError, TypeError, AssertionError, AttributeError) as exc:
+        raise BadModel(f"GluonCV cannot build '{name}' offline ({type(exc).__name__}: {str(exc)[:200]})",
+                       hint="export the model where its weights are available and pass its symbol file") from None
 
 
 def _traced_nodes(net) -> tuple[object, list[dict]]:
@@ -80,8 +117,10 @@ def randomize(net, seed: int, input_shape, calibration_batch: int = 2):
 
     mx.random.seed(seed)
     rng = np.random.RandomState(seed)
-    if not any(p._data is not None or p._deferred_init for p in net.collect_params().values()):
-        net.initialize()
+    # Pruned models come with some parameters shaped (and initialised) by their builder: initialise the rest.
+    for p in net.collect_params().values():
+        if p._data is None and not p._deferred_init:
+            p.initialize()
     shape = (calibration_batch,) + tuple(input_shape[1:])
     batch = mx.nd.array(rng.standard_normal(shape).astype(np.float32))
     net(batch)   # finish deferred initialisation so every parameter has its shape

@@ -10,8 +10,8 @@ from compiler.errors import UnsupportedOp
 from compiler.frontend.attr_parser import build_attrs
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.opdef import REGISTRY
-from compiler.ops import (Activation, BatchNorm, BroadcastArith, CompareScalar, ElemwiseAdd, LeakyReLU, Reshape,
-                          ScalarOp, Softmax)
+from compiler.ops import (Activation, BatchNorm, BroadcastArith, CompareScalar, Deconvolution, ElemwiseAdd,
+                          LeakyReLU, Pooling, Resample2D, Reshape, ScalarOp, Softmax)
 from compiler.ops.arith import SCALAR_OPS
 
 
@@ -203,3 +203,66 @@ _COMPARISONS = {"_greater_scalar": "greater", "_greater_equal_scalar": "greater_
 @composite(*_COMPARISONS, builds=(CompareScalar,))
 def _compare(ctx: NodeContext) -> Value:
     return ctx.add(CompareScalar(op=_COMPARISONS[ctx.op], scalar=_parse_scalar(ctx)), *ctx.operands)
+
+
+@composite("_contrib_AdaptiveAvgPooling2D", builds=(Pooling, Resample2D))
+def _adaptive_average_pooling(ctx: NodeContext) -> Value:
+    """Output bins [floor(i·H/Ho), ceil((i+1)·H/Ho)): global and evenly dividing bins are plain average pooling;
+    other bins overlap, and are the separable averaging map MXNet's own probes give."""
+    extra = sorted(set(ctx.raw_attrs) - {"output_size"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    _, _, h, w = x.type.shape
+    out_h, out_w = ctx.out_shapes[0][2:]
+    if (out_h, out_w) == (1, 1):
+        return ctx.add(Pooling(pool_type="avg", global_pool=True, kernel=(1, 1)), x)
+    if h % out_h == 0 and w % out_w == 0:
+        window = (h // out_h, w // out_w)
+        return ctx.add(Pooling(pool_type="avg", kernel=window, stride=window), x)
+    return _resample(ctx, [])
+
+
+def _resample(ctx: NodeContext, extra: list) -> Value:
+    from compiler.frontend.probe import separable_matrices
+
+    x = ctx.operands[0]
+    rows, cols = separable_matrices(ctx.op, ctx.raw_attrs, x.type.shape, extra, ctx.name)
+    return ctx.add(Resample2D(), x, ctx.graph.constant(rows, ctx.name + "_rows"),
+                   ctx.graph.constant(cols, ctx.name + "_cols"))
+
+
+@composite("_contrib_BilinearResize2D", builds=(Resample2D,))
+def _bilinear_resize(ctx: NodeContext) -> Value:
+    """Any sizes, scales, modes and align_corners: the separable map read from MXNet itself. In mode 'like' the
+    second operand only gives the output size."""
+    import numpy as np
+
+    return _resample(ctx, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]])
+
+
+@composite("UpSampling", builds=(Deconvolution,))
+def _upsampling(ctx: NodeContext) -> Value:
+    """Nearest upsampling by an integer factor s repeats each value in an s×s block: a grouped Deconvolution with
+    kernel = stride = s and unit weights computes exactly that."""
+    import numpy as np
+
+    sample_type = ctx.raw_attrs.get("sample_type", "nearest")
+    if sample_type != "nearest":
+        raise ctx.unsupported(f"sample_type '{sample_type}' takes a learned weight input; only nearest converts",
+                              attribute="sample_type")
+    if len(ctx.operands) != 1:
+        raise ctx.unsupported("several inputs (num_args > 1) are summed after resizing; only one converts",
+                              attribute="num_args")
+    extra = sorted(set(ctx.raw_attrs) - {"scale", "sample_type", "num_args", "num_filter", "multi_input_mode",
+                                           "workspace"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    channels, (h, w) = x.type.shape[1], x.type.shape[2:]
+    factor = ctx.out_shapes[0][2] // h
+    if ctx.out_shapes[0][2:] != (h * factor, w * factor):
+        raise ctx.unsupported(f"output {ctx.out_shapes[0]} is not an integer upsampling of {x.type.shape}",
+                              attribute="scale")
+    weight = ctx.graph.constant(np.ones((channels, 1, factor, factor), np.float32), ctx.name + "_unit_weight")
+    return ctx.add(Deconvolution(num_filter=channels, kernel=factor, stride=factor, num_group=channels), x, weight)

@@ -236,7 +236,8 @@ class BatchNorm:
 @op_def(operands=("data", "scale", "bias?"), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Scale:
-    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes] (docs/caffe.md#scale)."""
+    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes], a constant or data (a second
+    bottom; docs/caffe.md#scale)."""
     axis: int = 1
     num_axes: int = 1
 
@@ -252,3 +253,17 @@ class Scale:
             return tuple(range(1, 1 + len(constants)))   # their first axis is the channel axis
         return () if self.axis >= 2 else None
 
+
+
+@op_def(operands=("data", "rows", "cols"), traits=(Trait.CHANNELWISE,))
+@attrs.frozen(kw_only=True)
+class Resample2D:
+    """y[n, c] = rows · x[n, c] · colsᵀ for every plane: a separable linear map (bilinear resizing, adaptive average
+    pooling) with constant rows (Ho, H) and cols (Wo, W), the same for every channel."""
+
+    def infer(self, x: TensorType, rows: TensorType, cols: TensorType) -> TensorType:
+        _require_nchw(x, "Resample2D")
+        n, c, h, w = x.shape
+        if rows.rank != 2 or cols.rank != 2 or rows.shape[1] != h or cols.shape[1] != w:
+            raise ValueError(f"rows {rows.shape} and cols {cols.shape} do not map a {h}×{w} plane")
+        return x.with_shape((n, c, rows.shape[0], cols.shape[0]))

@@ -69,6 +69,39 @@ def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERAN
     return results
 
 
+@attrs.frozen
+class RuntimeVerdict:
+    """One runtime's verification of written files: what to print, whether it passed, its worst relative error."""
+    runtime: str
+    lines: tuple[str, ...]
+    ok: bool
+    worst_relative: float
+    detections: bool = False      # an SSD-style check (tensors plus detection sets)
+
+
+def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, output_layers, output_names, options,
+                 runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[RuntimeVerdict]:
+    """Run the files in each runtime on a seeded input and compare with the MXNet model on the same input."""
+    from compiler.driver.reference import input_shapes_of, run_mxnet
+    from compiler.driver.verify.ssd import is_ssd, verify_ssd
+
+    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt))
+    ssd = is_ssd(prototxt)
+    reference = None if ssd else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
+    verdicts = []
+    for runtime in runtimes:
+        if ssd:
+            result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
+            worst = max((t.relative for t in result.tensors[1:]), default=0.0)
+            verdicts.append(RuntimeVerdict(runtime, tuple(result.lines()), result.ok, worst, detections=True))
+            continue
+        actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
+        results = compare_outputs(output_names, reference, actual, tolerance)
+        worst = max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
+        verdicts.append(RuntimeVerdict(runtime, tuple(str(r) for r in results), all(r.ok for r in results), worst))
+    return verdicts
+
+
 def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.RandomState(seed)
     return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
