@@ -18,6 +18,11 @@ def problems(graph, target) -> list[str]:
         where = f"{op.origin.node} ({op.origin.op})" if op.origin else op.name
         described = f"{where} as {op.kind} {{{format_attrs(op.attrs)}}}"
         emitter = EMITTERS.get(op.kind)
+        rank = max(v.type.rank for v in (*op.operands, *op.results))
+        if target.policy.max_rank and rank > target.policy.max_rank:
+            found.append(f"{described}: {target.name} holds blobs of at most {target.policy.max_rank} dims (the batch "
+                         f"included); this op has a rank-{rank} blob")
+            continue
         if emitter is None:
             found.append(f"{described}: the {target.name} target has no layer for {op.kind}")
             continue

@@ -12,6 +12,7 @@ class TargetPolicy:
     permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
     axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
     reshape_batch: bool = True           # Reshape may change the batch axis (caffe2ncnn drops dim 0 of Reshape)
+    max_rank: int | None = None          # the largest blob rank the consumer holds (ncnn: 4, the batch included)
 
 
 @attrs.frozen(kw_only=True)
@@ -25,3 +26,11 @@ class Target:
     @property
     def layers(self) -> frozenset[str]:
         return self.proto.layers
+
+    def can_permute(self, order) -> bool:
+        """Whether this consumer's Permute layer computes `order` (caffe2ncnn maps only 4-D batch-first orders and
+        silently makes any other one the identity)."""
+        order = tuple(order)
+        if "Permute" not in self.layers:
+            return False
+        return self.policy.permute_any_order or (len(order) <= 4 and order[0] == 0)

@@ -15,6 +15,7 @@ ORDER = (
     "fuse_ssd_head",
     "lower_l2_normalization",
     "transpose_to_permute",
+    "lower_transpose",
     "fold_batchnorm",
     "lower_batchnorm",
     "fold_scalar_arithmetic",

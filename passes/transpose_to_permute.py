@@ -9,7 +9,8 @@ from passes.manager import PassContext, PassResult, rewrites
 @rewrites(Transpose, produces=(Transpose, Permute))
 def transpose_to_permute(graph, ctx: PassContext) -> PassResult:
     """Pattern: Transpose(Transpose(x)) with the inner result used once; a Transpose on a target with Permute
-    Emits:   the composition of the two (nothing when they are mutually inverse); Permute {order = axes}
+    Emits:   the composition of the two (nothing when they are mutually inverse); Permute {order = axes} where the
+             target's Permute computes that order
     Exact:   yes (data movement only)
     Skips:   a remaining Transpose on a target without Permute stays, and the legality check names it"""
     rewrites = 0
@@ -35,6 +36,8 @@ def transpose_to_permute(graph, ctx: PassContext) -> PassResult:
     if "Permute" in ctx.layers:
         for op in graph.ops_of(Transpose):
             order = op.attrs.resolved(op.operands[0].type.rank)
+            if not ctx.target.can_permute(order):
+                continue   # lower_transpose computes it another way, or the legality check names it
             with graph.inserting_before(op):
                 permuted = graph.add(Permute(order=order), op.operands[0], name=op.name + "_permute",
                                      origin=op.origin)

@@ -82,8 +82,6 @@ def pooling_legality(op, target) -> str | None:
         return f"pool_type '{a.pool_type}' has no Caffe layer"
     if a.global_pool:
         return None
-    if a.pool_type == "avg" and not a.includes_pad and any(a.pad):
-        return "average pooling with count_include_pad=False and pad > 0 divides by a different count than Caffe"
     if a.pool_type == "avg" and any(a.pad) and not target.policy.average_pool_counts_padding:
         h, w = op.operands[0].type.shape[2:]
         if op.result.type.shape[2:] != tuple(pooled_size(*g, "valid") for g in zip((h, w), a.kernel, a.stride, a.pad)):
@@ -108,7 +106,7 @@ def pooling_legality(op, target) -> str | None:
     return None
 
 
-def _padded_average_as_convolution(op, ctx: EmitContext) -> None:
+def _padded_average_as_convolution(op, ctx: EmitContext, top: str, source) -> None:
     """Padded AVE pooling counting the padding, for consumers that exclude it: a depthwise convolution whose
     weights are all 1/k² sums each window (padding is zero) and divides by the padded size (docs/caffe.md#pooling)."""
     a: Pooling = op.attrs
@@ -116,23 +114,76 @@ def _padded_average_as_convolution(op, ctx: EmitContext) -> None:
     weight = np.full((channels, 1, *a.kernel), 1.0 / (a.kernel[0] * a.kernel[1]), np.float32)
     param = {"num_output": channels, "bias_term": False, "group": channels}
     param.update(convolution_geometry(a.kernel, a.stride, a.pad))
-    ctx.add("Convolution", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"convolution_param": param}, blobs=[weight], source=op.result)
+    ctx.add("Convolution", name=op.name if source else f"{op.name}_sum", bottoms=[ctx.bottom(op.operands[0])],
+            tops=[top], params={"convolution_param": param}, blobs=[weight], source=source)
+
+
+def _excludes_padding(a: Pooling) -> bool:
+    return a.pool_type == "avg" and not a.global_pool and not a.includes_pad and any(a.pad)
+
+
+def _window_counts(size: int, kernel: int, stride: int, pad: int, outputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per output index along one axis: Caffe's AVE divisor (the window clipped to [−pad, size + pad)) and the number of
+    real input cells in the window (what MXNet divides by with count_include_pad=False)."""
+    start = np.arange(outputs) * stride - pad
+    end = np.minimum(start + kernel, size + pad)
+    return (end - start).astype(np.float64), (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
 def _pooling_layers(op, target) -> frozenset[str]:
     a: Pooling = op.attrs
+    correction = {"Scale"} if target.policy.axis_params else {"Slice", "Power", "Concat"}
+    extra = correction if _excludes_padding(a) else set()
     if a.pool_type == "avg" and any(a.pad) and not a.global_pool and not target.policy.average_pool_counts_padding:
-        return frozenset({"Convolution"})
-    return frozenset({"Pooling", "Slice", "Silence"})
+        return frozenset({"Convolution"} | extra)
+    return frozenset({"Pooling", "Slice", "Silence"} | extra)
 
 
-@emitter(Pooling, layers=("Pooling", "Slice", "Silence", "Convolution"), layers_for=_pooling_layers,
-         legal=pooling_legality)
+def _exclude_padding(op, ctx: EmitContext, summed: str, divisors) -> None:
+    """Turn averages over padded windows into averages over their real cells: multiply output (i, j) by
+    divisor_h[i]·divisor_w[j] / (real_h[i]·real_w[j]). One Scale {axis 2, num_axes 2} where the consumer honours
+    Scale's axes; otherwise (ncnn) a Power per run of equal factors along each axis, sliced apart and concatenated."""
+    a: Pooling = op.attrs
+    in_hw, out_hw = op.operands[0].type.shape[2:], op.result.type.shape[2:]
+    factors = []
+    for size, k, s, p, out, divisor in zip(in_hw, a.kernel, a.stride, a.pad, out_hw, divisors):
+        caffe, real = _window_counts(size, k, s, p, out)
+        factors.append((caffe if divisor is None else np.full(out, float(divisor))) / real)
+    if ctx.target.policy.axis_params:
+        ctx.add("Scale", name=op.name, bottoms=[summed], tops=[ctx.top(op.result)],
+                params={"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
+                blobs=[np.outer(factors[0], factors[1])], source=op.result)
+        return
+    blob = summed
+    for axis, factor in ((2, factors[0]), (3, factors[1])):
+        last = axis == 3
+        runs = [i for i in range(1, len(factor)) if factor[i] != factor[i - 1]]
+        out = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_rows")
+        pieces = [ctx.new_blob(f"{op.name}_{axis}_{start}") for start in [0, *runs]]
+        ctx.add("Slice", name=f"{op.name}_split{axis}", bottoms=[blob], tops=pieces,
+                params={"slice_param": {"axis": axis, "slice_point": runs}})
+        scaled = []
+        for start, piece in zip([0, *runs], pieces):
+            scaled.append(ctx.new_blob(f"{piece}_scaled"))
+            ctx.add("Power", name=scaled[-1], bottoms=[piece], tops=[scaled[-1]],
+                    params={"power_param": {"scale": float(np.float32(factor[start]))}})
+        ctx.add("Concat", name=op.name if last else f"{op.name}_rows", bottoms=scaled, tops=[out],
+                params={"concat_param": {"axis": axis}}, source=op.result if last else None)
+        blob = out
+
+
+@emitter(Pooling, layers=("Pooling", "Slice", "Silence", "Convolution", "Scale", "Power", "Concat"),
+         layers_for=_pooling_layers, legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
-    if _pooling_layers(op, ctx.target) == {"Convolution"}:
-        _padded_average_as_convolution(op, ctx)
+    corrected = _excludes_padding(a)
+    if "Convolution" in _pooling_layers(op, ctx.target):
+        if corrected:
+            summed = ctx.new_blob(f"{op.name}_sum")
+            _padded_average_as_convolution(op, ctx, summed, None)
+            _exclude_padding(op, ctx, summed, a.kernel)
+        else:
+            _padded_average_as_convolution(op, ctx, ctx.top(op.result), op.result)
         return
     param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
     x = op.operands[0]
@@ -148,12 +199,14 @@ def emit_pooling(op, ctx: EmitContext) -> None:
     caffe_hw = [caffe_pooled_size(*g, any(a.pad)) for g in zip(in_hw, a.kernel, a.stride, a.pad)]
     want_hw = op.result.type.shape[2:]
     cuts = [(axis, want) for axis, (have, want) in zip((2, 3), zip(caffe_hw, want_hw)) if have != want]
-    top = ctx.top(op.result) if not cuts else ctx.new_blob(f"{op.name}_ceil")
-    ctx.add("Pooling", name=op.name if not cuts else f"{op.name}_ceil", bottoms=[ctx.bottom(x)], tops=[top],
-            params={"pooling_param": param}, source=op.result if not cuts else None)
+    final = not cuts and not corrected
+    top = ctx.top(op.result) if final else ctx.new_blob(f"{op.name}_ceil" if cuts else f"{op.name}_padded")
+    ctx.add("Pooling", name=op.name if final else f"{op.name}_ceil" if cuts else f"{op.name}_pool",
+            bottoms=[ctx.bottom(x)], tops=[top],
+            params={"pooling_param": param}, source=op.result if final else None)
     # Caffe rounds up; MXNet's floor windows are exactly the leading ceil windows (docs/mxnet.md#pooling).
     for i, (axis, keep) in enumerate(cuts):
-        last = i == len(cuts) - 1
+        last = i == len(cuts) - 1 and not corrected
         kept = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_cut{axis}")
         dropped = ctx.new_blob(f"{op.name}_drop{axis}")
         ctx.add("Slice", name=op.name if last else f"{op.name}_cut{axis}", bottoms=[top], tops=[kept, dropped],
@@ -161,6 +214,8 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         # OpenCV returns the last layer from forward(): a Silence must never end the net (docs/caffe.md#opencv).
         ctx.add("Silence", name=f"{op.name}_silence{axis}", bottoms=[dropped], tops=[])
         top = kept
+    if corrected:
+        _exclude_padding(op, ctx, top, (None, None))
 
 
 @emitter(BatchNorm, layers=("BatchNorm", "Scale"))

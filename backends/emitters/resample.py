@@ -12,14 +12,8 @@ import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
 from backends.emitters.nn import convolution_geometry
+from backends.emitters.tensor import reshape_blob
 from compiler.ops.nn import Resample2D
-
-
-def _reshape(ctx: EmitContext, name: str, bottom: str, shape, top: str | None = None, source=None) -> str:
-    top = top or ctx.new_blob(name)
-    ctx.add("Reshape", name=name, bottoms=[bottom], tops=[top],
-            params={"reshape_param": {"shape": {"dim": list(shape)}}}, source=source)
-    return top
 
 
 def _axis_map(ctx: EmitContext, name: str, bottom: str, matrix: np.ndarray, groups: int) -> str:
@@ -46,8 +40,8 @@ def emit_resample(op, ctx: EmitContext) -> None:
     channels = 1 if fold else c
     bottom = ctx.bottom(x)
     if fold:
-        bottom = _reshape(ctx, f"{op.name}_planes", bottom, (planes, 1, h, w))
+        bottom = reshape_blob(ctx, f"{op.name}_planes", bottom, (planes, 1, h, w))
     bottom = _axis_map(ctx, f"{op.name}_cols", bottom, const(cols), groups)           # (P, G·Wo, H, 1)
-    bottom = _reshape(ctx, f"{op.name}_turn", bottom, (planes, channels, out_w, h))   # (P, G, Wo, H)
+    bottom = reshape_blob(ctx, f"{op.name}_turn", bottom, (planes, channels, out_w, h))   # (P, G, Wo, H)
     bottom = _axis_map(ctx, f"{op.name}_rows", bottom, const(rows), groups)           # (P, G·Ho, Wo, 1)
-    _reshape(ctx, op.name, bottom, (n, c, out_h, out_w), top=ctx.top(op.result), source=op.result)
+    reshape_blob(ctx, op.name, bottom, (n, c, out_h, out_w), top=ctx.top(op.result), source=op.result)

@@ -1,8 +1,11 @@
 """Emitters for compiler/ops/tensor.py: Flatten, Reshape (and the ops that are reshapes), Concat, Permute."""
 from __future__ import annotations
 
+import numpy as np
+
 from backends.emitters import EmitContext, emitter
-from compiler.ops.tensor import Concat, ExpandDims, Flatten, Permute, Reshape, Squeeze, Transpose
+from compiler.ops.detection import SliceAxis
+from compiler.ops.tensor import Concat, ExpandDims, Flatten, Permute, Reduce, Reshape, Squeeze, Transpose
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -36,7 +39,7 @@ def _order(op) -> tuple[int, ...]:
 
 def _permute_legality(op, target) -> str | None:
     order = _order(op)
-    if not target.policy.permute_any_order and (len(order) > 4 or order[0] != 0):
+    if "Permute" in target.layers and not target.can_permute(order):
         return f"{target.name} maps only 4-D orders that keep the batch axis first; {order} would become identity"
     return None
 
@@ -49,3 +52,84 @@ def emit_permute(op, ctx: EmitContext) -> None:
 
 # A Transpose left in the graph is a Permute too; targets without Permute get a legality error naming it.
 emitter(Transpose, layers=("Permute",), legal=_permute_legality)(emit_permute)
+
+
+SLICED_REDUCTION = 16   # up to this many terms a reduction is Slice + Eltwise SUM, beyond it average pooling
+
+
+def _reduction_legality(op, target) -> str | None:
+    axes = op.attrs.axes(op.operands[0].type.rank)
+    if list(axes) != list(range(axes[0], axes[-1] + 1)):
+        return f"axes {axes} are not contiguous"
+    if axes[0] == 0:
+        return "a reduction over the batch axis has no Caffe layer"
+    return None
+
+
+@emitter(Reduce, layers=("Reshape", "Slice", "Eltwise", "Power", "Pooling"), legal=_reduction_legality)
+def emit_reduce(op, ctx: EmitContext) -> None:
+    """Contiguous axes a..b reduced as one axis of size R: a few terms are sliced apart and summed (Eltwise SUM), many
+    are averaged by a Pooling window (R, 1) over (N, B, R, A); a mean then divides (Power 1/R) and a sum of
+    averages multiplies back (Power R)."""
+    x = op.operands[0]
+    shape = x.type.shape
+    axes = op.attrs.axes(len(shape))
+    a, b = axes[0], axes[-1]
+    terms = int(np.prod(shape[a:b + 1]))
+    before, after = shape[:a], shape[b + 1:]
+    blob = ctx.bottom(x)
+    if terms <= SLICED_REDUCTION:
+        merged = (*before, terms, *after)
+        if merged != shape:
+            blob = reshape_blob(ctx, f"{op.name}_merge", blob, merged)
+        if terms > 1:
+            parts = [ctx.new_blob(f"{op.name}_term{i}") for i in range(terms)]
+            ctx.add("Slice", name=f"{op.name}_terms", bottoms=[blob], tops=parts,
+                    params={"slice_param": {"axis": a, "slice_point": list(range(1, terms))}})
+            blob = ctx.new_blob(f"{op.name}_sum")
+            ctx.add("Eltwise", name=f"{op.name}_sum", bottoms=parts, tops=[blob],
+                    params={"eltwise_param": {"operation": "SUM"}})
+        scale = 1.0 / terms if op.attrs.op == "mean" else 1.0
+    else:
+        planes = (shape[0], int(np.prod(before[1:])), terms, int(np.prod(after)))
+        blob = reshape_blob(ctx, f"{op.name}_planes", blob, planes)
+        pooled = ctx.new_blob(f"{op.name}_mean")
+        ctx.add("Pooling", name=f"{op.name}_mean", bottoms=[blob], tops=[pooled],
+                params={"pooling_param": {"pool": "AVE", "kernel_h": terms, "kernel_w": 1}})
+        blob = pooled
+        scale = float(terms) if op.attrs.op == "sum" else 1.0
+    if scale != 1.0:
+        scaled = ctx.new_blob(f"{op.name}_scaled")
+        ctx.add("Power", name=f"{op.name}_scaled", bottoms=[blob], tops=[scaled],
+                params={"power_param": {"scale": float(np.float32(scale))}})
+        blob = scaled
+    reshape_blob(ctx, op.name, blob, op.result.type.shape, top=ctx.top(op.result), source=op.result)
+
+
+def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | None = None, source=None) -> str:
+    top = top or ctx.new_blob(name)
+    ctx.add("Reshape", name=name, bottoms=[bottom], tops=[top],
+            params={"reshape_param": {"shape": {"dim": list(shape)}}}, source=source)
+    return top
+
+
+@emitter(SliceAxis, layers=("Slice", "Silence"))
+def emit_slice_axis(op, ctx: EmitContext) -> None:
+    """x[..., begin:end, ...]: a Slice at begin and end whose other parts go to a Silence (which never ends the net:
+    the next layer follows it)."""
+    x = op.operands[0]
+    axis = op.attrs.positive_axis(x.type.rank)
+    begin, end = op.attrs.bounds(x.type.shape[axis])
+    points = [p for p in (begin, end) if 0 < p < x.type.shape[axis]]
+    kept = ctx.top(op.result)
+    tops, dropped = [], []
+    for start in [0, *points]:
+        if start == begin:
+            tops.append(kept)
+        else:
+            dropped.append(ctx.new_blob(f"{op.name}_unused{start}"))
+            tops.append(dropped[-1])
+    ctx.add("Slice", name=op.name, bottoms=[ctx.bottom(x)], tops=tops,
+            params={"slice_param": {"axis": axis, "slice_point": points}}, source=op.result)
+    if dropped:
+        ctx.add("Silence", name=f"{op.name}_silence", bottoms=dropped, tops=[])

@@ -15,6 +15,12 @@ _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), (
 _OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
 
 
+# Random BatchNorm scales. Their 3× spread across channels makes a per-channel mistake show; the range below 1
+# keeps deep random nets from amplifying float32 rounding (ResNeSt-50: a 1e-7 input change moved MXNet's own
+# output by 5.8e-5 with γ in [0.5, 1.5], by 6.8e-6 with γ in [0.2, 0.6]).
+GAMMA = (0.2, 0.6)
+
+
 def default_input_shape(name: str) -> tuple[int, int, int, int]:
     size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name), 224)
     return (1, 3, size, size)
@@ -42,6 +48,27 @@ def _reset_ctx_skips_uninitialized():
         mx.gluon.parameter.Parameter.reset_ctx = original
 
 
+class _DownloadAttempted(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _no_downloads():
+    """A zoo build must never reach the network: GluonCV's weight downloader raises instead (some builders, such as
+    the `*_custom` action-recognition ones, load a pretrained base whatever pretrained_base says)."""
+    from gluoncv.model_zoo import model_store
+
+    original = model_store.download
+
+    def refuse(url, *args, **kwargs):
+        raise _DownloadAttempted(url)
+    model_store.download = refuse
+    try:
+        yield
+    finally:
+        model_store.download = original
+
+
 def builder_arguments(name: str) -> dict:
     """The offline arguments (_OFFLINE) that this model's builder accepts."""
     from gluoncv.model_zoo import model_zoo
@@ -58,8 +85,12 @@ def get_zoo_model(name: str):
         raise BadModel(f"'{name}' is not a GluonCV model-zoo name",
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
     try:
-        with _reset_ctx_skips_uninitialized():
+        with _reset_ctx_skips_uninitialized(), _no_downloads():
             return model_zoo.get_model(name, pretrained=False, **builder_arguments(name))
+    except _DownloadAttempted as exc:
+        raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
+                       "even with pretrained_base=False, and this machine has no network",
+                       hint="export the model where its weights are available and pass its symbol file") from None
     except (ValueError, KeyError, TypeError, AssertionError, AttributeError) as exc:
         raise BadModel(f"GluonCV cannot build '{name}' offline ({type(exc).__name__}: {str(exc)[:200]})",
                        hint="export the model where its weights are available and pass its symbol file") from None
@@ -131,7 +162,7 @@ def randomize(net, seed: int, input_shape, calibration_batch: int = 2):
             continue   # anchors and other constants belong to the architecture
         shape = p.shape
         if name.endswith("gamma"):
-            value = rng.uniform(0.5, 1.5, shape)
+            value = rng.uniform(*GAMMA, shape)
         elif name.endswith("beta"):
             # Mostly positive shifts keep most ReLUs open. Random BatchNorm nets with centred shifts are chaotic:
             # float32 rounding grew ~1.2× per layer (a 1e-7 input change moved SSD-512 ResNet-50 outputs by

@@ -11,7 +11,7 @@ from compiler.frontend.attr_parser import build_attrs
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.opdef import REGISTRY
 from compiler.ops import (Activation, BatchNorm, BroadcastArith, CompareScalar, Deconvolution, ElemwiseAdd,
-                          LeakyReLU, Pooling, Resample2D, Reshape, ScalarOp, Softmax)
+                          LeakyReLU, Pooling, Reduce, Resample2D, Reshape, ScalarOp, SliceAxis, Softmax, Transpose)
 from compiler.ops.arith import SCALAR_OPS
 
 
@@ -266,3 +266,49 @@ def _upsampling(ctx: NodeContext) -> Value:
                               attribute="scale")
     weight = ctx.graph.constant(np.ones((channels, 1, factor, factor), np.float32), ctx.name + "_unit_weight")
     return ctx.add(Deconvolution(num_filter=channels, kernel=factor, stride=factor, num_group=channels), x, weight)
+
+
+@composite("mean", "sum", "sum_axis", builds=(Reduce,))
+def _reduce(ctx: NodeContext) -> Value:
+    if str(ctx.raw_attrs.get("exclude", "False")).lower() in ("true", "1"):
+        raise ctx.unsupported("exclude=True (reduce over every axis but these) is not supported; name the axes",
+                              attribute="exclude")
+    reduction = ctx.parse(Reduce, drop=("exclude",))
+    return ctx.add(attrs.evolve(reduction, op="mean" if ctx.op == "mean" else "sum"), ctx.operands[0])
+
+
+@composite("SwapAxis", "swapaxes", builds=(Transpose,))
+def _swap_axes(ctx: NodeContext) -> Value:
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"dim1", "dim2"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    dims = [parse_value(str(ctx.raw_attrs.get(k, "0")), int) for k in ("dim1", "dim2")]
+    axes = list(range(x.type.rank))
+    a, b = (d + x.type.rank if d < 0 else d for d in dims)
+    axes[a], axes[b] = axes[b], axes[a]
+    return ctx.add(Transpose(axes=tuple(axes)), x)
+
+
+@composite("slice", "crop", builds=(SliceAxis,))
+def _slice(ctx: NodeContext) -> Value:
+    """x[b0:e0, b1:e1, …] with step 1 (None = the whole axis): one SliceAxis per axis that is cut."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"begin", "end", "step"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    begin = parse_value(str(ctx.raw_attrs.get("begin", "()")), tuple[int | None, ...])
+    end = parse_value(str(ctx.raw_attrs.get("end", "()")), tuple[int | None, ...])
+    step = parse_value(str(ctx.raw_attrs.get("step", "()")), tuple[int | None, ...])
+    if any(s not in (None, 1) for s in step):
+        raise ctx.unsupported(f"step {step}: only step 1 has a Caffe form", attribute="step")
+    value = ctx.operands[0]
+    for axis, (b, e) in enumerate(zip(begin, end)):
+        size = value.type.shape[axis]
+        if (b in (None, 0)) and (e is None or e == size):
+            continue
+        value = ctx.add(SliceAxis(axis=axis, begin=b or 0, end=e), value, suffix=f"_axis{axis}")
+    return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)

@@ -24,6 +24,9 @@ class SliceAxis:
     begin: int
     end: int | None
 
+    def positive_axis(self, rank: int) -> int:
+        return _axis(self.axis, rank)
+
     def bounds(self, size: int) -> tuple[int, int]:
         begin = self.begin + size if self.begin < 0 else self.begin
         end = size if self.end is None else (self.end + size if self.end < 0 else self.end)

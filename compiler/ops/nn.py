@@ -267,3 +267,29 @@ class Resample2D:
         if rows.rank != 2 or cols.rank != 2 or rows.shape[1] != h or cols.shape[1] != w:
             raise ValueError(f"rows {rows.shape} and cols {cols.shape} do not map a {h}×{w} plane")
         return x.with_shape((n, c, rows.shape[0], cols.shape[0]))
+
+
+@op_def(mxnet=("Pad", "pad"), traits=(Trait.CHANNELWISE,))
+@attrs.frozen(kw_only=True)
+class Pad:
+    """Pad H and W: pad_width (0, 0, 0, 0, top, bottom, left, right) with a constant, the mirrored rows and columns
+    without the edge (reflect), or copies of the edge (edge)."""
+    mode: Literal["constant", "edge", "reflect"] = attrs.field(
+        default="constant", validator=attrs.validators.in_(("constant", "edge", "reflect")))
+    pad_width: tuple[int, ...] = attrs.field(converter=int_tuple, validator=non_negative)
+    constant_value: float = 0.0
+
+    @property
+    def hw(self) -> tuple[int, int, int, int]:
+        """(top, bottom, left, right)."""
+        return tuple(self.pad_width[4:8])
+
+    def infer(self, x: TensorType) -> TensorType:
+        _require_nchw(x, "Pad")
+        if len(self.pad_width) != 8 or any(self.pad_width[:4]):
+            raise ValueError(f"pad_width {self.pad_width} must be (0, 0, 0, 0, top, bottom, left, right)")
+        top, bottom, left, right = self.hw
+        n, c, h, w = x.shape
+        if self.mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+            raise ValueError(f"reflect padding {self.hw} needs pads smaller than the plane {h}×{w}")
+        return x.with_shape((n, c, h + top + bottom, w + left + right))

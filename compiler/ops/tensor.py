@@ -157,3 +157,28 @@ class Squeeze:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(self.infer(TensorType(x.shape)).shape)
+
+
+@op_def(traits=(Trait.FOLDABLE,))
+@attrs.frozen(kw_only=True)
+class Reduce:
+    """The sum or mean over `axis` (all axes when None), dropping them unless keepdims."""
+    op: str = attrs.field(default="sum", validator=attrs.validators.in_(("sum", "mean")))
+    axis: tuple[int, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(int_tuple))
+    keepdims: bool = False
+
+    def axes(self, rank: int) -> tuple[int, ...]:
+        axes = range(rank) if self.axis is None else [a + rank if a < 0 else a for a in self.axis]
+        if any(not 0 <= a < rank for a in axes):
+            raise ValueError(f"axis {self.axis} is out of range for rank {rank}")
+        return tuple(sorted(set(axes)))
+
+    def infer(self, x: TensorType) -> TensorType:
+        axes = self.axes(x.rank)
+        if self.keepdims:
+            return x.with_shape(tuple(1 if i in axes else d for i, d in enumerate(x.shape)))
+        return x.with_shape(tuple(d for i, d in enumerate(x.shape) if i not in axes) or (1,))
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        function = np.sum if self.op == "sum" else np.mean
+        return function(x, axis=self.axes(x.ndim), keepdims=True).reshape(self.infer(TensorType(x.shape)).shape)

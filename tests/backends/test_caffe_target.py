@@ -27,11 +27,11 @@ def test_schema_rejects_fields_bvlc_1_0_lacks():
 def test_legality_error_lists_every_offending_op_before_writing(tmp_path):
     data = mx.sym.var("data")
     conv = mx.sym.Convolution(data, kernel=(1, 1), num_filter=4, name="conv")
-    first = mx.sym.transpose(conv, axes=(0, 2, 3, 1), name="to_nhwc")
+    first = mx.sym.transpose(conv, axes=(1, 0, 2, 3), name="to_nhwc")   # moves the batch axis
     second = mx.sym.LeakyReLU(conv, act_type="gelu", name="gelu")
     third = mx.sym.Pooling(conv, kernel=(2, 2), pool_type="lp", p_value=2, name="lp")
     symbol = mx.sym.Group([first, second, third])
-    shapes = {"data": (1, 3, 4, 4)}
+    shapes = {"data": (2, 3, 4, 4)}
     with pytest.raises(IllegalForTarget) as info:
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
     message = str(info.value)

@@ -46,9 +46,10 @@ def test_every_target_parses_strictly_and_matches(tmp_path, target):
 
 
 def test_caffe_legality_error(tmp_path):
-    symbol = mx.sym.transpose(_conv(mx.sym.var("data")), axes=(0, 2, 3, 1), name="nhwc")
-    with pytest.raises(IllegalForTarget, match=r"nhwc \(transpose\).*Permute.*caffe-ssd, ncnn"):
-        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target="caffe")
+    symbol = mx.sym.transpose(_conv(mx.sym.var("data")), axes=(1, 0, 2, 3), name="nhwc")   # moves the batch
+    shapes = {"data": (2, 3, 9, 9)}
+    with pytest.raises(IllegalForTarget, match=r"nhwc \(transpose\).*Permute.*caffe-ssd"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target="caffe")
 
 
 def test_caffe_ssd_legality_error(tmp_path):

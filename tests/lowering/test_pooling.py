@@ -59,10 +59,19 @@ def test_avg_pooling_excluding_padding_without_pad_is_exact(tmp_path):
     convert_and_compare(symbol, {}, {"data": (1, 2, 7, 7)}, tmp_path)
 
 
-def test_avg_pooling_excluding_padding_with_pad_is_refused(tmp_path):
-    symbol = _pool_symbol(3, 2, 1, "valid", "avg", count_include_pad=False)
-    with pytest.raises(IllegalForTarget, match="count_include_pad"):
-        convert_and_compare(symbol, {}, {"data": (1, 2, 8, 8)}, tmp_path)
+@pytest.mark.parametrize("kernel, stride, pad, convention, size", [
+    (3, 2, 1, "valid", (8, 8)), (3, 1, 1, "valid", (7, 6)), (3, 2, 1, "full", (7, 7)), (2, 2, 1, "valid", (5, 6)),
+    (5, 2, 2, "valid", (9, 9)),
+])
+def test_avg_pooling_excluding_padding_with_pad_is_exact(tmp_path, kernel, stride, pad, convention, size):
+    """Caffe divides by the padded window; a per-position factor (one Scale, or Power strips for ncnn, whose
+    Scale ignores axes) turns that into MXNet's count of real cells."""
+    symbol = _pool_symbol(kernel, stride, pad, convention, "avg", count_include_pad=False)
+    for target in ("caffe", "caffe-ssd", "ncnn"):
+        try:
+            convert_and_compare(symbol, {}, {"data": (2, 2, *size)}, tmp_path, target=target)
+        except IllegalForTarget as exc:   # ncnn's depthwise form needs floor sizes; the message says so
+            assert target == "ncnn" and "rounds up" in str(exc), exc
 
 
 def test_full_window_entirely_in_padding_is_refused(tmp_path):

@@ -16,7 +16,9 @@ def target_with(layers=(), **policy):
     """A stand-in target for pass tests: these layer types and this policy (passes read nothing else)."""
     import types
 
-    return types.SimpleNamespace(name="test", layers=frozenset(layers), policy=TargetPolicy(**policy))
+    from backends.target import Target
+
+    return Target(name="test", proto=types.SimpleNamespace(layers=frozenset(layers)), policy=TargetPolicy(**policy))
 
 
 def context(layers=(), **options) -> PassContext:
