@@ -58,6 +58,8 @@ def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
             if (lhs.const is None) != (rhs.const is None):
                 data, const = (lhs, rhs.const) if rhs.const is not None else (rhs, lhs.const)
                 constant_first = lhs.const is not None
+                if const.size > 1 and np.all(const == const.reshape(-1)[0]):
+                    const = const.reshape(-1)[:1]   # a uniform array (ones_like folded) is a scalar
                 block = _axis_block(tuple(const.shape), data.type.shape) if data.type.shape == out_shape else None
                 if block is None or (kind == "div" and constant_first):
                     ctx.skip(op, "the constant does not vary along contiguous axes of the data, or divides by data")

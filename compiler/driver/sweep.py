@@ -20,6 +20,7 @@ import time
 import attrs
 
 STATUSES = ("verified", "refused", "failed", "crashed", "timeout")
+WORKER = "compiler.driver.sweep"   # the module each worker process runs
 # pycaffe is BVLC Caffe with the caffe-ssd layers; ncnn's dialect (ReLU6 …) is checked in OpenCV.
 RUNTIMES_OF_TARGET = {"caffe": ("opencv", "caffe"), "caffe-ssd": ("opencv", "caffe"), "ncnn": ("opencv",)}
 
@@ -40,7 +41,7 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("ssd", "detection", r"^ssd_"),
     ("yolo3", "detection", r"^yolo3_"),
     ("center_net", "detection", r"^center_net_"),
-    ("faster_rcnn", "detection", r"faster_rcnn"),
+    ("faster_rcnn", "detection", r"(faster|doublehead)_rcnn"),
     ("mask_rcnn", "instance_segmentation", r"mask_rcnn"),
     ("fcn", "segmentation", r"^fcn_"),
     ("psp", "segmentation", r"^psp_"),
@@ -61,6 +62,7 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("se_resnext", "classification", r"^(se_resnext|senet_)"),
     ("se_resnet", "classification", r"^se_resnet"),
     ("resnest", "classification", r"^resnest"),
+    ("shufflenet", "classification", r"^shufflenet"),
     ("resnext", "classification", r"^resnext"),
     ("resnet_pruned", "classification", r"^resnet\d+_v1[bd]_0\.\d+$"),
     ("resnet_gn", "classification", r"^resnet\d+_v1b_gn$"),
@@ -185,7 +187,7 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
 
 def _spawn(name, args, shape) -> ModelResult:
     family, task = family_of(name)
-    command = [sys.executable, "-m", "compiler.driver.sweep", "--worker", name, "--targets", ",".join(args.targets),
+    command = [sys.executable, "-m", WORKER, "--worker", name, "--targets", ",".join(args.targets),
                "--runtimes", ",".join(args.runtimes), "--seed", str(args.seed), "-o", args.output]
     if shape:
         command += ["--input-shape", ",".join(map(str, shape))]

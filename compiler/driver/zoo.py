@@ -245,7 +245,10 @@ def random_zoo_model(name: str, seed: int, input_shape=None):
 
     from compiler.frontend.symbol import mxnet_message
 
+    from compiler.frontend import refuse_imperative_blocks
+
     net = get_zoo_model(name)
+    refuse_imperative_blocks(net)
     shape = tuple(input_shape or default_input_shape(name))
     try:
         randomize(net, seed, shape)

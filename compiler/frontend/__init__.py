@@ -41,6 +41,7 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
         symbol = trace(net, shapes)
     except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
+        refuse_imperative_blocks(net, message)
         raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
     params = {p.name: p.data().asnumpy() for p in net.collect_params().values()}
@@ -49,6 +50,25 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
     # the graph; an exported params file, unlike a live block, must match its symbol exactly.
     params = {k: v for k, v in params.items() if k in wanted}
     return import_symbol(symbol, params, shapes, name=name or net.name)
+
+
+# Blocks known to be imperative-only (GluonCV's GroupNorm reshapes with x.shape and positional arguments).
+_IMPERATIVE_ONLY = {("gluoncv.nn.gn", "GroupNorm")}
+
+
+def refuse_imperative_blocks(net, detail: str = "") -> None:
+    """BadModel naming the first block known to have no symbolic form, if the net has one."""
+    found = []
+
+    def visit(block):
+        kind = type(block)
+        if (kind.__module__, kind.__name__) in _IMPERATIVE_ONLY:
+            found.append(f"{kind.__module__}.{kind.__name__} '{block.name}'")
+    net.apply(visit)
+    if found:
+        raise BadModel(f"the block cannot be traced symbolically: {found[0]} computes with NDArray-only calls "
+                       "(x.shape, positional reshape) in hybrid_forward" + (f" ({detail})" if detail else ""),
+                       hint="such a block has no symbol graph to convert; replace it by a hybridizable one")
 
 
 @contextlib.contextmanager

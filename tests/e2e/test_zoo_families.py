@@ -1,0 +1,34 @@
+"""One model per family the zoo issue added, converted for the caffe and ncnn targets and verified in OpenCV and (for
+caffe) pycaffe at 1e-4 relative — through the zoo sweep's own worker, so that CI checks what `gluon2caffe zoo`
+reports. The full sweep is `gluon2caffe zoo --task classification --target all --runtime all -o DIR`."""
+import pytest
+
+from compiler.driver import sweep
+from tests.helpers import available_runtimes
+
+FAMILIES = ["se_resnet18_v1", "mobilenetv3_small", "shufflenet_v2", "resnest14", "xception", "nasnet_4_1056",
+            "hrnet_w18_small_v1_c", "cifar_residualattentionnet56", "resnet18_v1b_0.89", "vgg16_ucf101"]
+
+
+# ncnn holds at most 4-D blobs; ResNeSt's split attention keeps 5-D ones (refused there with that reason).
+NCNN_REFUSED = {"resnest14": "at most 4 dims"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shape", [(name, None) for name in FAMILIES] + [("se_resnet18_v1", (1, 3, 192, 256))])
+def test_family_representative_verifies(tmp_path, name, shape):
+    targets = ["caffe", "ncnn"]
+    result = sweep.run_worker(name, targets, available_runtimes(), shape, 0, str(tmp_path))
+    expected = {t: "refused" if t == "ncnn" and name in NCNN_REFUSED else "verified" for t in targets}
+    assert result["status"] == expected, result["reason"]
+    assert all(error <= 1e-4 for error in result["relative"].values()), result["relative"]
+    verified_runs = len(available_runtimes()) + (0 if name in NCNN_REFUSED else 1)   # ncnn files run in OpenCV
+    assert len(result["relative"]) == verified_runs
+    if name in NCNN_REFUSED:
+        assert NCNN_REFUSED[name] in result["reason"]
+
+
+@pytest.mark.slow
+def test_groupnorm_models_are_refused_with_the_reason(tmp_path):
+    result = sweep.run_worker("resnet50_v1b_gn", ["caffe"], ["opencv"], None, 0, str(tmp_path))
+    assert result["status"] == {"caffe": "refused"} and "GroupNorm" in result["reason"]

@@ -1,0 +1,53 @@
+"""The zoo sweep: family names, model selection, the report, and that a failing model never stops the sweep."""
+import json
+
+import pytest
+
+from compiler.driver import sweep
+from compiler.driver.cli import main
+
+
+@pytest.mark.parametrize("name, family, task", [
+    ("se_resnext50_32x4d", "se_resnext", "classification"), ("senet_154", "se_resnext", "classification"),
+    ("resnet18_v1b_0.89", "resnet_pruned", "classification"), ("resnet50_v1s", "resnet_v1b-s", "classification"),
+    ("hrnet_w18_small_v1_c", "hrnet", "classification"), ("hrnet_w18_small_v1_s", "hrnet_seg", "segmentation"),
+    ("vgg16_ucf101", "action_recognition", "action"), ("i3d_resnet50_v1_kinetics400", "video_3d", "video"),
+    ("cifar_resnet20_v1", "cifar_resnet", "classification"), ("mobilenetv3_small", "mobilenetv3", "classification"),
+    ("mobilenet0.25", "mobilenet", "classification"), ("ssd_512_resnet50_v1_voc", "ssd", "detection"),
+])
+def test_every_name_has_its_family(name, family, task):
+    assert sweep.family_of(name) == (family, task)
+
+
+def test_every_zoo_name_is_placed_in_a_family():
+    assert [n for n in sweep.zoo_names() if sweep.family_of(n)[0] == "other"] == []
+
+
+def test_selection_by_family_and_task():
+    names = ["resnet18_v1", "se_resnet18_v1", "vgg16_ucf101", "fcn_resnet50_voc"]
+    assert sweep.select(families=["se_resnet"], names=names) == ["se_resnet18_v1"]
+    assert sweep.select(tasks=["classification"], names=names) == ["resnet18_v1", "se_resnet18_v1"]
+    with pytest.raises(Exception, match="not GluonCV model-zoo names: nope"):
+        sweep.select(models=["nope"], names=names)
+
+
+def test_sweep_writes_its_report_and_survives_a_model_that_times_out(tmp_path, capsys):
+    code = main(["zoo", "--models", "cifar_resnet20_v1", "--target", "caffe", "--runtime", "opencv", "--quiet",
+                 "-o", str(tmp_path / "ok")])
+    report = json.loads((tmp_path / "ok" / "coverage.json").read_text())
+    (model,) = report["models"]
+    assert code == 0 and model["status"] == {"caffe": "verified"} and model["relative"]["caffe/opencv"] < 1e-4
+    assert "| cifar_resnet20_v1 | cifar_resnet | 3×32×32 | verified |" in (tmp_path / "ok" / "coverage.md").read_text()
+    code = main(["zoo", "--models", "cifar_resnet20_v1,cifar_resnet56_v1", "--target", "caffe", "--timeout", "0.5",
+                 "--quiet", "-o", str(tmp_path / "slow")])
+    report = json.loads((tmp_path / "slow" / "coverage.json").read_text())
+    assert code == 1 and [m["status"]["caffe"] for m in report["models"]] == ["timeout", "timeout"]
+
+
+def test_a_crashing_worker_is_recorded(tmp_path, monkeypatch):
+    import argparse
+
+    monkeypatch.setattr(sweep, "WORKER", "compiler.driver.no_such_worker")   # the worker process dies at start
+    args = argparse.Namespace(targets=["caffe"], runtimes=["opencv"], seed=0, output=str(tmp_path), timeout=300)
+    result = sweep._spawn("cifar_resnet20_v1", args, None)
+    assert result.status == {"caffe": "crashed"} and "no_such_worker" in result.reason
