@@ -34,6 +34,18 @@ def _shape(text: str) -> tuple[str | None, tuple[int, ...]]:
     return (name or None), shape
 
 
+def _zoo_argument(text: str) -> tuple[str, object]:
+    from compiler.frontend.attr_parser import parse_literal
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. num_segments=3)")
+    try:
+        return key, parse_literal(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the value is not a number, word or tuple") from None
+
+
 def _floats(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
@@ -95,6 +107,8 @@ def _add_model_arguments(parser) -> None:
                         help="input shape (repeat with NAME: for several inputs); zoo default 1,3,224,224")
     parser.add_argument("--random-init", type=_SEED, metavar="SEED",
                         help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
+    parser.add_argument("--zoo-arg", action="append", default=[], type=_zoo_argument, metavar="KEY=VALUE",
+                        help="zoo models: an argument for GluonCV's builder, e.g. num_segments=3 (repeatable)")
     parser.add_argument("--seed", type=_SEED, default=0, help="seed of the verification input (default 0)")
     parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
@@ -180,7 +194,7 @@ def _check_arguments(args) -> None:
             raise ConversionError("a zoo model takes one --input-shape")
         if shapes and len(shapes[0]) != 4:
             raise ConversionError(f"--input-shape {','.join(map(str, shapes[0]))}: a zoo model takes N,C,H,W")
-        shapes = shapes or [zoo.default_input_shape(args.model)]
+        shapes = shapes or [zoo.default_input_shape(args.model, dict(args.zoo_arg))]
     images = [s for s in shapes if len(s) >= 2]
     for flag, values in (("--mean", args.mean), ("--std", args.std)):
         if values is None or not images:
@@ -202,8 +216,8 @@ def load_reference(args):
     if _is_symbol_file(args.model):
         from compiler.driver.reference import SymbolModel
 
-        if args.random_init is not None:
-            raise ConversionError("--random-init applies to zoo models only")
+        if args.random_init is not None or args.zoo_arg:
+            raise ConversionError("--random-init and --zoo-arg apply to zoo models only")
         if args.params is None:
             raise ConversionError(f"{args.model} needs --params PREFIX-0000.params")
         if not args.input_shape:
@@ -214,8 +228,9 @@ def load_reference(args):
     if args.random_init is None:
         raise ConversionError(f"zoo model '{args.model}' has no weights offline",
                               hint="pass --random-init SEED, or export the model and pass its symbol file")
-    shapes = normalise_input_shapes(_input_shapes(args, zoo.default_input_shape(args.model)))
-    net = zoo.random_zoo_model(args.model, args.random_init, next(iter(shapes.values())))
+    arguments = dict(args.zoo_arg)
+    shapes = normalise_input_shapes(_input_shapes(args, zoo.default_input_shape(args.model, arguments)))
+    net = zoo.random_zoo_model(args.model, args.random_init, next(iter(shapes.values())), arguments)
     return net, shapes, net
 
 

@@ -10,7 +10,7 @@ from compiler.errors import BadModel
 
 # Default input sizes of the families that do not take 224×224 (first match wins).
 _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
-               ("inception", 299), ("ssd_300", 300), ("ssd_512", 512))
+               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512))
 # Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
 _OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
 
@@ -21,9 +21,10 @@ _OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
 GAMMA = (0.2, 0.6)
 
 
-def default_input_shape(name: str) -> tuple[int, int, int, int]:
+def default_input_shape(name: str, arguments: dict | None = None) -> tuple[int, int, int, int]:
+    """The input a model takes by default; a video model's batch carries its `num_segments` frames."""
     size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name), 224)
-    return (1, 3, size, size)
+    return ((arguments or {}).get("num_segments", 1), 3, size, size)
 
 
 def is_detector(name: str) -> bool:
@@ -78,7 +79,8 @@ def builder_arguments(name: str) -> dict:
     return {k: v for k, v in _OFFLINE.items() if k in accepted}
 
 
-def get_zoo_model(name: str):
+def get_zoo_model(name: str, arguments: dict | None = None):
+    """A zoo model built offline; `arguments` go to its builder (e.g. num_segments, classes)."""
     from gluoncv import model_zoo
 
     if name.lower() not in model_zoo.get_model_list():
@@ -86,7 +88,7 @@ def get_zoo_model(name: str):
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
     try:
         with _reset_ctx_skips_uninitialized(), _no_downloads():
-            return model_zoo.get_model(name, pretrained=False, **builder_arguments(name))
+            return model_zoo.get_model(name, pretrained=False, **{**builder_arguments(name), **(arguments or {})})
     except _DownloadAttempted as exc:
         raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
                        "even with pretrained_base=False, and this machine has no network",
@@ -152,7 +154,8 @@ def randomize(net, seed: int, input_shape, calibration_batch: int = 2):
     for p in net.collect_params().values():
         if p._data is None and not p._deferred_init:
             p.initialize()
-    shape = (calibration_batch,) + tuple(input_shape[1:])
+    # Twice the input's batch: a video model's batch carries its segments, so it must stay a multiple of them.
+    shape = (calibration_batch * input_shape[0],) + tuple(input_shape[1:])
     batch = mx.nd.array(rng.standard_normal(shape).astype(np.float32))
     net(batch)   # finish deferred initialisation so every parameter has its shape
     params = net.collect_params()
@@ -240,16 +243,16 @@ def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> No
     mx.nd.waitall()
 
 
-def random_zoo_model(name: str, seed: int, input_shape=None):
+def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | None = None):
     import mxnet as mx
 
     from compiler.frontend.symbol import mxnet_message
 
     from compiler.frontend import refuse_imperative_blocks
 
-    net = get_zoo_model(name)
+    net = get_zoo_model(name, arguments)
     refuse_imperative_blocks(net)
-    shape = tuple(input_shape or default_input_shape(name))
+    shape = tuple(input_shape or default_input_shape(name, arguments))
     try:
         randomize(net, seed, shape)
         if hasattr(net, "class_predictors"):

@@ -32,3 +32,18 @@ def test_family_representative_verifies(tmp_path, name, shape):
 def test_groupnorm_models_are_refused_with_the_reason(tmp_path):
     result = sweep.run_worker("resnet50_v1b_gn", ["caffe"], ["opencv"], None, 0, str(tmp_path))
     assert result["status"] == {"caffe": "refused"} and "GroupNorm" in result["reason"]
+
+
+@pytest.mark.slow
+def test_action_recognition_with_a_chosen_number_of_segments(tmp_path, capsys):
+    """The batch carries the segments: num_segments=3 makes the input (3, 3, 224, 224) and the consensus a mean over
+    them (Reshape (1, 3, K) → mean axis 1)."""
+    from compiler.driver.cli import main
+    from compiler.driver.reference import input_shapes_of
+
+    runtime = "all" if len(available_runtimes()) > 1 else "opencv"
+    code = main(["convert", "inceptionv1_ucf101", "--random-init", "0", "--zoo-arg", "num_segments=3",
+                 "-o", str(tmp_path / "tsn"), "--verify", "--runtime", runtime])
+    out = capsys.readouterr().out
+    assert code == 0 and out.count(") ok") == len(available_runtimes()), out
+    assert input_shapes_of(str(tmp_path / "tsn.prototxt")) == {"data": (3, 3, 224, 224)}
