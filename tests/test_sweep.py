@@ -14,6 +14,7 @@ from compiler.driver.cli import main
     ("vgg16_ucf101", "action_recognition", "action"), ("i3d_resnet50_v1_kinetics400", "video_3d", "video"),
     ("cifar_resnet20_v1", "cifar_resnet", "classification"), ("mobilenetv3_small", "mobilenetv3", "classification"),
     ("mobilenet0.25", "mobilenet", "classification"), ("ssd_512_resnet50_v1_voc", "ssd", "detection"),
+    ("ssd_300_resnet34_v1b_custom", "ssd", "detection"), ("resnet18_v1b_custom", "action_recognition", "action"),
 ])
 def test_every_name_has_its_family(name, family, task):
     assert sweep.family_of(name) == (family, task)
@@ -29,6 +30,8 @@ def test_selection_by_family_and_task():
     assert sweep.select(tasks=["classification"], names=names) == ["resnet18_v1", "se_resnet18_v1"]
     with pytest.raises(Exception, match="not GluonCV model-zoo names: nope"):
         sweep.select(models=["nope"], names=names)
+    with pytest.raises(Exception, match="unknown family se_resnets"):
+        sweep.select(families=["se_resnets"], names=names)
 
 
 def test_sweep_writes_its_report_and_survives_a_model_that_times_out(tmp_path, capsys):

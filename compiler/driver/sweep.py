@@ -34,7 +34,7 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("cifar_resnet", "classification", r"cifar_resnet"),
     ("cifar_resnext", "classification", r"cifar_resnext"),
     ("cifar_wideresnet", "classification", r"cifar_wideresnet"),
-    ("action_recognition", "action", r"(vgg16|inceptionv1|inceptionv3|resnet\d+_v1b)_(ucf101|hmdb51|kinetics400|"
+    ("action_recognition", "action", r"^(vgg16|inceptionv1|inceptionv3|resnet\d+_v1b)_(ucf101|hmdb51|kinetics400|"
                                      r"sthsthv2|custom)$"),
     ("video_3d", "video", r"(i3d|slowfast|c3d|p3d|r2plus1d)"),
     ("int8", "int8", r"_int8$"),
@@ -108,6 +108,13 @@ def select(models=None, families=None, tasks=None, names=None) -> list[str]:
             raise ConversionError(f"not GluonCV model-zoo names: {', '.join(unknown)}",
                                   hint="see gluoncv.model_zoo.get_model_list()")
         return list(models)
+    from compiler.errors import ConversionError
+
+    known_families, known_tasks = {f for f, _, _ in FAMILIES}, {t for _, t, _ in FAMILIES}
+    for kind, given, known in (("family", families, known_families), ("task", tasks, known_tasks)):
+        unknown = sorted(set(given or ()) - known)
+        if unknown:
+            raise ConversionError(f"unknown {kind} {', '.join(unknown)}", hint=f"choose from {', '.join(sorted(known))}")
     chosen = []
     for name in names:
         family, task = family_of(name)
