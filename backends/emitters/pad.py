@@ -10,6 +10,7 @@ import numpy as np
 
 from backends.emitters import EmitContext, emitter
 from backends.emitters.nn import convolution_geometry
+from backends.emitters.tensor import slice_range
 from compiler.ops.nn import Pad
 
 
@@ -18,23 +19,6 @@ def _pad_legality(op, target) -> str | None:
         return (f"padding with {op.attrs.constant_value} has no exact form (Caffe pads with zeros, and x − c + c "
                 "rounds)")
     return None
-
-
-def _trim(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, keep: tuple[int, int], top: str,
-          source=None) -> None:
-    """top = bottom[keep[0]:keep[1]] along axis; the other parts go to a Silence."""
-    points = [p for p in keep if 0 < p < size]
-    tops, dropped = [], []
-    for start in [0, *points]:
-        if start == keep[0]:
-            tops.append(top)
-        else:
-            dropped.append(ctx.new_blob(f"{name}_trimmed{start}"))
-            tops.append(dropped[-1])
-    ctx.add("Slice", name=name, bottoms=[bottom], tops=tops, params={"slice_param": {"axis": axis,
-                                                                                  "slice_point": points}},
-            source=source)
-    ctx.add("Silence", name=f"{name}_silence", bottoms=dropped, tops=[])
 
 
 def _zero_pad(op, ctx: EmitContext) -> None:
@@ -55,8 +39,8 @@ def _zero_pad(op, ctx: EmitContext) -> None:
     for i, (axis, size, keep) in enumerate(trims):
         last = i == len(trims) - 1
         kept = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_trim{axis}")
-        _trim(ctx, op.name if last else f"{op.name}_trim{axis}", blob, axis, size, keep, kept,
-              source=op.result if last else None)
+        slice_range(ctx, op.name if last else f"{op.name}_trim{axis}", blob, axis, size, *keep, kept,
+                    source=op.result if last else None)
         blob = kept
 
 

@@ -113,23 +113,27 @@ def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | Non
     return top
 
 
-@emitter(SliceAxis, layers=("Slice", "Silence"))
-def emit_slice_axis(op, ctx: EmitContext) -> None:
-    """x[..., begin:end, ...]: a Slice at begin and end whose other parts go to a Silence (which never ends the net:
-    the next layer follows it)."""
-    x = op.operands[0]
-    axis = op.attrs.positive_axis(x.type.rank)
-    begin, end = op.attrs.bounds(x.type.shape[axis])
-    points = [p for p in (begin, end) if 0 < p < x.type.shape[axis]]
-    kept = ctx.top(op.result)
+def slice_range(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, begin: int, end: int, top: str,
+                source=None) -> None:
+    """top = bottom[begin:end] along axis: a Slice at begin and end whose other parts go to a Silence (which never
+    ends the net: the layer that reads top follows it)."""
+    points = [p for p in (begin, end) if 0 < p < size]
     tops, dropped = [], []
     for start in [0, *points]:
         if start == begin:
-            tops.append(kept)
+            tops.append(top)
         else:
-            dropped.append(ctx.new_blob(f"{op.name}_unused{start}"))
+            dropped.append(ctx.new_blob(f"{name}_unused{start}"))
             tops.append(dropped[-1])
-    ctx.add("Slice", name=op.name, bottoms=[ctx.bottom(x)], tops=tops,
-            params={"slice_param": {"axis": axis, "slice_point": points}}, source=op.result)
+    ctx.add("Slice", name=name, bottoms=[bottom], tops=tops,
+            params={"slice_param": {"axis": axis, "slice_point": points}}, source=source)
     if dropped:
-        ctx.add("Silence", name=f"{op.name}_silence", bottoms=dropped, tops=[])
+        ctx.add("Silence", name=f"{name}_silence", bottoms=dropped, tops=[])
+
+
+@emitter(SliceAxis, layers=("Slice", "Silence"))
+def emit_slice_axis(op, ctx: EmitContext) -> None:
+    x = op.operands[0]
+    axis = op.attrs.positive_axis(x.type.rank)
+    begin, end = op.attrs.bounds(x.type.shape[axis])
+    slice_range(ctx, op.name, ctx.bottom(x), axis, x.type.shape[axis], begin, end, ctx.top(op.result), op.result)
