@@ -10,6 +10,7 @@
       ×2 → +1                                             fold_scalar_arithmetic
       Dropout; Transpose pair                             eliminate_identities, transpose_to_permute
       channel shuffle (Reshape 5-D, swap, Reshape)        lower_transpose
+      ReLU on a 5-D view                                  lower_rank
       × Reshape(constant (C,)) → (1,C,1,1)                fold_constants, lower_broadcast_arithmetic
       + residual → BatchNorm                              lower_batchnorm (nothing to fold into)
       a dead branch                                       eliminate_dead_code
@@ -17,7 +18,7 @@
     one SSD level: class/box heads, anchors, box_decode,
     softmax, box_nms, top-k slice                         fuse_ssd_head
 
-Run it for target ncnn with OPTIONS: ncnn has the SSD layers, Normalize and ReLU6, and lacks 5-D Permutes, so every
+Run it for target ncnn with OPTIONS: ncnn has the SSD layers, Normalize and ReLU6, and lacks 5-D blobs and Permutes, so every
 pass acts there.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ from compiler.ops import (Activation, BatchNorm, BoxDecode, BoxNMS, BroadcastAri
                           Softmax, Transpose)
 from compiler.options import Options
 
-UNIT_OPS = 17   # ops added per unit below
+UNIT_OPS = 20   # ops added per unit below
 OPTIONS = Options(to_bgr=True, std=(58.0, 57.0, 57.5), input_scale=1.0)
 TARGET = "ncnn"
 IMAGE = 8
@@ -88,6 +89,9 @@ def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
         y = g.add(Reshape(shape=(1, 2, channels // 2, IMAGE, IMAGE)), y, name=p + "groups").result
         y = g.add(Transpose(axes=(0, 2, 1, 3, 4)), y, name=p + "shuffle").result
         y = g.add(Reshape(shape=(1, channels, IMAGE, IMAGE)), y, name=p + "shuffled").result
+        y = g.add(Reshape(shape=(1, 2, channels // 2, IMAGE, IMAGE)), y, name=p + "halves").result
+        y = g.add(Activation(act_type="relu"), y, name=p + "halves_relu").result
+        y = g.add(Reshape(shape=(1, channels, IMAGE, IMAGE)), y, name=p + "joined").result
         gate = g.constant(rng.uniform(0.5, 1.5, channels), p + "gate")
         gate = g.add(Reshape(shape=(1, channels, 1, 1)), gate, name=p + "gate_shape").result
         y = g.add(BroadcastArith(op="mul"), y, gate, name=p + "gated").result

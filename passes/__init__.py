@@ -10,6 +10,7 @@ from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, 
 ORDER = (
     "eliminate_identities",
     "fold_constants",
+    "lower_rank",
     "lower_broadcast_arithmetic",
     "reorder_input_layout",
     "fuse_ssd_head",

@@ -12,6 +12,7 @@ from typing import Callable
 import attrs
 
 from compiler.errors import ConversionError, PassFailed
+from compiler.ir.opdef import REGISTRY, Trait
 
 
 @attrs.frozen
@@ -98,6 +99,15 @@ class Pass:
     @property
     def produced_kinds(self) -> frozenset[str] | None:
         return None if self.produces is None else frozenset(c.__name__ for c in self.produces)
+
+    def may_add(self, kind: str) -> bool:
+        """Whether the pass may add an op of this kind: one it declares producing, or one it matches (rebuilding a
+        matched op, e.g. on reshaped operands, adds nothing new)."""
+        if self.produces is None or kind in self.produced_kinds:
+            return True
+        definition = REGISTRY.get(kind)
+        return any(m.__name__ == kind if isinstance(m, type) else
+                   isinstance(m, Trait) and definition is not None and definition.has(m) for m in self.rewrites)
 
     def __call__(self, graph, ctx: PassContext) -> PassResult:
         return self.function(graph, ctx)
@@ -201,8 +211,7 @@ class Pipeline:
                 if gc_was_enabled:
                     gc.enable()
             ops_after = {id(op): op.name for op in graph}
-            allowed = p.produced_kinds
-            foreign = [] if allowed is None else sorted({op.kind for op in graph if id(op) not in ops_before} - allowed)
+            foreign = sorted({op.kind for op in graph if id(op) not in ops_before and not p.may_add(op.kind)})
             if foreign:
                 raise PassFailed(f"pass {p.name} added op kind(s) {', '.join(foreign)} that its @rewrites "
                                  "declaration does not list", hint="this is a converter bug; please report it")

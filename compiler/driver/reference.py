@@ -29,7 +29,7 @@ class SymbolModel:
         params = load_params(params_path)
         names = [n for n in symbol.list_inputs() if n not in params]
         try:
-            block = mx.gluon.SymbolBlock(symbol, [mx.sym.var(n) for n in names])
+            block = symbol_block(symbol, names)
             block.collect_params().load(params_path, ctx=mx.cpu(), ignore_extra=True)
         except (mx.base.MXNetError, AssertionError, ValueError) as exc:
             raise BadModel(f"MXNet cannot run {symbol_path} with {params_path}: {str(exc).splitlines()[0]}") from None
@@ -49,6 +49,18 @@ def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> li
     return [o.asnumpy() for o in outs]
 
 
+def symbol_block(outputs, input_names, params=None):
+    """A Gluon block running `outputs`; MXNet warns that it cannot type float32 inputs it has no value for yet,
+    which says nothing about the model, so that warning is silenced here."""
+    import warnings
+
+    import mxnet as mx
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Cannot decide type for the following arguments")
+        return mx.gluon.SymbolBlock(outputs, [mx.sym.var(n) for n in input_names], params=params)
+
+
 def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
     """Values of internal outputs of a Gluon block or SymbolModel on `inputs`, by node name (`conv0_fwd`) or
     internal output name (`conv0_fwd_output`, `act_output1`)."""
@@ -60,7 +72,7 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
     internals = trace(block, inputs).get_internals()
     outputs = internals.list_outputs()
     taps = [internals[outputs.index(name if name in outputs else f"{name}_output")] for name in names]
-    tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var(n) for n in inputs], params=block.collect_params())
+    tapped = symbol_block(taps, list(inputs), block.collect_params())
     values = tapped(*[mx.nd.array(a) for a in inputs.values()])
     return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]
 

@@ -70,6 +70,30 @@ def _no_downloads():
         model_store.download = original
 
 
+@contextlib.contextmanager
+def _nested_builds_offline(builder):
+    """Builders that build their backbone with another zoo builder do not always pass pretrained_base on (the
+    ResNet action-recognition nets construct `ActionRecResNetV1b` with its default pretrained_base=True): while
+    `builder` runs, every zoo builder its module calls is called with pretrained=False."""
+    from gluoncv.model_zoo import model_zoo
+
+    module = inspect.getmodule(builder)
+    builders = {id(b) for b in model_zoo._models.values()} | {id(model_zoo.get_model)}
+    nested = {key: value for key, value in vars(module).items() if id(value) in builders and value is not builder}
+
+    def offline(build):
+        def build_offline(*args, **kwargs):
+            return build(*args, **{**kwargs, "pretrained": False})
+        return build_offline
+    for key, build in nested.items():
+        setattr(module, key, offline(build))
+    try:
+        yield
+    finally:
+        for key, build in nested.items():
+            setattr(module, key, build)
+
+
 def builder_arguments(name: str) -> dict:
     """The offline arguments (_OFFLINE) that this model's builder accepts."""
     from gluoncv.model_zoo import model_zoo
@@ -87,7 +111,8 @@ def get_zoo_model(name: str, arguments: dict | None = None):
         raise BadModel(f"'{name}' is not a GluonCV model-zoo name",
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
     try:
-        with _reset_ctx_skips_uninitialized(), _no_downloads():
+        builder = model_zoo.model_zoo._models[name.lower()]
+        with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder):
             return model_zoo.get_model(name, pretrained=False, **{**builder_arguments(name), **(arguments or {})})
     except _DownloadAttempted as exc:
         raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
@@ -116,6 +141,7 @@ def calibrate_batchnorm(net, batch) -> list:
     """
     import mxnet as mx
 
+    from compiler.driver.reference import symbol_block
     from compiler.frontend.symbol import internal_entries
 
     symbol, nodes = _traced_nodes(net)
@@ -126,7 +152,7 @@ def calibrate_batchnorm(net, batch) -> list:
         return []
     taps = [internals[entries[(n["inputs"][0][0], n["inputs"][0][1])]] for n in norms]
     params = net.collect_params()
-    tapped = mx.gluon.SymbolBlock(taps, [mx.sym.var("data")], params=params)
+    tapped = symbol_block(taps, ["data"], params)
     with mx.autograd.train_mode():
         inputs = tapped(batch)
     stats = []

@@ -12,6 +12,7 @@ so no pass ever has to probe an op with getattr.
 | OUTPUT_CHANNEL_WEIGHTS | operand 1 (weight) and optional operand 2 (bias, `num_outputs` entries) produce the result | `scale_output_channels(weight, factor, result_type)`: the weight with the output feeding result channel c (axis 1) multiplied by factor[c] (float64), or None when axis 1 of the result is not the weight's output axis; and `num_outputs` |
 | FOLDABLE | with constant operands the result is computable in numpy exactly as the op defines it | `evaluate(*operands)` (operands in `shape_operands` arrive as their shape) |
 | MAY_BE_IDENTITY | for some attributes the op computes y = x at inference | `is_identity(*types)` (default: always) |
+| VIEW | the result is operand 0's elements in the same (C) order under another shape: a Reshape to the result's shape computes it | — |
 
 `shape_operands` (any op) lists operands read for their static shape only: no value flows from them.
 """
@@ -30,6 +31,7 @@ class Trait(enum.Enum):
     OUTPUT_CHANNEL_WEIGHTS = "output_channel_weights"
     FOLDABLE = "foldable"
     MAY_BE_IDENTITY = "may_be_identity"
+    VIEW = "view"
 
 
 HOOKS: dict[Trait, str | tuple[str, ...] | None] = {
@@ -39,6 +41,7 @@ HOOKS: dict[Trait, str | tuple[str, ...] | None] = {
     Trait.OUTPUT_CHANNEL_WEIGHTS: ("scale_output_channels", "num_outputs"),
     Trait.FOLDABLE: "evaluate",
     Trait.MAY_BE_IDENTITY: "is_identity",
+    Trait.VIEW: None,
 }
 # Hooks a class may leave out, and what they then answer.
 DEFAULT_HOOKS: dict[Trait, Callable] = {

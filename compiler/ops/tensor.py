@@ -9,7 +9,7 @@ from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 
 
-@op_def(mxnet=("Flatten", "flatten"), traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY))
+@op_def(mxnet=("Flatten", "flatten"), traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY, Trait.VIEW))
 @attrs.frozen(kw_only=True)
 class Flatten:
     """(N, d1, …, dk) → (N, d1·…·dk) in C order."""
@@ -47,7 +47,7 @@ class Concat:
         return np.concatenate(xs, axis=self.positive_axis(xs[0].ndim))
 
 
-@op_def(traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY))
+@op_def(traits=(Trait.FOLDABLE, Trait.MAY_BE_IDENTITY, Trait.VIEW))
 @attrs.frozen(kw_only=True)
 class Reshape:
     """Reshape to an explicit shape; the frontend resolves MXNet's 0/-1/-2/-3/-4 codes (docs/mxnet.md#reshape)."""
@@ -124,7 +124,7 @@ class Permute:
         return x.with_shape(tuple(x.shape[a] for a in self.order))
 
 
-@op_def(mxnet=("expand_dims",), traits=(Trait.FOLDABLE,))
+@op_def(mxnet=("expand_dims",), traits=(Trait.FOLDABLE, Trait.VIEW))
 @attrs.frozen(kw_only=True)
 class ExpandDims:
     """Insert a size-1 axis at `axis` (negative counts from the end of the result)."""
@@ -140,7 +140,7 @@ class ExpandDims:
         return np.expand_dims(x, self.axis)
 
 
-@op_def(mxnet=("squeeze",), traits=(Trait.FOLDABLE,))
+@op_def(mxnet=("squeeze",), traits=(Trait.FOLDABLE, Trait.VIEW))
 @attrs.frozen(kw_only=True)
 class Squeeze:
     """Remove the size-1 axes named in `axis` (all size-1 axes when None); a result of rank 0 keeps one axis."""

@@ -6,7 +6,10 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 OPS = ("conv", "deconv", "batchnorm", "activation", "leaky", "pool", "global_pool", "clip", "scalar", "concat",
-       "add", "reshape", "dropout", "transpose_pair", "broadcast_scale")
+       "add", "reshape", "dropout", "transpose_pair", "broadcast_scale",
+       # the model-zoo patterns: SE gate, adaptive pooling, bilinear resize, padding, nearest upsampling, channel
+       # shuffle, ResNeSt's split attention (5-D values), a mean over channels
+       "se_gate", "adaptive_pool", "resize", "pad", "upsample", "shuffle", "split_attention", "mean")
 
 
 class FuzzGraph(tuple):
@@ -123,6 +126,42 @@ def small_graphs(draw):
                                  name=f"nchw{i}")
         elif kind == "broadcast_scale":
             x = mx.sym.broadcast_mul(x, mx.sym.var(f"scale{i}", shape=(1, channels, 1, 1)), name=f"bscale{i}")
+        elif kind == "se_gate":
+            pooled = mx.sym.Pooling(x, kernel=(1, 1), global_pool=True, pool_type="avg", name=f"sepool{i}")
+            gate = mx.sym.sigmoid(mx.sym.Convolution(pooled, kernel=(1, 1), num_filter=channels, name=f"sefc{i}"))
+            x = mx.sym.broadcast_mul(x, gate, name=f"segate{i}")
+        elif kind == "adaptive_pool":
+            size = (draw(st.integers(1, height)), draw(st.integers(1, width)))
+            x = mx.sym.contrib.AdaptiveAvgPooling2D(x, output_size=size, name=f"apool{i}")
+        elif kind == "resize":
+            x = mx.sym.contrib.BilinearResize2D(x, height=draw(st.integers(2, 16)), width=draw(st.integers(2, 16)),
+                                                align_corners=draw(st.booleans()), name=f"resize{i}")
+        elif kind == "pad":
+            mode = draw(st.sampled_from(["constant", "edge", "reflect"]))
+            limit_h, limit_w = (height - 1, width - 1) if mode == "reflect" else (3, 3)
+            widths = [draw(st.integers(0, min(3, limit_h))) for _ in range(2)] + \
+                [draw(st.integers(0, min(3, limit_w))) for _ in range(2)]
+            x = mx.sym.pad(x, mode=mode, pad_width=(0, 0, 0, 0, *widths), name=f"pad{i}")
+        elif kind == "upsample":
+            assume(height <= 16 and width <= 16)
+            x = mx.sym.UpSampling(x, scale=draw(st.integers(2, 3)), sample_type="nearest", num_args=1,
+                                  name=f"up{i}")
+        elif kind == "shuffle":
+            groups = draw(st.sampled_from([g for g in (2, 3) if channels % g == 0] or [1]))
+            split = mx.sym.reshape(x, shape=(0, -4, groups, -1, -2), name=f"split{i}")
+            x = mx.sym.reshape(mx.sym.SwapAxis(split, dim1=1, dim2=2, name=f"swap{i}"), shape=(0, -3, -2),
+                               name=f"shuffled{i}")
+        elif kind == "split_attention":
+            assume(channels % 2 == 0)
+            splits = mx.sym.reshape(mx.sym.expand_dims(x, axis=1), shape=(0, 2, channels // 2, 0, 0),
+                                    name=f"splits{i}")
+            pooled = mx.sym.Pooling(mx.sym.sum(splits, axis=1), kernel=(1, 1), global_pool=True, pool_type="avg")
+            logits = mx.sym.Convolution(pooled, kernel=(1, 1), num_filter=channels, name=f"safc{i}")
+            gate = mx.sym.reshape(mx.sym.softmax(mx.sym.reshape(logits, shape=(0, 2, -1)), axis=1),
+                                  shape=(0, 2, -1, 1, 1))
+            x = mx.sym.sum(mx.sym.broadcast_mul(gate, splits), axis=1, name=f"attended{i}")
+        elif kind == "mean":
+            x = mx.sym.mean(x, axis=1, keepdims=True, name=f"mean{i}")
         assume(_shape(x, shapes) is not None and min(_shape(x, shapes)) >= 1)
         used.append(kind)
     if options.to_bgr and c == 3 and draw(st.booleans()):

@@ -158,13 +158,15 @@ def test_expand_dims_and_squeeze(tmp_path, build, shape):
     symbol = mx.sym.relu(build(mx.sym.relu(data, name="pre")), name="post")
     shapes = {"data": shape}
     for target in ("caffe", "caffe-ssd", "ncnn"):
-        if target == "ncnn" and len(shape) == 4 and "expand_dims" in symbol.tojson():   # a 5-D blob
+        # A 5-D result cannot be held in ncnn; a 5-D value in between is bypassed (lower_rank).
+        if target == "ncnn" and len(symbol.infer_shape(**shapes)[1][0]) > 4:
             with pytest.raises(IllegalForTarget, match="at most 4 dims"):
                 convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
             continue
         compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
         reshapes = [layer for layer in compiled.layers if layer.type == "Reshape"]
-        assert reshapes[-1].params["reshape_param"]["shape"]["dim"] == list(compiled.graph.outputs[0].type.shape)
+        if compiled.graph.outputs[0].type.shape != shape:   # (ncnn bypasses squeeze(expand_dims) altogether)
+            assert reshapes[-1].params["reshape_param"]["shape"]["dim"] == list(compiled.graph.outputs[0].type.shape)
 
 
 def test_squeeze_of_an_axis_that_is_not_one_is_refused():
