@@ -11,6 +11,8 @@
       Dropout; Transpose pair                             eliminate_identities, transpose_to_permute
       channel shuffle (Reshape 5-D, swap, Reshape)        lower_transpose
       ReLU on a 5-D view                                  lower_rank
+      × broadcast_like(mean over H, W)                    absorb_broadcast_like
+      a pixel shuffle on the dead branch                  lower_pixel_shuffle
       × Reshape(constant (C,)) → (1,C,1,1)                fold_constants, lower_broadcast_arithmetic
       + residual → BatchNorm                              lower_batchnorm (nothing to fold into)
       a dead branch                                       eliminate_dead_code
@@ -26,12 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir import Graph, TensorType
-from compiler.ops import (Activation, BatchNorm, BoxDecode, BoxNMS, BroadcastArith, Clip, Concat, Convolution,
-                          Dropout, ElemwiseAdd, Flatten, L2Normalization, Reshape, ScalarOp, Scale, SliceAxis,
-                          Softmax, Transpose)
+from compiler.ops import (Activation, BatchNorm, BoxDecode, BoxNMS, BroadcastArith, BroadcastLike, Clip, Concat,
+                          Convolution, Dropout, ElemwiseAdd, Flatten, L2Normalization, Reduce, Reshape, ScalarOp,
+                          Scale, SliceAxis, Softmax, Transpose)
 from compiler.options import Options
 
-UNIT_OPS = 20   # ops added per unit below
+UNIT_OPS = 26   # ops added per unit below
 OPTIONS = Options(to_bgr=True, std=(58.0, 57.0, 57.5), input_scale=1.0)
 TARGET = "ncnn"
 IMAGE = 8
@@ -95,8 +97,14 @@ def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
         gate = g.constant(rng.uniform(0.5, 1.5, channels), p + "gate")
         gate = g.add(Reshape(shape=(1, channels, 1, 1)), gate, name=p + "gate_shape").result
         y = g.add(BroadcastArith(op="mul"), y, gate, name=p + "gated").result
+        pooled = g.add(Reduce(op="mean", axis=(2, 3), keepdims=True), y, name=p + "pooled").result
+        pooled = g.add(BroadcastLike(), pooled, y, name=p + "pooled_like").result
+        y = g.add(BroadcastArith(op="mul"), pooled, y, name=p + "pool_gated").result
         y = g.add(ElemwiseAdd(), y, x, name=p + "add").result
-        g.add(Activation(act_type="sigmoid"), y, name=p + "unused")
+        dead = g.add(Activation(act_type="sigmoid"), y, name=p + "unused").result
+        dead = g.add(Reshape(shape=(1, channels // 4, 2, 2, IMAGE, IMAGE)), dead, name=p + "unused_split").result
+        dead = g.add(Transpose(axes=(0, 1, 4, 2, 5, 3)), dead, name=p + "unused_shuffle").result
+        g.add(Reshape(shape=(1, channels // 4, 2 * IMAGE, 2 * IMAGE)), dead, name=p + "unused_space")
         x = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p + "post_"), name=p + "post_bn").result
     x = g.add(L2Normalization(mode="channel"), x, name="l2norm").result
     x = g.add(Scale(axis=1), x, g.constant(rng.uniform(5, 20, channels), "l2norm_scale"), name="l2norm_scale").result

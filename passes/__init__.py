@@ -10,6 +10,8 @@ from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, 
 ORDER = (
     "eliminate_identities",
     "fold_constants",
+    "absorb_broadcast_like",
+    "lower_pixel_shuffle",
     "lower_rank",
     "lower_broadcast_arithmetic",
     "reorder_input_layout",

@@ -5,6 +5,7 @@ import os
 
 import attrs
 
+from compiler.driver.heads import cut_decoder, decode_metadata
 from compiler.errors import BadModel
 from compiler.ir.graph import Graph
 from compiler.options import Options
@@ -18,6 +19,7 @@ class Compilation:
     report: object
     layers: list
     name: str
+    decode: dict | None = None   # what the application does after the model (a detector cut before its decoder)
 
     def net(self):
         """The prototxt as a NetParameter message of the target's proto."""
@@ -46,9 +48,16 @@ class Compilation:
         return [by_source[v.name] for v in self.graph.outputs]
 
     def save(self, prefix: str) -> tuple[str, str]:
-        from backends.writer import write_files
+        """Write PREFIX.prototxt and PREFIX.caffemodel (and PREFIX.decode.json for a model cut before its
+        decoder)."""
+        import json
 
-        return write_files(prefix, self.prototxt(), self.weights())
+        from backends.writer import write_files, write_text_atomically
+
+        written = write_files(prefix, self.prototxt(), self.weights())
+        if self.decode is not None:
+            write_text_atomically(prefix + ".decode.json", json.dumps(self.decode, indent=2) + "\n")
+        return written
 
 
 def _append_softmax(graph: Graph) -> None:
@@ -116,7 +125,7 @@ def import_model(source, input_shape=None, *, params: str | None = None) -> Grap
         return frontend.import_files(path, params, input_shape)
     if input_shape is None:
         raise BadModel("a Gluon block needs an input shape", hint="pass input_shape=(1,3,224,224)")
-    return frontend.import_block(source, input_shape)
+    return frontend.import_block(cut_decoder(source), input_shape)
 
 
 def compile_model(source, input_shape=None, *, target: str = "caffe", options: Options | None = None,
@@ -135,4 +144,6 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
         ConversionError (or a subclass) naming the node, op and attribute at fault.
     """
     options = attrs.evolve(options, **option_fields) if options is not None else Options(**option_fields)
-    return compile_graph(import_model(source, input_shape, params=params), target, options)
+    compiled = compile_graph(import_model(source, input_shape, params=params), target, options)
+    compiled.decode = decode_metadata(cut_decoder(source), compiled)
+    return compiled

@@ -251,13 +251,18 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
 
 def cmd_convert(args) -> int:
     from compiler.driver.api import compile_graph, import_model
+    from compiler.driver.heads import decode_metadata
 
     options = conversion_options(args, check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
     model, shapes, source = load_reference(args)
     graph = import_model(source, shapes, params=args.params)
     compiled = compile_graph(graph, args.target, options)
+    compiled.decode = decode_metadata(source, compiled)
     prototxt, caffemodel = compiled.save(args.output)
     print(f"wrote {prototxt} and {caffemodel} ({len(compiled.layers)} layers, target {args.target})")
+    if compiled.decode is not None:
+        print(f"the model stops before its decoder ({compiled.decode['cut_before']}); {args.output}.decode.json "
+              "says how to finish it")
     if args.report:
         print(compiled.report.format_table())
         from backends.writer import write_text_atomically

@@ -3,16 +3,26 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import re
 
 import numpy as np
 
+from compiler.driver.heads import cut_decoder
 from compiler.errors import BadModel
 
 # Default input sizes of the families that do not take 224×224 (first match wins).
+# Sizes are (height, width): pose nets take 256×192 people crops, monodepth2 the 640×192 (or 1024×320) frames its
+# name gives.
 _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
-               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512))
+               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512), ("center_net", 512), ("_pose_", (256, 192)),
+               ("alpha_pose", (256, 192)), ("640x192", (192, 640)), ("1024x320", (320, 1024)),
+               ("monodepth2", (192, 640)))
+_SEGMENTATION_SIZE = 480
 # Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
 _OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
+# Segmentation builders fix their output size (and PSP its pooling grid) at construction: GluonCV's SegBaseModel
+# resizes to height × width, default crop_size 480. A build for a chosen input passes its size.
+_SIZED_AT_BUILD = re.compile(r"^(fcn_|psp_|deeplab|icnet_|fastscnn|danet_|hrnet_.*_s$)")
 
 
 # Random BatchNorm scales. Their 3× spread across channels makes a per-channel mistake show; the range below 1
@@ -23,8 +33,11 @@ GAMMA = (0.2, 0.6)
 
 def default_input_shape(name: str, arguments: dict | None = None) -> tuple[int, int, int, int]:
     """The input a model takes by default; a video model's batch carries its `num_segments` frames."""
-    size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name), 224)
-    return ((arguments or {}).get("num_segments", 1), 3, size, size)
+    size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name),
+                _SEGMENTATION_SIZE if _SIZED_AT_BUILD.search(name) else 224)
+    height, width = size if isinstance(size, tuple) else (size, size)
+    channels = 6 if "posenet" in name else 3   # monodepth2's pose nets take two frames stacked on channels
+    return ((arguments or {}).get("num_segments", 1), channels, height, width)
 
 
 def is_detector(name: str) -> bool:
@@ -94,17 +107,39 @@ def _nested_builds_offline(builder):
             setattr(module, key, build)
 
 
-def builder_arguments(name: str) -> dict:
-    """The offline arguments (_OFFLINE) that this model's builder accepts."""
+def builder_arguments(name: str) -> tuple[dict, dict]:
+    """The offline arguments (_OFFLINE) for this model's builder: (those it names, those it may take through
+    **kwargs — most segmentation, pose and depth builders forward them to the network, a classifier's to a block
+    that refuses them)."""
     from gluoncv.model_zoo import model_zoo
 
     builder = model_zoo._models.get(name.lower())
-    accepted = inspect.signature(builder).parameters if builder is not None else {}
-    return {k: v for k, v in _OFFLINE.items() if k in accepted}
+    parameters = inspect.signature(builder).parameters if builder is not None else {}
+    named = {k: v for k, v in _OFFLINE.items() if k in parameters}
+    forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return named, ({k: v for k, v in _OFFLINE.items() if k not in named} if forwards else {})
 
 
-def get_zoo_model(name: str, arguments: dict | None = None):
-    """A zoo model built offline; `arguments` go to its builder (e.g. num_segments, classes)."""
+def _build_offline(name: str, arguments: dict, input_shape=None):
+    """get_model with the offline arguments (and, for a segmentation net, the input size); one that only **kwargs
+    took and something downstream refused as unexpected is dropped and the build retried."""
+    from gluoncv import model_zoo
+
+    named, forwarded = builder_arguments(name)
+    if input_shape is not None and _SIZED_AT_BUILD.search(name):
+        forwarded.update(height=int(input_shape[2]), width=int(input_shape[3]))
+    while True:
+        try:
+            return model_zoo.get_model(name, pretrained=False, **{**named, **forwarded, **arguments})
+        except TypeError as exc:
+            refused = [k for k in forwarded if f"'{k}'" in str(exc) and k not in arguments]
+            if not refused:
+                raise
+            del forwarded[refused[0]]
+
+
+def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
+    """A zoo model built offline for `input_shape`; `arguments` go to its builder (e.g. num_segments, classes)."""
     from gluoncv import model_zoo
 
     if name.lower() not in model_zoo.get_model_list():
@@ -113,7 +148,7 @@ def get_zoo_model(name: str, arguments: dict | None = None):
     try:
         builder = model_zoo.model_zoo._models[name.lower()]
         with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder):
-            return model_zoo.get_model(name, pretrained=False, **{**builder_arguments(name), **(arguments or {})})
+            return _build_offline(name, dict(arguments or {}), input_shape)
     except _DownloadAttempted as exc:
         raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
                        "even with pretrained_base=False, and this machine has no network",
@@ -276,9 +311,9 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
 
     from compiler.frontend import refuse_imperative_blocks
 
-    net = get_zoo_model(name, arguments)
-    refuse_imperative_blocks(net)
     shape = tuple(input_shape or default_input_shape(name, arguments))
+    net = get_zoo_model(name, arguments, shape)
+    refuse_imperative_blocks(net)
     try:
         randomize(net, seed, shape)
         if hasattr(net, "class_predictors"):
@@ -288,4 +323,4 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
         raise BadModel(f"'{name}' cannot run on input shape {shape}: {message}",
                        hint="pass an --input-shape the model accepts (e.g. its default "
                             f"{','.join(map(str, default_input_shape(name)))})") from None
-    return net
+    return cut_decoder(net)   # what is converted is what verification runs

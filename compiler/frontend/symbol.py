@@ -44,7 +44,7 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
                 hint = ("this is the minimal_opset box decoder of a pretrained GluonCV SSD: convert the live net "
                         "(convert_ssd_model, or the zoo name), or export it after net.bbox_decoder._minimal_opset = "
                         "False")
-            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"], hint=hint)
+            raise unsupported(node, hint)
     mx = _mxnet()
     try:
         symbol = mx.sym.load_json(text)
@@ -52,6 +52,25 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
         raise BadModel(f"MXNet cannot load {source}: {mxnet_message(exc)}",
                        hint="fix the node the message names, or re-export the model") from None
     return symbol
+
+
+# Ops that no Caffe consumer can compute exactly, with the reason (any other unknown op has no lowering yet).
+NO_CAFFE_FORM = {
+    "batch_dot": "it multiplies two activations (DANet's attention), and every Caffe layer that multiplies "
+                 "matrices (InnerProduct, Convolution) takes a constant weight",
+    "_contrib_DeformableConvolution": "deformable convolution samples at data-dependent offsets, which no Caffe "
+                                      "layer does",
+    "_contrib_ModulatedDeformableConvolution": "deformable convolution samples at data-dependent offsets, which no "
+                                               "Caffe layer does",
+}
+
+
+def unsupported(node: dict, hint: str = "see the README's table of supported ops; open an issue with the model"):
+    reason = NO_CAFFE_FORM.get(node["op"])
+    if reason is not None:
+        return UnsupportedOp(f"no Caffe form: {reason}", node=node["name"], op=node["op"],
+                             hint="convert the model without this block, or choose a variant without it")
+    return UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"], hint=hint)
 
 
 def _check_structure(document: dict, source: str) -> None:
@@ -187,8 +206,7 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
         operands = [operand(e, node) for i, e in enumerate(node.get("inputs", [])) if i not in skip]
         builder = builder_for(node["op"])
         if builder is None:
-            raise UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"],
-                                hint="see the README's table of supported ops; open an issue with the model")
+            raise unsupported(node)
         out_shapes = [shapes[(index, i)] for i in range(8) if (index, i) in shapes]
         ctx = NodeContext(graph, node["name"], node["op"], dict(node.get("attrs", {})), operands, out_shapes,
                           Origin(node["name"], node["op"], index))

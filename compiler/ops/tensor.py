@@ -182,3 +182,31 @@ class Reduce:
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         function = np.sum if self.op == "sum" else np.mean
         return function(x, axis=self.axes(x.ndim), keepdims=True).reshape(self.infer(TensorType(x.shape)).shape)
+
+
+@op_def(operands=("data", "like"), mxnet=("broadcast_like",), traits=(Trait.FOLDABLE,), shape_operands=(1,))
+@attrs.frozen(kw_only=True)
+class BroadcastLike:
+    """data repeated along its size-1 axes to the shape of `like` (only axes lhs_axes, sized as like's rhs_axes,
+    when given)."""
+    lhs_axes: tuple[int, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(int_tuple))
+    rhs_axes: tuple[int, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(int_tuple))
+
+    def infer(self, x: TensorType, like: TensorType) -> TensorType:
+        if self.lhs_axes is None:
+            if x.rank != like.rank:
+                raise ValueError(f"cannot broadcast {x.shape} like {like.shape}: the ranks differ")
+            shape = like.shape
+        else:
+            if self.rhs_axes is None or len(self.lhs_axes) != len(self.rhs_axes):
+                raise ValueError("lhs_axes and rhs_axes must name the same number of axes")
+            resized = list(x.shape)
+            for lhs, rhs in zip(self.lhs_axes, self.rhs_axes):
+                resized[lhs] = like.shape[rhs]
+            shape = tuple(resized)
+        if any(d not in (1, s) for d, s in zip(x.shape, shape)):
+            raise ValueError(f"cannot broadcast {x.shape} to {shape}: only size-1 axes repeat")
+        return x.with_shape(tuple(shape))
+
+    def evaluate(self, x: np.ndarray, like_shape) -> np.ndarray:
+        return np.broadcast_to(x, self.infer(TensorType(x.shape), TensorType(tuple(like_shape))).shape).copy()

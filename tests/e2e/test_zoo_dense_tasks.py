@@ -1,0 +1,42 @@
+"""One model per dense-prediction family (segmentation, pose, depth, CenterNet heads), built offline, converted for
+caffe and ncnn and verified in OpenCV and pycaffe through the zoo sweep's worker — at small inputs where the
+model takes any size, to stay within the CI budget."""
+import pytest
+
+from compiler.driver import sweep, zoo
+from tests.helpers import available_runtimes
+
+MODELS = [
+    ("fcn_resnet50_voc", (1, 3, 96, 128)),              # output resized to the chosen input (height/width)
+    ("psp_resnet50_ade", (1, 3, 96, 96)),               # pyramid pooling bins 1, 2, 3, 6 on a 12×12 map
+    ("simple_pose_resnet18_v1b", None),                 # 256×192
+    ("mobile_pose_mobilenetv3_small", None),            # DUC pixel shuffles
+    ("monodepth2_resnet18_kitti_mono_640x192", (1, 3, 96, 320)),
+    ("center_net_resnet18_v1b_voc", (1, 3, 256, 256)),  # cut before the top-k decoder
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shape", MODELS)
+def test_dense_family_representative_verifies(tmp_path, name, shape):
+    targets = ["caffe", "ncnn"]
+    result = sweep.run_worker(name, targets, available_runtimes(), shape, 0, str(tmp_path))
+    assert result["status"] == {t: "verified" for t in targets}, result["reason"]
+    assert all(error <= 1e-4 for error in result["relative"].values()), result["relative"]
+    assert len(result["relative"]) == len(available_runtimes()) + 1   # ncnn files run in OpenCV
+
+
+def test_dense_task_default_inputs():
+    """The sizes GluonCV trains these at: pose crops 256×192, monodepth2 the frame size in its name (its pose net
+    two frames on channels), segmentation its 480 crop, CenterNet 512."""
+    assert zoo.default_input_shape("simple_pose_resnet18_v1b") == (1, 3, 256, 192)
+    assert zoo.default_input_shape("monodepth2_resnet18_kitti_mono_640x192") == (1, 3, 192, 640)
+    assert zoo.default_input_shape("monodepth2_resnet18_posenet_kitti_mono_640x192") == (1, 6, 192, 640)
+    assert zoo.default_input_shape("deeplab_resnet101_ade") == (1, 3, 480, 480)
+    assert zoo.default_input_shape("center_net_resnet18_v1b_voc") == (1, 3, 512, 512)
+
+
+@pytest.mark.slow
+def test_danet_is_refused_with_the_reason(tmp_path):
+    result = sweep.run_worker("danet_resnet50_citys", ["caffe"], ["opencv"], (1, 3, 64, 64), 0, str(tmp_path))
+    assert result["status"] == {"caffe": "refused"} and "two activations" in result["reason"], result["reason"]

@@ -1,0 +1,73 @@
+"""Pixel shuffle (MXNet's PixelShuffle2D, GluonCV's DUC) and broadcast_like (AlphaPose's SE layer), run in OpenCV
+and pycaffe against MXNet for every target."""
+import mxnet as mx
+import pytest
+
+from compiler.errors import IllegalForTarget
+from tests.helpers import convert_and_compare, layer_types, random_params
+
+TARGETS = ("caffe", "caffe-ssd", "ncnn")
+
+
+def _conv(x, filters, name):
+    return mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=filters, name=name)
+
+
+def pixel_shuffle(x, f1, f2):
+    """The reshape → rank-6 transpose → reshape that PixelShuffle2D hybridises to."""
+    x = mx.sym.reshape(x, shape=(0, -4, -1, f1 * f2, 0, 0))
+    x = mx.sym.reshape(x, shape=(0, 0, -4, f1, f2, 0, 0))
+    x = mx.sym.transpose(x, axes=(0, 1, 4, 2, 5, 3))
+    return mx.sym.reshape(x, shape=(0, 0, -3, -3))
+
+
+@pytest.mark.parametrize("factors, shape, channels", [((2, 2), (1, 3, 5, 6), 3), ((3, 2), (2, 3, 4, 3), 2),
+                                                      ((1, 2), (1, 3, 3, 3), 4)])
+def test_pixel_shuffle(tmp_path, factors, shape, channels):
+    f1, f2 = factors
+    x = mx.sym.relu(_conv(mx.sym.var("data"), channels * f1 * f2, "conv"))
+    shuffled = pixel_shuffle(x, f1, f2)
+    symbol = _conv(mx.sym.BatchNorm(shuffled, name="bn"), 2, "after")
+    shapes = {"data": shape}
+    params = random_params(symbol, shapes)
+    for target in TARGETS:
+        compiled, _ = convert_and_compare(symbol, params, shapes, tmp_path, target=target)
+        assert ("Permute" in layer_types(compiled)) == (target == "caffe-ssd")
+        assert ("Deconvolution" in layer_types(compiled)) == (target != "caffe-ssd")
+
+
+def test_pixel_shuffle_block_as_gluon_hybridises_it(tmp_path):
+    block = mx.gluon.contrib.nn.PixelShuffle2D((2, 3))
+    symbol = block(mx.sym.relu(_conv(mx.sym.var("data"), 12, "conv")))
+    shapes = {"data": (1, 3, 4, 5)}
+    for target in TARGETS:
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+
+
+def test_broadcast_like_into_a_product(tmp_path):
+    """AlphaPose's SE layer: gate (N, C) → expand_dims twice → broadcast_like(x) * x."""
+    x = _conv(mx.sym.var("data"), 4, "conv")
+    gate = mx.sym.sigmoid(mx.sym.FullyConnected(mx.sym.contrib.AdaptiveAvgPooling2D(x, output_size=1),
+                                                num_hidden=4, name="fc"))
+    symbol = mx.sym.relu(mx.sym.broadcast_like(gate.expand_dims(-1).expand_dims(-1), x) * x, name="out")
+    shapes = {"data": (2, 3, 5, 4)}
+    for target in TARGETS:
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        assert "BroadcastLike" not in {op.kind for op in compiled.graph}
+
+
+def test_broadcast_like_of_named_axes_into_a_product(tmp_path):
+    x = _conv(mx.sym.var("data"), 3, "conv")
+    gate = mx.sym.sigmoid(mx.sym.mean(x, axis=(2, 3), keepdims=True))
+    symbol = mx.sym.elemwise_mul(mx.sym.broadcast_like(gate, x, lhs_axes=(2, 3), rhs_axes=(2, 3)), x, name="out")
+    shapes = {"data": (2, 3, 4, 5)}
+    for target in TARGETS:
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+
+
+def test_broadcast_like_as_an_output_is_refused_naming_it(tmp_path):
+    x = _conv(mx.sym.var("data"), 3, "conv")
+    symbol = mx.sym.broadcast_like(mx.sym.mean(x, axis=(2, 3), keepdims=True), x, name="repeated")
+    shapes = {"data": (1, 3, 4, 5)}
+    with pytest.raises(IllegalForTarget, match="repeated.*BroadcastLike"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
