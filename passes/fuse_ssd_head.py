@@ -9,7 +9,7 @@ import numpy as np
 
 from compiler.errors import UnsupportedOp
 from compiler.ir.graph import Graph, Op, Value
-from compiler.ops import Concat, Convolution, Flatten, Reshape, Softmax, Transpose
+from compiler.ops import Concat, Convolution, Flatten, FullyConnected, Pooling, Reshape, Softmax, Transpose
 from compiler.ops.detection import (BoxDecode, BoxNMS, CompareScalar, DetectionOutput, PriorBox, SliceAxis, Where,
                                     normalised_corners)
 from passes.manager import PassContext, PassResult, rewrites
@@ -195,6 +195,25 @@ def prior_box_for(level_anchors: np.ndarray, image_hw, variance, where: Op) -> t
     return prior, order
 
 
+def _constant_priors(graph: Graph, level: SSDLevel, level_anchors: np.ndarray, image_hw, variance) -> Value:
+    """The level's priors (1, 2, 4·P) — normalised corner boxes, then variances — as the bias of an InnerProduct
+    with zero weights, fed the global average of the level's box head (one image). Exact: every output is a sum of
+    0·x terms, 0 for finite x, plus its bias. (A Scale on a blob of ones would do in Caffe, but ncnn's Scale ignores
+    axis and num_axes.)"""
+    boxes = normalised_corners(level_anchors, image_hw).reshape(-1)
+    table = np.concatenate([boxes, np.tile(np.asarray(variance, np.float64), len(boxes) // 4)])
+    head = level.box_conv.result
+    name, origin = level.class_conv.name, level.class_conv.origin
+    if head.type.shape[0] > 1:
+        head = graph.add(SliceAxis(axis=0, begin=0, end=1), head, name=f"{name}_prior_image", origin=origin).result
+    pooled = graph.add(Pooling(global_pool=True, pool_type="avg", kernel=(1, 1)), head, name=f"{name}_prior_seed",
+                       origin=origin).result
+    weight = graph.constant(np.zeros((table.size, pooled.type.shape[1])), f"{name}_prior_zeros")
+    flat = graph.add(FullyConnected(num_hidden=table.size), pooled, weight,
+                     graph.constant(table, f"{name}_prior_table"), name=f"{name}_prior_values", origin=origin).result
+    return graph.add(Reshape(shape=(1, 2, boxes.size)), flat, name=f"{name}_priors", origin=origin).result
+
+
 def _integer_scale(prior: PriorBox) -> int | None:
     """The smallest k ≤ 1000 that makes every size an integer."""
     sizes = prior.min_size + prior.max_size
@@ -224,7 +243,8 @@ def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> 
 
 
 # The tail it replaces (box_nms and what feeds only it) is left to eliminate_dead_code.
-@rewrites(within=(BoxNMS, BoxDecode, Where, CompareScalar), produces=(PriorBox, Concat, Flatten, DetectionOutput),
+@rewrites(within=(BoxNMS, BoxDecode, Where, CompareScalar),
+          produces=(PriorBox, Concat, Flatten, DetectionOutput, FullyConnected, Pooling, Reshape, SliceAxis),
           needs_layers=NEEDS)
 def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
     """Pattern: GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → transpose(0,2,3,1) →
@@ -234,7 +254,9 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
              (min/max size, ratios with flip false, step_h/step_w, offset, clip false, variance = decoder stds, all
              derived from the anchors and checked against them to 1e-6); DetectionOutput {num_classes C+1,
              CENTER_SIZE, nms_threshold, top_k, keep_top_k = post_nms, confidence_threshold} as the graph output
-             in place of the ids/scores/boxes outputs; head channels permuted where the anchor order differs
+             in place of the ids/scores/boxes outputs; head channels permuted where the anchor order differs; a
+             level whose anchors no PriorBox makes (the "lite" generators' ratio boxes) gets its priors as a
+             constant: the bias of a zero-weight InnerProduct on the global average of its box head
     Exact:   priors equal the anchors to 1e-6 (float sizes; caffe-ssd's int truncation is reported); detections
              equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, GluonCV's over all
              classes) — every remaining difference is listed in the report"""
@@ -252,7 +274,16 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
             per_cell = level.box_conv.attrs.num_filter // 4
             level_anchors = head.anchors[start:start + h * w * per_cell].reshape(h, w, per_cell, 4)
             start += h * w * per_cell
-            prior, order = prior_box_for(level_anchors, image_hw, head.stds, level.class_conv)
+            try:
+                prior, order = prior_box_for(level_anchors, image_hw, head.stds, level.class_conv)
+            except UnsupportedOp as exc:
+                # No PriorBox makes these anchors: DetectionOutput reads its priors from any blob, so they come in
+                # as a constant through layers every consumer runs.
+                with graph.inserting_before(nms):
+                    priors.append(_constant_priors(graph, level, level_anchors, image_hw, head.stds))
+                ctx.warn(level.class_conv, f"level {i}: {exc.detail}; its priors are the anchors themselves, the "
+                                           "bias of a zero-weight InnerProduct")
+                continue
             expected = normalised_corners(level_anchors[:, :, np.argsort(order)], image_hw).reshape(-1, 4)
             error = float(np.abs(prior.boxes((h, w), image_hw) - expected).max())
             snapped = _snapped(prior)

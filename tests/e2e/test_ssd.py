@@ -8,6 +8,7 @@ import re
 import pytest
 
 from compiler.driver.cli import main
+from tests.helpers import available_runtimes
 
 ZOO = ["ssd_300_vgg16_atrous_voc", "ssd_512_resnet50_v1_voc", "ssd_512_mobilenet1.0_voc"]
 
@@ -44,6 +45,21 @@ def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model, runtime):
         assert 'type: "Normalize"' in text and "across_spatial: false" in text
     if model.startswith("ssd_512"):
         assert ("scaled by" in out) if runtime == "caffe" else ("truncates fractional min_size/max_size" in out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["caffe-ssd", "ncnn"])
+def test_lite_anchors_no_priorbox_makes_come_as_constant_priors(tmp_path, capsys, target):
+    """ssd_300_mobilenet1.0_lite_coco: ratio boxes not built on min_size; those levels' priors are constants."""
+    runtime = "all" if target == "caffe-ssd" and "caffe" in available_runtimes() else "opencv"
+    code = main(["convert", "ssd_300_mobilenet1.0_lite_coco", "--target", target, "--random-init", "0",
+                 "-o", str(tmp_path / "lite"), "--verify", "--report", "--runtime", runtime])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    _check_ssd_output(out)
+    assert out.count(": equal") == (2 if runtime == "all" else 1)
+    assert "bias of a zero-weight InnerProduct" in out
+    assert 'type: "DetectionOutput"' in (tmp_path / "lite.prototxt").read_text()
 
 
 def custom_ssd():

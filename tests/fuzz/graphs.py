@@ -9,7 +9,9 @@ OPS = ("conv", "deconv", "batchnorm", "activation", "leaky", "pool", "global_poo
        "add", "reshape", "dropout", "transpose_pair", "broadcast_scale",
        # the model-zoo patterns: SE gate, adaptive pooling, bilinear resize, padding, nearest upsampling, channel
        # shuffle, ResNeSt's split attention (5-D values), a mean over channels
-       "se_gate", "adaptive_pool", "resize", "pad", "upsample", "shuffle", "split_attention", "mean")
+       "se_gate", "adaptive_pool", "resize", "pad", "upsample", "shuffle", "split_attention", "mean",
+       # pose and segmentation heads: pixel shuffle (DUC), broadcast_like into a product
+       "pixel_shuffle", "broadcast_like")
 
 
 class FuzzGraph(tuple):
@@ -160,6 +162,15 @@ def small_graphs(draw):
             gate = mx.sym.reshape(mx.sym.softmax(mx.sym.reshape(logits, shape=(0, 2, -1)), axis=1),
                                   shape=(0, 2, -1, 1, 1))
             x = mx.sym.sum(mx.sym.broadcast_mul(gate, splits), axis=1, name=f"attended{i}")
+        elif kind == "pixel_shuffle":
+            f1, f2 = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+            assume(height * f1 <= 24 and width * f2 <= 24)
+            x = mx.sym.Convolution(x, kernel=(1, 1), num_filter=f1 * f2 * draw(st.integers(1, 2)), name=f"duc{i}")
+            x = mx.sym.reshape(mx.sym.reshape(x, shape=(0, -4, -1, f1 * f2, 0, 0)), shape=(0, 0, -4, f1, f2, 0, 0))
+            x = mx.sym.reshape(mx.sym.transpose(x, axes=(0, 1, 4, 2, 5, 3), name=f"shuffle{i}"), shape=(0, 0, -3, -3))
+        elif kind == "broadcast_like":
+            gate = mx.sym.sigmoid(mx.sym.mean(x, axis=(2, 3), keepdims=True))
+            x = mx.sym.broadcast_like(gate, x, name=f"like{i}") * x
         elif kind == "mean":
             x = mx.sym.mean(x, axis=1, keepdims=True, name=f"mean{i}")
         assume(_shape(x, shapes) is not None and min(_shape(x, shapes)) >= 1)
