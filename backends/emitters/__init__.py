@@ -140,7 +140,19 @@ def emit_graph(graph: Graph, target, inplace: bool = True) -> list[Layer]:
                 params={"input_param": {"shape": [{"dim": list(value.type.shape)}]}}, source=value)
     for op in graph:
         ctx.emit(op)
+    _check_output_layers(ctx)
     return ctx.layers
+
+
+def _check_output_layers(ctx: EmitContext) -> None:
+    """Runtimes return a layer's first top: each graph output must be the first top of the layer that claims it,
+    or users (and verification) would read another blob under the output's name."""
+    claimed = {layer.source: layer for layer in ctx.layers if layer.source is not None}
+    for value in ctx.graph.outputs:
+        layer = claimed.get(value.name)
+        if layer is None or layer.tops[:1] != [ctx.blob_of.get(id(value))]:
+            raise AssertionError(f"output %{value.name} is not the first top of a layer "
+                                 f"({layer.name if layer else 'no layer'} claims it): an emitter bug")
 
 
 def const(value: Value) -> np.ndarray:

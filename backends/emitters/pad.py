@@ -71,7 +71,7 @@ def _mirror_axis(op, ctx: EmitContext, blob: str, axis: int, size: int, before: 
     return out
 
 
-@emitter(Pad, layers=("Convolution", "Slice", "Silence", "Concat"), legal=_pad_legality)
+@emitter(Pad, layers=("Convolution", "Slice", "Silence", "Concat", "Power"), legal=_pad_legality)
 def emit_pad(op, ctx: EmitContext) -> None:
     if op.attrs.mode == "constant":
         _zero_pad(op, ctx)

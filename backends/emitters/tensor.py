@@ -116,22 +116,30 @@ def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | Non
 def slice_range(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, begin: int, end: int, top: str,
                 source=None) -> None:
     """top = bottom[begin:end] along axis: a Slice at begin and end whose other parts go to a Silence (which never
-    ends the net: the layer that reads top follows it)."""
+    ends the net: the layer that reads top follows it).
+
+    A runtime asked for a layer's output returns its first top. When the kept part is not first (begin > 0) and
+    it is a graph output, an identity Power copies it out, so that the output's layer has it as its first top."""
     points = [p for p in (begin, end) if 0 < p < size]
+    copy_out = begin > 0 and source is not None and any(v is source for v in ctx.graph.outputs)
+    part = ctx.new_blob(f"{name}_part") if copy_out else top
     tops, dropped = [], []
     for start in [0, *points]:
         if start == begin:
-            tops.append(top)
+            tops.append(part)
         else:
             dropped.append(ctx.new_blob(f"{name}_unused{start}"))
             tops.append(dropped[-1])
-    ctx.add("Slice", name=name, bottoms=[bottom], tops=tops,
-            params={"slice_param": {"axis": axis, "slice_point": points}}, source=source)
+    ctx.add("Slice", name=f"{name}_part" if copy_out else name, bottoms=[bottom], tops=tops,
+            params={"slice_param": {"axis": axis, "slice_point": points}},
+            source=source if begin == 0 else None)
     if dropped:
         ctx.add("Silence", name=f"{name}_silence", bottoms=dropped, tops=[])
+    if copy_out:
+        ctx.add("Power", name=name, bottoms=[part], tops=[top], source=source)
 
 
-@emitter(SliceAxis, layers=("Slice", "Silence"))
+@emitter(SliceAxis, layers=("Slice", "Silence", "Power"))
 def emit_slice_axis(op, ctx: EmitContext) -> None:
     x = op.operands[0]
     axis = op.attrs.positive_axis(x.type.rank)

@@ -46,6 +46,13 @@ def _zoo_argument(text: str) -> tuple[str, object]:
         raise argparse.ArgumentTypeError(f"{text!r}: the value is not a number, word or tuple") from None
 
 
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of distinct names (e.g. cat,dog,person)")
+    return names
+
+
 def _floats(text: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
@@ -109,6 +116,8 @@ def _add_model_arguments(parser) -> None:
                         help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
     parser.add_argument("--zoo-arg", action="append", default=[], type=_zoo_argument, metavar="KEY=VALUE",
                         help="zoo models: an argument for GluonCV's builder, e.g. num_segments=3 (repeatable)")
+    parser.add_argument("--classes", type=_names, metavar="A,B,C",
+                        help="zoo detectors named *_custom: the class names (default: three placeholder classes)")
     parser.add_argument("--seed", type=_SEED, default=0, help="seed of the verification input (default 0)")
     parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
@@ -216,8 +225,8 @@ def load_reference(args):
     if _is_symbol_file(args.model):
         from compiler.driver.reference import SymbolModel
 
-        if args.random_init is not None or args.zoo_arg:
-            raise ConversionError("--random-init and --zoo-arg apply to zoo models only")
+        if args.random_init is not None or args.zoo_arg or args.classes:
+            raise ConversionError("--random-init, --zoo-arg and --classes apply to zoo models only")
         if args.params is None:
             raise ConversionError(f"{args.model} needs --params PREFIX-0000.params")
         if not args.input_shape:
@@ -229,6 +238,8 @@ def load_reference(args):
         raise ConversionError(f"zoo model '{args.model}' has no weights offline",
                               hint="pass --random-init SEED, or export the model and pass its symbol file")
     arguments = dict(args.zoo_arg)
+    if args.classes:
+        arguments["classes"] = args.classes
     shapes = normalise_input_shapes(_input_shapes(args, zoo.default_input_shape(args.model, arguments)))
     net = zoo.random_zoo_model(args.model, args.random_init, next(iter(shapes.values())), arguments)
     return net, shapes, net

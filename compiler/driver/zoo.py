@@ -18,6 +18,7 @@ _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), (
                ("alpha_pose", (256, 192)), ("640x192", (192, 640)), ("1024x320", (320, 1024)),
                ("monodepth2", (192, 640)))
 _SEGMENTATION_SIZE = 480
+DEFAULT_CLASSES = ("class_a", "class_b", "class_c")
 # Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
 _OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
 # Segmentation builders fix their output size (and PSP its pooling grid) at construction: GluonCV's SegBaseModel
@@ -126,6 +127,9 @@ def _build_offline(name: str, arguments: dict, input_shape=None):
     from gluoncv import model_zoo
 
     named, forwarded = builder_arguments(name)
+    builder = model_zoo.model_zoo._models[name.lower()]
+    if "classes" in inspect.signature(builder).parameters and "classes" not in arguments:
+        named["classes"] = list(DEFAULT_CLASSES)   # the *_custom detectors take the user's classes (--classes)
     if input_shape is not None and _SIZED_AT_BUILD.search(name):
         forwarded.update(height=int(input_shape[2]), width=int(input_shape[3]))
     while True:

@@ -268,6 +268,44 @@ def _upsampling(ctx: NodeContext) -> Value:
     return ctx.add(Deconvolution(num_filter=channels, kernel=factor, stride=factor, num_group=channels), x, weight)
 
 
+@composite("repeat", builds=(Deconvolution,))
+def _repeat(ctx: NodeContext) -> Value:
+    """repeat(x, r, axis) along H or W of NCHW data repeats each row or column r times (YOLOv3's nearest
+    upsampling): a grouped Deconvolution with kernel = stride = r along that axis and unit weights."""
+    import numpy as np
+
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"repeats", "axis"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    axis = parse_value(str(ctx.raw_attrs.get("axis", "None")), int | None)
+    axis = axis + x.type.rank if axis is not None and axis < 0 else axis
+    if x.type.rank != 4 or axis not in (2, 3):
+        raise ctx.unsupported(f"axis {ctx.raw_attrs.get('axis')}: only repeating rows or columns of NCHW data (axis 2 "
+                              "or 3) converts", attribute="axis")
+    repeats = int(ctx.raw_attrs["repeats"])
+    kernel = (repeats, 1) if axis == 2 else (1, repeats)
+    channels = x.type.shape[1]
+    weight = ctx.graph.constant(np.ones((channels, 1, *kernel), np.float32), ctx.name + "_unit_weight")
+    return ctx.add(Deconvolution(num_filter=channels, kernel=kernel, stride=kernel, num_group=channels), x, weight)
+
+
+@composite("slice_like", builds=(SliceAxis, Reshape))
+def _slice_like(ctx: NodeContext) -> Value:
+    """x cut to the shape of `like` on `axes` (all when empty), from index 0: one SliceAxis per axis that shrinks;
+    with static shapes the usual case (YOLOv3's upsampled map against its route) cuts nothing."""
+    extra = sorted(set(ctx.raw_attrs) - {"axes"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    value = ctx.operands[0]
+    for axis, (size, wanted) in enumerate(zip(value.type.shape, ctx.out_shapes[0])):
+        if wanted != size:
+            value = ctx.add(SliceAxis(axis=axis, begin=0, end=wanted), value, suffix=f"_axis{axis}")
+    return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)
+
+
 @composite("mean", "sum", "sum_axis", builds=(Reduce,))
 def _reduce(ctx: NodeContext) -> Value:
     if str(ctx.raw_attrs.get("exclude", "False")).lower() in ("true", "1"):

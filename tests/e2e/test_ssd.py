@@ -157,3 +157,19 @@ def test_pretrained_style_minimal_opset_decoder(tmp_path, runtime):
     code = cli(["convert", str(tmp_path / "pretrained-symbol.json"), "--params", str(tmp_path / "pretrained-0000.params"),
                 "--input-shape", "1,3,512,512", "--target", "caffe-ssd", "-o", str(tmp_path / "out")])
     assert code == 2 and not (tmp_path / "out.prototxt").exists()
+
+
+@pytest.mark.slow
+def test_custom_zoo_detector_takes_the_classes(tmp_path, capsys):
+    code = main(["convert", "ssd_300_mobilenet0.25_custom", "--target", "caffe-ssd", "--random-init", "0",
+                 "--classes", "cat,dog", "-o", str(tmp_path / "custom"), "--verify"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    _check_ssd_output(out)
+    assert "num_classes: 3" in (tmp_path / "custom.prototxt").read_text()   # two classes and the background
+
+
+def test_classes_must_be_distinct_names(capsys):
+    assert main(["convert", "ssd_300_mobilenet0.25_custom", "--random-init", "0", "--classes", "cat,,dog",
+                 "-o", "unused"]) == 2
+    assert "distinct names" in capsys.readouterr().err

@@ -71,3 +71,30 @@ def test_broadcast_like_as_an_output_is_refused_naming_it(tmp_path):
     shapes = {"data": (1, 3, 4, 5)}
     with pytest.raises(IllegalForTarget, match="repeated.*BroadcastLike"):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 4, 5), (2, 3, 3, 3)])
+def test_yolo_upsampling_by_repeat_then_slice_like(tmp_path, shape):
+    """GluonCV's YOLOv3 _upsample: repeat along W then H, then slice_like the route it is concatenated with."""
+    x = _conv(mx.sym.var("data"), 4, "conv")
+    up = mx.sym.repeat(mx.sym.repeat(x, repeats=2, axis=-1), repeats=2, axis=-2)
+    route = mx.sym.Deconvolution(x, kernel=(2, 2), stride=(2, 2), num_filter=3, name="route")
+    symbol = mx.sym.concat(mx.sym.slice_like(up, route * 0, axes=(2, 3)), route, dim=1, name="out")
+    shapes = {"data": shape}
+    for target in TARGETS:
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+
+
+def test_slice_like_that_cuts(tmp_path):
+    x = _conv(mx.sym.var("data"), 4, "conv")
+    small = mx.sym.Pooling(x, kernel=(2, 2), stride=(2, 2), pool_type="max")
+    symbol = mx.sym.relu(mx.sym.slice_like(x, small, axes=(2, 3)), name="out")
+    shapes = {"data": (1, 3, 6, 5)}
+    convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+
+
+def test_repeat_over_channels_is_refused_naming_the_attribute(tmp_path):
+    symbol = mx.sym.repeat(_conv(mx.sym.var("data"), 4, "conv"), repeats=2, axis=1, name="copies")
+    shapes = {"data": (1, 3, 4, 4)}
+    with pytest.raises(Exception, match="copies.*axis"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
