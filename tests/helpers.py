@@ -102,3 +102,16 @@ def _fields(options: Options) -> dict:
 
 def layer_types(compiled) -> list[str]:
     return [layer.type for layer in compiled.layers]
+
+
+def assert_zoo_model_verifies(name: str, shape, out_dir) -> dict:
+    """Run the zoo sweep's worker on one model for caffe and ncnn and require every run verified at 1e-4 relative
+    (caffe in each available runtime, ncnn in OpenCV); returns the worker's result."""
+    from compiler.driver import sweep
+
+    targets = ["caffe", "ncnn"]
+    result = sweep.run_worker(name, targets, available_runtimes(), shape, 0, str(out_dir))
+    assert result["status"] == {t: "verified" for t in targets}, result["reason"]
+    assert all(error <= 1e-4 for error in result["relative"].values()), result["relative"]
+    assert len(result["relative"]) == len(available_runtimes()) + 1   # ncnn files run in OpenCV
+    return result

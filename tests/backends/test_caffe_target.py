@@ -5,7 +5,6 @@ import pytest
 from google.protobuf import text_format
 
 from backends import get_target
-from backends import get_target
 from compiler.errors import ConversionError, IllegalForTarget
 from tests.helpers import convert_and_compare, random_params
 

@@ -4,7 +4,7 @@ model takes any size, to stay within the CI budget."""
 import pytest
 
 from compiler.driver import sweep, zoo
-from tests.helpers import available_runtimes
+from tests.helpers import assert_zoo_model_verifies
 
 MODELS = [
     ("fcn_resnet50_voc", (1, 3, 96, 128)),              # output resized to the chosen input (height/width)
@@ -19,11 +19,7 @@ MODELS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("name, shape", MODELS)
 def test_dense_family_representative_verifies(tmp_path, name, shape):
-    targets = ["caffe", "ncnn"]
-    result = sweep.run_worker(name, targets, available_runtimes(), shape, 0, str(tmp_path))
-    assert result["status"] == {t: "verified" for t in targets}, result["reason"]
-    assert all(error <= 1e-4 for error in result["relative"].values()), result["relative"]
-    assert len(result["relative"]) == len(available_runtimes()) + 1   # ncnn files run in OpenCV
+    assert_zoo_model_verifies(name, shape, tmp_path)
 
 
 def test_dense_task_default_inputs():

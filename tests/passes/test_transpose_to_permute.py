@@ -1,6 +1,5 @@
 import mxnet as mx
 
-from compiler.options import Options
 from tests.helpers import convert_and_compare, layer_types, random_params
 from tests.passes.helpers import conv, graph_of, kinds
 
