@@ -54,3 +54,19 @@ def test_a_crashing_worker_is_recorded(tmp_path, monkeypatch):
     args = argparse.Namespace(targets=["caffe"], runtimes=["opencv"], seed=0, output=str(tmp_path), timeout=300)
     result = sweep._spawn("cifar_resnet20_v1", args, None)
     assert result.status == {"caffe": "crashed"} and "no_such_worker" in result.reason
+
+
+def test_family_summary_counts_each_input_apart():
+    def entry(model, family, shape, status):
+        return {"model": model, "family": family, "task": "classification", "input_shape": shape,
+                "status": status, "relative": {}, "layers": {}, "seconds": {}, "reason": ""}
+    both = {"caffe": "verified", "ncnn": "verified"}
+    document = {"models": [
+        entry("resnet18_v1", "resnet_v1", [1, 3, 224, 224], both),
+        entry("resnet18_v1", "resnet_v1", [1, 3, 192, 256], both),
+        entry("resnet34_v1", "resnet_v1", [1, 3, 224, 224], {"caffe": "verified", "ncnn": "refused"}),
+        entry("resnet34_v1", "resnet_v1", [1, 3, 192, 256], {"caffe": "verified", "ncnn": "refused"})]}
+    lines = sweep.family_summary(document).splitlines()
+    assert lines[0] == ("| family | models | verified in every target, default input | verified in every target, "
+                        "3×192×256 input | refused by a target |")
+    assert lines[2] == "| resnet_v1 | 2 | 1 | 1 | 1 |"
