@@ -80,6 +80,8 @@ PARAMS = (
     Message("PowerParameter", (opt("power", 1, "float", 1.0), opt("scale", 2, "float", 1.0),
                                opt("shift", 3, "float", 0.0))),
     Message("ReLUParameter", (opt("negative_slope", 1, "float", 0.0),)),
+    Message("ExpParameter", (opt("base", 1, "float", -1.0), opt("scale", 2, "float", 1.0),
+                             opt("shift", 3, "float", 0.0))),
     Message("SoftmaxParameter", (opt("axis", 2, "int32", 1),)),
     Message("SliceParameter", (opt("axis", 3, "int32", 1), rep("slice_point", 2, "uint32"))),
     Message("PReLUParameter", (opt("channel_shared", 2, "bool", False),)),
@@ -120,7 +122,7 @@ class LayerParam:
 
 LAYER_PARAMS = {p.field: p for p in (
     LayerParam("concat_param", 104, "ConcatParameter"), LayerParam("convolution_param", 106, "ConvolutionParameter"),
-    LayerParam("eltwise_param", 110, "EltwiseParameter"),
+    LayerParam("eltwise_param", 110, "EltwiseParameter"), LayerParam("exp_param", 111, "ExpParameter"),
     LayerParam("inner_product_param", 117, "InnerProductParameter"),
     LayerParam("pooling_param", 121, "PoolingParameter"), LayerParam("power_param", 122, "PowerParameter"),
     LayerParam("relu_param", 123, "ReLUParameter"), LayerParam("softmax_param", 125, "SoftmaxParameter"),
@@ -140,6 +142,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Pooling": ("pooling_param", EVERY), "BatchNorm": ("batch_norm_param", EVERY), "Scale": ("scale_param", EVERY),
     "ReLU": ("relu_param", EVERY), "PReLU": ("prelu_param", EVERY), "ELU": ("elu_param", EVERY),
     "Sigmoid": (None, EVERY), "TanH": (None, EVERY), "BNLL": (None, EVERY), "AbsVal": (None, EVERY),
+    "Exp": ("exp_param", EVERY),
     "Power": ("power_param", EVERY), "Softmax": ("softmax_param", EVERY), "Eltwise": ("eltwise_param", EVERY),
     "Flatten": ("flatten_param", EVERY), "Reshape": ("reshape_param", EVERY), "Concat": ("concat_param", EVERY),
     "Slice": ("slice_param", EVERY), "Silence": (None, EVERY),

@@ -1,4 +1,4 @@
-"""Emitters for compiler/ops/activation.py: ReLU, Sigmoid, TanH, BNLL, PReLU, ELU, Softmax and exact compositions."""
+"""Emitters for compiler/ops/activation.py: ReLU, Sigmoid, TanH, BNLL, Exp, PReLU, ELU, Softmax and exact compositions."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import numpy as np
 from backends.emitters import EmitContext, const, emitter
 from compiler.ops.activation import Activation, LeakyReLU, ReLU6, Softmax
 
-_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL"}
+_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL", "exp": "Exp"}
 SELU_LAMBDA = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
@@ -16,7 +16,7 @@ def _activation_layers(op, target) -> frozenset[str]:
     return frozenset({_SINGLE_LAYER[act]} if act in _SINGLE_LAYER else {"AbsVal", "Power", "Eltwise"})
 
 
-@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Eltwise"),
+@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "Exp", "AbsVal", "Power", "Eltwise"),
          layers_for=_activation_layers)
 def emit_activation(op, ctx: EmitContext) -> None:
     x = op.operands[0]

@@ -109,6 +109,15 @@ def compile_graph(graph: Graph, target: str = "caffe", options: Options | None =
     return Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)
 
 
+def _first_shape(input_shape):
+    """The (first) input's shape from any accepted input_shape form."""
+    if isinstance(input_shape, dict):
+        return tuple(next(iter(input_shape.values())))
+    if input_shape and isinstance(input_shape[0], (tuple, list)):
+        return tuple(input_shape[0])
+    return tuple(input_shape) if input_shape else None
+
+
 def import_model(source, input_shape=None, *, params: str | None = None) -> Graph:
     """Build the IR from a Gluon HybridBlock, a `*-symbol.json` path (+ params path) or an existing Graph."""
     from compiler import frontend
@@ -125,7 +134,7 @@ def import_model(source, input_shape=None, *, params: str | None = None) -> Grap
         return frontend.import_files(path, params, input_shape)
     if input_shape is None:
         raise BadModel("a Gluon block needs an input shape", hint="pass input_shape=(1,3,224,224)")
-    return frontend.import_block(cut_decoder(source), input_shape)
+    return frontend.import_block(cut_decoder(source, _first_shape(input_shape)), input_shape)
 
 
 def compile_model(source, input_shape=None, *, target: str = "caffe", options: Options | None = None,
@@ -145,5 +154,5 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
     """
     options = attrs.evolve(options, **option_fields) if options is not None else Options(**option_fields)
     compiled = compile_graph(import_model(source, input_shape, params=params), target, options)
-    compiled.decode = decode_metadata(cut_decoder(source), compiled)
+    compiled.decode = decode_metadata(cut_decoder(source, _first_shape(input_shape)), compiled)
     return compiled

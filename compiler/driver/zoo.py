@@ -14,7 +14,8 @@ from compiler.errors import BadModel
 # Sizes are (height, width): pose nets take 256×192 people crops, monodepth2 the 640×192 (or 1024×320) frames its
 # name gives.
 _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
-               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512), ("center_net", 512), ("_pose_", (256, 192)),
+               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512), ("center_net", 512), ("yolo3", 416),
+               ("_pose_", (256, 192)),
                ("alpha_pose", (256, 192)), ("640x192", (192, 640)), ("1024x320", (320, 1024)),
                ("monodepth2", (192, 640)))
 _SEGMENTATION_SIZE = 480
@@ -308,6 +309,46 @@ def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> No
     mx.nd.waitall()
 
 
+def tune_yolo_heads(net, seed: int, input_shape, max_candidates: int = 200) -> None:
+    """Give a random YOLOv3 well-separated detections, as tune_ssd_heads does for SSD: box offsets scaled to std 1
+    (exp() of random logits overflows), class and objectness logits to std 3, then one objectness bias shift that
+    leaves at most `max_candidates` (box, class) scores above 0.01 — so GluonCV's top-k before NMS never binds."""
+    import mxnet as mx
+
+    from compiler.driver.reference import mxnet_internals
+
+    rng = np.random.RandomState(seed + 2)
+    batch = {"data": rng.standard_normal(input_shape).astype(np.float32)}
+    convs = [output.prediction for output in net.yolo_outputs]
+    logits = mxnet_internals(net, batch, [conv.name + "_fwd" for conv in convs])
+    per_level = []
+    for output, conv, value in zip(net.yolo_outputs, convs, logits):
+        anchors, preds = output._num_anchors, output._num_pred
+        value = value.reshape(value.shape[0], anchors, preds, -1)
+        factor = np.ones((anchors, preds))
+        factor[:, :4] = 1.0 / max(float(value[:, :, :4].std()), 1e-6)
+        factor[:, 4:] = 3.0 / max(float(value[:, :, 4:].std()), 1e-6)
+        for param in (conv.weight, conv.bias):
+            data = param.data().asnumpy()
+            param.set_data(mx.nd.array(data * factor.reshape((-1,) + (1,) * (data.ndim - 1))))
+        per_level.append((value * factor[None, :, :, None]).transpose(0, 1, 3, 2).reshape(-1, preds))
+    rows = np.concatenate(per_level).astype(np.float64)
+
+    def candidates(shift: float) -> int:
+        objectness = 1 / (1 + np.exp(-(rows[:, 4:5] + shift)))
+        return int(((1 / (1 + np.exp(-rows[:, 5:]))) * objectness > 0.01).sum())
+
+    low, high = -40.0, 0.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (low, middle) if candidates(middle) > max_candidates else (middle, high)
+    for output, conv in zip(net.yolo_outputs, convs):
+        bias = conv.bias.data().asnumpy().reshape(output._num_anchors, output._num_pred)
+        bias[:, 4] += low
+        conv.bias.set_data(mx.nd.array(bias.reshape(-1)))
+    mx.nd.waitall()
+
+
 def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | None = None):
     import mxnet as mx
 
@@ -322,9 +363,11 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
         randomize(net, seed, shape)
         if hasattr(net, "class_predictors"):
             tune_ssd_heads(net, seed, shape)
+        if hasattr(net, "yolo_outputs"):
+            tune_yolo_heads(net, seed, shape)
     except (mx.base.MXNetError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else str(exc).splitlines()[0]
         raise BadModel(f"'{name}' cannot run on input shape {shape}: {message}",
                        hint="pass an --input-shape the model accepts (e.g. its default "
                             f"{','.join(map(str, default_input_shape(name)))})") from None
-    return cut_decoder(net)   # what is converted is what verification runs
+    return cut_decoder(net, shape)   # what is converted is what verification runs

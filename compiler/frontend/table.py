@@ -96,7 +96,7 @@ def supported_ops() -> list[str]:
     return sorted(names)
 
 
-@composite("relu", "sigmoid", "tanh", "softsign", builds=(Activation,))
+@composite("relu", "sigmoid", "tanh", "softsign", "exp", builds=(Activation,))
 def _named_activation(ctx: NodeContext) -> Value:
     if ctx.raw_attrs:
         raise ctx.unsupported("takes no attributes", attribute=sorted(ctx.raw_attrs)[0])

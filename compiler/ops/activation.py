@@ -12,9 +12,9 @@ from compiler.ir.types import TensorType
 @op_def(mxnet=("Activation",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Activation:
-    """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|)."""
-    act_type: Literal["relu", "sigmoid", "tanh", "softrelu", "softsign"] = attrs.field(
-        validator=attrs.validators.in_(("relu", "sigmoid", "tanh", "softrelu", "softsign")))
+    """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|), exp (MXNet's unary `exp`)."""
+    act_type: Literal["relu", "sigmoid", "tanh", "softrelu", "softsign", "exp"] = attrs.field(
+        validator=attrs.validators.in_(("relu", "sigmoid", "tanh", "softrelu", "softsign", "exp")))
 
     def infer(self, x: TensorType) -> TensorType:
         return x

@@ -1,4 +1,4 @@
-"""One model per dense-prediction family (segmentation, pose, depth, CenterNet heads), built offline, converted for
+"""One model per dense-prediction family (segmentation, pose, depth, CenterNet heads, YOLOv3), built offline, converted for
 caffe and ncnn and verified in OpenCV and pycaffe through the zoo sweep's worker — at small inputs where the
 model takes any size, to stay within the CI budget."""
 import pytest
@@ -13,6 +13,7 @@ MODELS = [
     ("mobile_pose_mobilenetv3_small", None),            # DUC pixel shuffles
     ("monodepth2_resnet18_kitti_mono_640x192", (1, 3, 96, 320)),
     ("center_net_resnet18_v1b_voc", (1, 3, 256, 256)),  # cut before the top-k decoder
+    ("yolo3_mobilenet0.25_voc", (1, 3, 320, 320)),      # decoded boxes and scores, cut before the NMS
 ]
 
 

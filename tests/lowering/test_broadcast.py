@@ -37,12 +37,25 @@ def test_hard_swish_gate_of_mobilenetv3(tmp_path):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
 
 
-def test_a_gate_over_the_trailing_axes_is_refused():
-    """(1, 1, H, W) × (N, C, H, W) is no leading block: no Scale layer multiplies them."""
+@pytest.mark.parametrize("kind", ["broadcast_mul", "broadcast_add", "broadcast_sub"])
+def test_a_map_over_the_trailing_axes_is_repeated_exactly(tmp_path, kind):
+    """(N, 1, H, W) ∘ (N, C, H, W) is no leading block: the map is repeated over the channels by a Concat of copies
+    (YOLOv3's class scores × objectness have this form)."""
     data = mx.sym.var("data")
     x = mx.sym.Convolution(data, kernel=(1, 1), num_filter=3, name="conv")
     mask = mx.sym.Convolution(data, kernel=(1, 1), num_filter=1, name="mask")
-    symbol = mx.sym.broadcast_mul(x, mask, name="masked")
+    symbol = getattr(mx.sym, kind)(mask, x, name="masked")
+    shapes = {"data": (2, 3, 4, 4)}
+    for target in ("caffe", "caffe-ssd", "ncnn"):
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        assert "Concat" in [layer.type for layer in compiled.layers]
+
+
+def test_broadcast_between_ranks_is_refused():
+    data = mx.sym.var("data")
+    x = mx.sym.Convolution(data, kernel=(1, 1), num_filter=3, name="conv")
+    plane = mx.sym.reshape(mx.sym.Convolution(data, kernel=(1, 1), num_filter=1, name="mask"), shape=(4, 4))
+    symbol = mx.sym.broadcast_mul(x, plane, name="masked")
     shapes = {"data": (1, 3, 4, 4)}
     with pytest.raises(IllegalForTarget, match="masked"):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, "/tmp")
@@ -58,3 +71,24 @@ def test_non_square_gate_block_in_five_dimensions(tmp_path):
     shapes = {"data": (1, 3, 4, 4)}
     compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target="caffe")
     assert "Scale" in layer_types(compiled)
+
+
+@pytest.mark.parametrize("const_shape", [(1, 1, 2, 3), (1, 4, 2, 1), (2, 3)])
+@pytest.mark.parametrize("op", ["add", "sub", "rsub", "mul", "div"])
+def test_constants_off_the_channel_axis_on_a_per_channel_scale_target(tmp_path, const_shape, op):
+    """ncnn's Scale ignores axis/num_axes: a constant varying along H or W (YOLOv3's grid and anchors) becomes a
+    blob (zero-weight InnerProduct bias) and an Eltwise there; Scale{axis, num_axes} elsewhere."""
+    data = mx.sym.var("data")
+    x = mx.sym.relu(mx.sym.Convolution(data, kernel=(1, 1), num_filter=4, name="conv")) + 0.5
+    c = mx.sym.var("c", shape=const_shape)
+    symbol = {"add": lambda: mx.sym.broadcast_add(x, c), "sub": lambda: mx.sym.broadcast_sub(x, c),
+              "rsub": lambda: mx.sym.broadcast_sub(c, x), "mul": lambda: mx.sym.broadcast_mul(x, c),
+              "div": lambda: mx.sym.broadcast_div(x, c)}[op]()
+    symbol = mx.sym.Convolution(symbol, kernel=(1, 1), num_filter=2, name="after")
+    shapes = {"data": (2, 3, 2, 3)}
+    params = random_params(symbol, shapes)
+    params["c"] = params["c"] + 2.0   # away from zero for the division
+    for target in ("ncnn", "caffe"):
+        compiled, _ = convert_and_compare(symbol, params, shapes, tmp_path, target=target)
+        types = [layer.type for layer in compiled.layers]
+        assert ("InnerProduct" in types) == (target == "ncnn") and ("Scale" in types) == (target == "caffe")
