@@ -24,11 +24,19 @@ def test_addition(tmp_path, op):
     assert layer_types(compiled)[-1] == "Eltwise"
 
 
-def test_broadcast_add_of_two_data_tensors_is_refused(tmp_path):
+def test_broadcast_add_of_two_data_tensors_repeats_the_smaller(tmp_path):
     data = mx.sym.var("data")
     symbol = mx.sym.broadcast_add(_conv(data), mx.sym.mean(_conv(data, "c2"), axis=(2, 3), keepdims=True), name="sum")
+    convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path)
+
+
+def test_broadcast_add_needing_too_many_copies_is_refused(tmp_path):
+    """Repeating a (N, C, 1, 1) value over a 40×40 map would take 1600 copies: refused, naming the op."""
+    data = mx.sym.var("data")
+    symbol = mx.sym.broadcast_add(_conv(data), mx.sym.mean(_conv(data, "c2"), axis=(2, 3), keepdims=True), name="sum")
+    shapes = {"data": (1, 3, 40, 40)}
     with pytest.raises(IllegalForTarget, match="sum"):
-        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path)
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
 
 
 @pytest.mark.parametrize("flatten, no_bias", [(True, False), (True, True), (False, False)])
