@@ -37,3 +37,23 @@ def test_dense_task_default_inputs():
 def test_danet_is_refused_with_the_reason(tmp_path):
     result = sweep.run_worker("danet_resnet50_citys", ["caffe"], ["opencv"], (1, 3, 64, 64), 0, str(tmp_path))
     assert result["status"] == {"caffe": "refused"} and "two activations" in result["reason"], result["reason"]
+
+
+def test_builders_that_refuse_forwarded_keywords_still_build_offline():
+    """yolo3_darknet53_voc forwards **kwargs to DarknetV3, which raises a Warning (not a TypeError) for a keyword it
+    does not know; the zoo build used to end there with a traceback."""
+    from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
+
+    assert isinstance(zoo.get_zoo_model("yolo3_darknet53_voc"), YOLOV3)
+
+
+def test_a_builder_failing_any_way_is_one_clear_error(monkeypatch):
+    from gluoncv import model_zoo
+
+    from compiler.errors import BadModel
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such weights layout")
+    monkeypatch.setattr(model_zoo, "get_model", broken)
+    with pytest.raises(BadModel, match="cannot build 'resnet18_v1' offline.*no such weights layout"):
+        zoo.get_zoo_model("resnet18_v1")
