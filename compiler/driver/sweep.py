@@ -273,7 +273,7 @@ def family_summary(document: dict) -> str:
         elif any(s == "refused" for s in m.status.values()):
             row["refused"].add(m.model)
     lines = ["| family | models | " + " | ".join(f"verified in every target, {label} input" for label in labels)
-             + " | refused by a target |", "| --- | ---: | " + " | ".join("---:" for _ in labels) + " | ---: |"]
+             + " | refused at some input (reasons in coverage.md) |", "| --- | ---: | " + " | ".join("---:" for _ in labels) + " | ---: |"]
     for family, row in sorted(rows.items()):
         lines.append(f"| {family} | {len(row['models'])} | " + " | ".join(str(row[label]) for label in labels)
                      + f" | {len(row['refused'])} |")
