@@ -115,3 +115,26 @@ def assert_zoo_model_verifies(name: str, shape, out_dir) -> dict:
     assert all(error <= 1e-4 for error in result["relative"].values()), result["relative"]
     assert len(result["relative"]) == len(available_runtimes()) + 1   # ncnn files run in OpenCV
     return result
+
+
+def cut_detector_run(name: str, shape, out_dir):
+    """A zoo detector cut before its decoder, converted and saved; returns (its PREFIX.decode.json, the Caffe
+    outputs in each available runtime on one seeded image, and GluonCV's own (ids, scores, boxes) for that image)."""
+    import json
+
+    import mxnet as mx
+
+    from compiler.driver import zoo
+    from compiler.driver.api import compile_model
+
+    heads = zoo.random_zoo_model(name, 0, shape)
+    compiled = compile_model(heads, shape)
+    prefix = os.path.join(str(out_dir), "detector")
+    prototxt, caffemodel = compiled.save(prefix)
+    with open(prefix + ".decode.json", encoding="utf-8") as f:
+        meta = json.load(f)
+    image = np.random.RandomState(3).standard_normal(shape).astype(np.float32)
+    outputs = {runtime: run_runtime(runtime, prototxt, caffemodel, {"data": image}, compiled.output_layers)
+               for runtime in available_runtimes()}
+    gluoncv = tuple(a.asnumpy()[0] for a in heads.net(mx.nd.array(image)))   # the full net, decoder included
+    return meta, outputs, gluoncv

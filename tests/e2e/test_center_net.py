@@ -1,15 +1,9 @@
 """CenterNet: the heads are converted and verified, and the decode that PREFIX.decode.json describes, applied to
 the Caffe outputs, gives GluonCV's own detections (its decoder run on the full MXNet net)."""
-import json
-
-import mxnet as mx
 import numpy as np
 import pytest
 
-from compiler.driver import zoo
-from compiler.driver.api import compile_model
-from compiler.driver.verify.runtimes import run_runtime
-from tests.helpers import available_runtimes
+from tests.helpers import cut_detector_run
 
 
 def decode(meta: dict, blobs: dict) -> list[tuple[int, float, tuple]]:
@@ -33,21 +27,11 @@ def decode(meta: dict, blobs: dict) -> list[tuple[int, float, tuple]]:
 
 @pytest.mark.slow
 def test_center_net_decode_metadata_reproduces_gluoncv(tmp_path):
-    name, shape = "center_net_resnet18_v1b_voc", (1, 3, 224, 224)
-    heads = zoo.random_zoo_model(name, 0, shape)
-    compiled = compile_model(heads, shape)
-    prefix = str(tmp_path / "centernet")
-    prototxt, caffemodel = compiled.save(prefix)
-    with open(prefix + ".decode.json") as f:
-        meta = json.load(f)
+    meta, outputs, (ids, scores, boxes) = cut_detector_run("center_net_resnet18_v1b_voc", (1, 3, 224, 224), tmp_path)
     assert meta["scale"] == 4.0 and set(meta["outputs"]) == {"heatmap", "peaks", "wh", "offset"}
-
-    image = np.random.RandomState(3).standard_normal(shape).astype(np.float32)
-    ids, scores, boxes = (a.asnumpy()[0] for a in heads.net(mx.nd.array(image)))   # GluonCV's full decoder
     expected = sorted((int(i), float(s), tuple(b)) for i, s, b in zip(ids, scores, boxes))
-    for runtime in available_runtimes():
-        outputs = run_runtime(runtime, prototxt, caffemodel, {"data": image}, compiled.output_layers)
-        found = sorted(decode(meta, dict(zip(meta["outputs"].values(), outputs))))
+    for runtime, blobs in outputs.items():
+        found = sorted(decode(meta, dict(zip(meta["outputs"].values(), blobs))))
         assert len(found) == len(expected) == meta["topk"]
         for (cls, score, box), (want_cls, want_score, want_box) in zip(found, expected):
             assert cls == want_cls and abs(score - want_score) <= 1e-4

@@ -1,15 +1,9 @@
 """YOLOv3: the decoded boxes and scores are converted and verified, and the NMS that PREFIX.decode.json describes,
 applied to the Caffe outputs, gives GluonCV's own detections (its box_nms run on the full MXNet net)."""
-import json
-
-import mxnet as mx
 import numpy as np
 import pytest
 
-from compiler.driver import zoo
-from compiler.driver.api import compile_model
-from compiler.driver.verify.runtimes import run_runtime
-from tests.helpers import available_runtimes
+from tests.helpers import cut_detector_run
 
 
 def _iou(box, others):
@@ -39,20 +33,11 @@ def nms(meta: dict, boxes: np.ndarray, scores: np.ndarray) -> list[tuple]:
 @pytest.mark.slow
 @pytest.mark.parametrize("name, shape", [("yolo3_mobilenet0.25_voc", (1, 3, 320, 320))])
 def test_yolo_decode_metadata_reproduces_gluoncv(tmp_path, name, shape):
-    heads = zoo.random_zoo_model(name, 0, shape)
-    compiled = compile_model(heads, shape)
-    prefix = str(tmp_path / "yolo")
-    prototxt, caffemodel = compiled.save(prefix)
-    with open(prefix + ".decode.json") as f:
-        meta = json.load(f)
-    image = np.random.RandomState(3).standard_normal(shape).astype(np.float32)
-    ids, scores, boxes = (a.asnumpy()[0] for a in heads.net(mx.nd.array(image)))   # GluonCV's own NMS
+    meta, outputs, (ids, scores, boxes) = cut_detector_run(name, shape, tmp_path)
     valid = ids[:, 0] >= 0
     expected = sorted((int(i), float(s), tuple(b)) for i, s, b in zip(ids[valid, 0], scores[valid, 0], boxes[valid]))
     assert len(expected) > 10
-    for runtime in available_runtimes():
-        caffe_boxes, caffe_scores = run_runtime(runtime, prototxt, caffemodel, {"data": image},
-                                                compiled.output_layers)
+    for runtime, (caffe_boxes, caffe_scores) in outputs.items():
         found = sorted((c, s, tuple(b)) for c, s, b in nms(meta, caffe_boxes[0], caffe_scores[0]))
         assert len(found) == len(expected)
         scale = max(1.0, float(np.abs(boxes[valid]).max()))
