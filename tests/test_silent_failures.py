@@ -257,3 +257,18 @@ def test_a_later_slice_as_an_output_is_read_under_its_own_name(tmp_path, target)
     assert [c.name for c in comparisons[:3]] == ["a", "b", "c"]
     by_name = {layer.name: layer for layer in compiled.layers}
     assert all(by_name[name].tops[0] == name for name in compiled.output_layers)
+
+
+# -- Caffe's Reshape and Flatten tops alias their bottom ---------------------------------------------------------
+
+def test_no_layer_runs_in_place_on_a_view_of_a_blob_others_read(tmp_path):
+    """Found by the fuzzer: sigmoid(mean over a 1×1 map) × the map. The mean became a Reshape (one term) and the
+    Sigmoid ran in place on its top, which in Caffe shares memory with the map: pycaffe multiplied sigmoid(x) by
+    sigmoid(x) (relative error 0.51); OpenCV, which copies, was right."""
+    x = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=4, name="conv")
+    x = mx.sym.Pooling(x, kernel=(1, 1), global_pool=True, pool_type="max", name="gpool")
+    symbol = mx.sym.broadcast_mul(mx.sym.sigmoid(mx.sym.mean(x, axis=(2, 3), keepdims=True)), x, name="out")
+    shapes = {"data": (1, 3, 2, 2)}
+    compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+    assert comparisons
+    assert not any(layer.type == "Sigmoid" and layer.tops == layer.bottoms for layer in compiled.layers)

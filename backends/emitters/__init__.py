@@ -18,6 +18,10 @@ from compiler.ir.graph import Graph, Op, Value
 from compiler.ir.opdef import Trait
 
 
+# Layer types whose top shares memory with their bottom in Caffe (Blob::ShareData): no layer may run in place on it.
+VIEW_LAYERS = frozenset({"Reshape", "Flatten"})
+
+
 @attrs.define
 class Layer:
     """One Caffe layer: prototxt fields (params by message name) and its weight blobs."""
@@ -117,6 +121,10 @@ class EmitContext:
             self.allowed = None
         self._run_in_place(op, self.layers[first:])
 
+    def _made_by_view(self, blob: str) -> bool:
+        producer = next((layer for layer in reversed(self.layers) if blob in layer.tops), None)
+        return producer is not None and producer.type in VIEW_LAYERS
+
     def _run_in_place(self, op: Op, emitted: list[Layer]) -> None:
         """Let the layer write into its bottom blob when that is safe: an ELEMENTWISE op emitted as one layer with
         one bottom (Caffe's Eltwise clears its top before reading its bottoms), whose input nobody else reads, and
@@ -128,6 +136,10 @@ class EmitContext:
         if source.producer is None or len(source.uses) != 1 or id(source) in outputs or id(result) in outputs:
             return
         if layer.bottoms != [self.blob_of.get(id(source))] or layer.tops != [self.blob_of.get(id(result))]:
+            return
+        if self._made_by_view(layer.bottoms[0]):
+            # Caffe's Reshape and Flatten tops share memory with their bottom: writing into one would change the
+            # blob it views, which other layers may still read.
             return
         self._blob_names.discard(layer.tops[0])
         layer.tops[0] = self.blob_of[id(result)] = layer.bottoms[0]
