@@ -117,9 +117,9 @@ def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
                 c = const.astype(np.float64).reshape(data.type.shape[axis:axis + count]) if axis != -1 \
                     else float(const.reshape(-1)[0])
                 weight, bias = {
-                    "add": (1.0, c), "mul": (c, None), "div": (1.0 / np.asarray(c), None),
-                    "sub": (-1.0, c) if constant_first else (1.0, -np.asarray(c)),
-                }[kind]
+                    "add": lambda: (1.0, c), "mul": lambda: (c, None), "div": lambda: (1.0 / np.asarray(c), None),
+                    "sub": lambda: (-1.0, c) if constant_first else (1.0, -np.asarray(c)),
+                }[kind]()   # only the op's own pair: 1/c of a zero constant is not needed for a product
                 if axis == -1:
                     step = Power(scale=float(weight), shift=float(bias) if bias is not None else 0.0)
                     replacement = graph.add(step, data, name=op.name + "_power", origin=op.origin).result
