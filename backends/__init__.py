@@ -13,10 +13,12 @@ from backends.target import Target, TargetPolicy
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target(name="caffe", proto=schema.dialect(schema.CAFFE), description="BVLC Caffe 1.0 (tag 1.0)"),
-    Target(name="caffe-ssd", proto=schema.dialect(schema.SSD), description="weiliu89/caffe, branch ssd"),
+    Target(name="caffe-ssd", proto=schema.dialect(schema.SSD), description="weiliu89/caffe, branch ssd",
+           policy=TargetPolicy(prior_box_truncates_sizes=True)),
     Target(name="ncnn", proto=schema.dialect(schema.NCNN), description="ncnn's caffe2ncnn",
            policy=TargetPolicy(inplace=False, average_pool_counts_padding=False, permute_any_order=False,
-                               axis_params=False, reshape_batch=False, max_rank=4)),
+                               axis_params=False, reshape_batch=False, max_rank=4,
+                               detection_codes=("CENTER_SIZE",))),
 )}
 
 

@@ -110,6 +110,10 @@ PARAMS = (
         opt("variance_encoded_in_target", 8, "bool", False), opt("confidence_threshold", 9, "float"))),
     Message("NormalizeParameter", (opt("across_spatial", 1, "bool", True), opt("channel_shared", 3, "bool", True),
                                    opt("eps", 4, "float", 1e-10))),
+    Message("Yolov3DetectionOutputParameter", (
+        opt("num_classes", 1, "uint32", 20), opt("num_box", 2, "uint32", 3), opt("confidence_threshold", 3, "float", 0.01),
+        opt("nms_threshold", 4, "float", 0.45), rep("biases", 5, "float"), rep("anchors_scale", 6, "uint32"),
+        opt("mask_group_num", 7, "uint32", 2), rep("mask", 8, "uint32"))),
 )
 
 
@@ -133,6 +137,7 @@ LAYER_PARAMS = {p.field: p for p in (
     LayerParam("permute_param", 202, "PermuteParameter"), LayerParam("prior_box_param", 203, "PriorBoxParameter"),
     LayerParam("detection_output_param", 204, "DetectionOutputParameter"),
     LayerParam("norm_param", 206, "NormalizeParameter"),
+    LayerParam("yolov3_detection_output_param", 603, "Yolov3DetectionOutputParameter"),
 )}
 
 # Every layer type a dialect runs, with the LayerParameter field of its parameters (None: it takes none).
@@ -149,6 +154,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Permute": ("permute_param", WITH_SSD_LAYERS), "PriorBox": ("prior_box_param", WITH_SSD_LAYERS),
     "DetectionOutput": ("detection_output_param", WITH_SSD_LAYERS), "Normalize": ("norm_param", WITH_SSD_LAYERS),
     "ReLU6": (None, frozenset({NCNN})),
+    "Yolov3DetectionOutput": ("yolov3_detection_output_param", frozenset({NCNN})),
 }
 
 _SCALARS = {"int64": "TYPE_INT64", "uint32": "TYPE_UINT32", "int32": "TYPE_INT32", "float": "TYPE_FLOAT",

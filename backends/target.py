@@ -13,6 +13,10 @@ class TargetPolicy:
     axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
     reshape_batch: bool = True           # Reshape may change the batch axis (caffe2ncnn drops dim 0 of Reshape)
     max_rank: int | None = None          # the largest blob rank the consumer holds (ncnn: 4, the batch included)
+    # DetectionOutput code types the consumer decodes (ncnn's layer always decodes CENTER_SIZE)
+    detection_codes: tuple[str, ...] = ("CORNER", "CENTER_SIZE")
+    # PriorBox truncates fractional min_size/max_size to integers (weiliu89 caffe-ssd; OpenCV and ncnn use floats)
+    prior_box_truncates_sizes: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -29,6 +29,11 @@ class UnsupportedOp(ConversionError):
     """An MXNet op, or an op/attribute combination, that has no exact lowering."""
 
 
+class NeedsOtherTarget(UnsupportedOp):
+    """A model that converts, exactly, only for targets whose dialect has layers this one lacks by design (an SSD's
+    PriorBox and DetectionOutput on BVLC Caffe): not a gap in the converter, a choice of target."""
+
+
 class BadAttribute(ConversionError):
     """An attribute string that does not parse, or a value outside what the op allows."""
 

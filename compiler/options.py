@@ -25,6 +25,9 @@ class Options:
     # PriorBox sizes scaled to integers, with img_h/img_w scaled alike: exact in weiliu89's caffe-ssd, which
     # truncates sizes to int, but not in OpenCV, which ignores img_h/img_w.
     ssd_integer_sizes: bool = False
+    # A YOLOv3 on ncnn ends in ncnn's native Yolov3DetectionOutput (its own semantics, not GluonCV's; reported)
+    # instead of the exact DetectionOutput ending.
+    ncnn_yolo_layer: bool = False
 
 
 def image_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:

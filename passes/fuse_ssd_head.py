@@ -7,7 +7,7 @@ from fractions import Fraction
 import attrs
 import numpy as np
 
-from compiler.errors import UnsupportedOp
+from compiler.errors import NeedsOtherTarget, UnsupportedOp
 from compiler.ir.graph import Graph, Op, Value
 from compiler.ops import Concat, Convolution, Flatten, FullyConnected, Pooling, Reshape, Softmax, Transpose
 from compiler.ops.detection import (BoxDecode, BoxNMS, CompareScalar, DetectionOutput, PriorBox, SliceAxis, Where,
@@ -206,9 +206,11 @@ def _constant_priors(graph: Graph, level: SSDLevel, level_anchors: np.ndarray, i
     name, origin = level.class_conv.name, level.class_conv.origin
     if head.type.shape[0] > 1:
         head = graph.add(SliceAxis(axis=0, begin=0, end=1), head, name=f"{name}_prior_image", origin=origin).result
+    if head.type.shape[1] > 1:   # one channel is enough, and keeps the zero weights as small as the table
+        head = graph.add(SliceAxis(axis=1, begin=0, end=1), head, name=f"{name}_prior_channel", origin=origin).result
     pooled = graph.add(Pooling(global_pool=True, pool_type="avg", kernel=(1, 1)), head, name=f"{name}_prior_seed",
                        origin=origin).result
-    weight = graph.constant(np.zeros((table.size, pooled.type.shape[1])), f"{name}_prior_zeros")
+    weight = graph.constant(np.zeros((table.size, 1)), f"{name}_prior_zeros")
     flat = graph.add(FullyConnected(num_hidden=table.size), pooled, weight,
                      graph.constant(table, f"{name}_prior_table"), name=f"{name}_prior_values", origin=origin).result
     return graph.add(Reshape(shape=(1, 2, boxes.size)), flat, name=f"{name}_priors", origin=origin).result
@@ -255,15 +257,17 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
              derived from the anchors and checked against them to 1e-6); DetectionOutput {num_classes C+1,
              CENTER_SIZE, nms_threshold, top_k, keep_top_k = post_nms, confidence_threshold} as the graph output
              in place of the ids/scores/boxes outputs; head channels permuted where the anchor order differs; a
-             level whose anchors no PriorBox makes (the "lite" generators' ratio boxes) gets its priors as a
-             constant: the bias of a zero-weight InnerProduct on the global average of its box head
+             level whose anchors no PriorBox makes (the "lite" generators' ratio boxes), or whose fractional
+             sizes the target's PriorBox truncates (caffe-ssd), gets its priors as a constant: the bias of a
+             zero-weight InnerProduct on the global average of one channel of its box head
     Exact:   priors equal the anchors to 1e-6 (float sizes; caffe-ssd's int truncation is reported); detections
              equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, GluonCV's over all
              classes) — every remaining difference is listed in the report"""
     heads = graph.ops_of(BoxNMS)
     if heads and not NEEDS <= ctx.layers:
-        raise UnsupportedOp("GluonCV SSD post-processing (anchors, box decoder, box_nms) needs PriorBox and "
-                            "DetectionOutput layers", **heads[0].error_context(), hint="use --target caffe-ssd")
+        raise NeedsOtherTarget("GluonCV SSD post-processing (anchors, box decoder, box_nms) needs PriorBox and "
+                               "DetectionOutput layers", **heads[0].error_context(),
+                               hint="use --target caffe-ssd or --target ncnn")
     for nms in heads:
         head = match_ssd_head(graph, nms)
         image_hw = head.image.type.shape[2:]
@@ -300,10 +304,21 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
                                                "img_h/img_w, so it sees wrong priors")
             if error > PRIOR_TOLERANCE:
                 raise _fail(level.class_conv, f"level {i}: PriorBox differs from the anchors by {error:.2e}")
-            worst = max(worst, error)
             truncated = prior.boxes((h, w), image_hw, sizes=([int(m) for m in prior.min_size],
                                                              [int(m) for m in prior.max_size]))
-            truncated_worst = max(truncated_worst, float(np.abs(truncated - expected).max()))
+            truncation = float(np.abs(truncated - expected).max())
+            if truncation > PRIOR_TOLERANCE and ctx.target.policy.prior_box_truncates_sizes:
+                # weiliu89's PriorBox would move these priors; the constant is right in every consumer.
+                with graph.inserting_before(nms):
+                    priors.append(_constant_priors(graph, level, level_anchors, image_hw, head.stds))
+                ctx.warn(level.class_conv, f"level {i}: fractional sizes {prior.min_size + prior.max_size}, which "
+                                           f"caffe-ssd truncates to integers (priors off by {truncation:.1e}); its "
+                                           "priors are the anchors themselves, the bias of a zero-weight "
+                                           "InnerProduct (--ssd-integer-sizes keeps PriorBox, exact in caffe-ssd "
+                                           "only)")
+                continue
+            worst = max(worst, error)
+            truncated_worst = max(truncated_worst, truncation)
             if order != sorted(order):
                 _permute_head(graph, level.class_conv, order, head.num_classes)
                 _permute_head(graph, level.box_conv, order, 4)

@@ -65,8 +65,35 @@ def test_family_summary_counts_each_input_apart():
         entry("resnet18_v1", "resnet_v1", [1, 3, 224, 224], both),
         entry("resnet18_v1", "resnet_v1", [1, 3, 192, 256], both),
         entry("resnet34_v1", "resnet_v1", [1, 3, 224, 224], {"caffe": "verified", "ncnn": "refused"}),
-        entry("resnet34_v1", "resnet_v1", [1, 3, 192, 256], {"caffe": "verified", "ncnn": "refused"})]}
+        entry("resnet34_v1", "resnet_v1", [1, 3, 192, 256], {"caffe": "verified", "ncnn": "refused"}),
+        # an SSD needs DetectionOutput, which BVLC Caffe lacks by design: verified where it can be expressed
+        entry("ssd_300_vgg16_atrous_voc", "ssd", [1, 3, 300, 300], {"caffe": "other target", "ncnn": "verified"}),
+        entry("ssd_512_vgg16_atrous_voc", "ssd", [1, 3, 512, 512], {"caffe": "other target", "ncnn": "failed"})]}
     lines = sweep.family_summary(document).splitlines()
-    assert lines[0] == ("| family | models | verified in every target, default input | verified in every target, "
-                        "3×192×256 input | refused at some input (reasons in coverage.md) |")
+    assert lines[0] == ("| family | models | verified in every target that has its layers, default input | "
+                        "verified in every target that has its layers, 3×192×256 input | refused at some input "
+                        "(reasons in coverage.md) |")
     assert lines[2] == "| resnet_v1 | 2 | 1 | 1 | 1 |"
+    assert lines[3] == "| ssd | 2 | 1 | 0 | 0 |"
+
+
+def test_a_target_without_the_layers_is_not_the_worst_status():
+    result = sweep.ModelResult("ssd_300_vgg16_atrous_voc", "ssd", "detection", (1, 3, 300, 300),
+                               {"caffe": "other target", "caffe-ssd": "verified", "ncnn": "verified"})
+    assert result.worst == "verified"
+    result.status["ncnn"] = "failed"
+    assert result.worst == "failed"
+
+
+def test_render_merges_reruns_over_earlier_runs(tmp_path):
+    def run(status, wall):
+        return {"targets": ["caffe"], "runtimes": ["opencv"], "wall_seconds": wall, "models": [
+            {"model": "ssd_512_vgg16_atrous_voc", "family": "ssd", "task": "detection", "input_shape": [1, 3, 512, 512],
+             "status": {"caffe": status}, "relative": {}, "layers": {}, "seconds": {}, "reason": ""}]}
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(run("failed", 60.0)))
+    second.write_text(json.dumps(run("verified", 6.0)))
+    document = sweep.merge_reports([str(first), str(second)])
+    assert [m["status"] for m in document["models"]] == [{"caffe": "verified"}] and document["wall_seconds"] == 66.0
+    assert sweep._worker_main(["--render", str(first), str(second), str(tmp_path / "out")]) == 0
+    assert "| ssd_512_vgg16_atrous_voc | ssd | 3×512×512 | verified |" in (tmp_path / "out" / "coverage.md").read_text()

@@ -1,8 +1,9 @@
-"""Emitters for compiler/ops/detection.py: PriorBox, DetectionOutput, Normalize (caffe-ssd layers)."""
+"""Emitters for compiler/ops/detection.py: PriorBox, DetectionOutput, Normalize (caffe-ssd layers) and ncnn's
+Yolov3DetectionOutput."""
 from __future__ import annotations
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.detection import DetectionOutput, Normalize, PriorBox
+from compiler.ops.detection import DetectionOutput, Normalize, PriorBox, Yolov3DetectionOutput
 
 
 @emitter(PriorBox, layers=("PriorBox",))
@@ -22,12 +23,20 @@ def emit_prior_box(op, ctx: EmitContext) -> None:
             params={"prior_box_param": param}, source=op.result)
 
 
-@emitter(DetectionOutput, layers=("DetectionOutput",))
+def _detection_output_legality(op, target) -> str | None:
+    code = op.attrs.code_type
+    if code not in target.policy.detection_codes:
+        return (f"this consumer's DetectionOutput decodes only {', '.join(target.policy.detection_codes)}, "
+                f"not {code}")
+    return None
+
+
+@emitter(DetectionOutput, layers=("DetectionOutput",), legal=_detection_output_legality)
 def emit_detection_output(op, ctx: EmitContext) -> None:
     a: DetectionOutput = op.attrs
     param = {"num_classes": a.num_classes, "share_location": a.share_location,
              "background_label_id": a.background_label_id,
-             "nms_param": {"nms_threshold": a.nms_threshold, "top_k": a.top_k}, "code_type": "CENTER_SIZE",
+             "nms_param": {"nms_threshold": a.nms_threshold, "top_k": a.top_k}, "code_type": a.code_type,
              "keep_top_k": a.keep_top_k, "variance_encoded_in_target": False,
              "confidence_threshold": a.confidence_threshold}
     ctx.add("DetectionOutput", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands], tops=[ctx.top(op.result)],
@@ -41,3 +50,13 @@ def emit_normalize(op, ctx: EmitContext) -> None:
             params={"norm_param": {"across_spatial": a.across_spatial, "channel_shared": a.channel_shared,
                                    "eps": a.eps}},
             blobs=[const(op.operands[1])], source=op.result)
+
+
+@emitter(Yolov3DetectionOutput, layers=("Yolov3DetectionOutput",))
+def emit_yolov3_detection_output(op, ctx: EmitContext) -> None:
+    a: Yolov3DetectionOutput = op.attrs
+    param = {"num_classes": a.num_classes, "num_box": a.num_box, "confidence_threshold": a.confidence_threshold,
+             "nms_threshold": a.nms_threshold, "biases": list(a.biases), "anchors_scale": list(a.anchors_scale),
+             "mask_group_num": a.mask_group_num, "mask": list(a.mask)}
+    ctx.add("Yolov3DetectionOutput", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands],
+            tops=[ctx.top(op.result)], params={"yolov3_detection_output_param": param}, source=op.result)

@@ -20,6 +20,13 @@ class Compilation:
     layers: list
     name: str
     decode: dict | None = None   # what the application does after the model (a detector cut before its decoder)
+    notes: list = attrs.field(factory=list)   # how the outputs differ from the source's in form or in edge cases
+    approximations: list = attrs.field(factory=list)   # chosen by an option, outside the pass report
+    source: object = None        # the Gluon block imported (a detector's cut for the target), if it was one
+
+    @property
+    def exact(self) -> bool:
+        return self.report.exact and not self.approximations
 
     def net(self):
         """The prototxt as a NetParameter message of the target's proto."""
@@ -152,7 +159,17 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
     Raises:
         ConversionError (or a subclass) naming the node, op and attribute at fault.
     """
+    from backends import get_target
+
     options = attrs.evolve(options, **option_fields) if options is not None else Options(**option_fields)
-    compiled = compile_graph(import_model(source, input_shape, params=params), target, options)
-    compiled.decode = decode_metadata(cut_decoder(source, _first_shape(input_shape)), compiled)
+    if not isinstance(source, (Graph, str, os.PathLike)):
+        source = cut_decoder(source, _first_shape(input_shape), get_target(target), options)
+    graph = import_model(source, input_shape, params=params)
+    finish = getattr(source, "finish_graph", None)
+    notes, approximations = finish(graph) if finish is not None else ([], [])
+    compiled = compile_graph(graph, target, options)
+    compiled.decode = decode_metadata(source, compiled)
+    compiled.notes, compiled.approximations = notes, approximations
+    if not isinstance(source, (Graph, str, os.PathLike)):
+        compiled.source = source
     return compiled

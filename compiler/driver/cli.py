@@ -94,7 +94,8 @@ def conversion_options(args, **extra):
 
     return Options(to_bgr=args.to_bgr, softmax=args.softmax, mean=args.mean, std=args.std,
                    input_scale=args.input_scale, merge_bn=not args.no_merge_bn, relu6=args.relu6,
-                   ssd_confidence=args.ssd_confidence, ssd_integer_sizes=args.ssd_integer_sizes, **extra)
+                   ssd_confidence=args.ssd_confidence, ssd_integer_sizes=args.ssd_integer_sizes,
+                   ncnn_yolo_layer=args.ncnn_yolo_layer, **extra)
 
 
 def _input_shapes(args, default):
@@ -145,6 +146,10 @@ def _add_conversion_arguments(parser) -> None:
     parser.add_argument("--ssd-integer-sizes", action="store_true",
                         help="SSD: integer PriorBox sizes (scaled with img_h/img_w), exact in weiliu89 caffe-ssd, "
                              "which truncates fractional sizes; OpenCV ignores img_h/img_w")
+    parser.add_argument("--ncnn-yolo-layer", action="store_true",
+                        help="YOLOv3 on ncnn: end in ncnn's native Yolov3DetectionOutput (one class per box, "
+                             "class-agnostic NMS: an approximation of GluonCV's detections, reported) instead of the "
+                             "exact DetectionOutput ending")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,7 +258,7 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
     verdicts = verify.verify_files(model, input_shapes, prototxt, caffemodel, output_layers, output_names,
                                    conversion_options(args), runtime_names(args.runtime), args.seed, tolerance)
     for verdict in verdicts:
-        print(f"{'SSD verification' if verdict.detections else 'verification'} in {verdict.runtime} on a seeded "
+        print(f"{'detection verification' if verdict.detections else 'verification'} in {verdict.runtime} on a seeded "
               f"random input (seed {args.seed}):")
         for line in verdict.lines:
             print("  " + line)
@@ -261,16 +266,17 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
 
 
 def cmd_convert(args) -> int:
-    from compiler.driver.api import compile_graph, import_model
-    from compiler.driver.heads import decode_metadata
+    from compiler.driver.api import compile_model
 
     options = conversion_options(args, check_ir=args.check_ir, dump_ir=args.dump_ir, disable_passes=args.disable_pass)
     model, shapes, source = load_reference(args)
-    graph = import_model(source, shapes, params=args.params)
-    compiled = compile_graph(graph, args.target, options)
-    compiled.decode = decode_metadata(source, compiled)
+    compiled = compile_model(source, shapes, target=args.target, options=options, params=args.params)
     prototxt, caffemodel = compiled.save(args.output)
     print(f"wrote {prototxt} and {caffemodel} ({len(compiled.layers)} layers, target {args.target})")
+    for note in compiled.notes:
+        print(f"note: {note}")
+    for approximation in compiled.approximations:
+        print(f"approximation: {approximation}")
     if compiled.decode is not None:
         print(f"the model stops before its decoder ({compiled.decode['cut_before']}); {args.output}.decode.json "
               "says how to finish it")
@@ -279,7 +285,7 @@ def cmd_convert(args) -> int:
         from backends.writer import write_text_atomically
 
         write_text_atomically(args.output + ".report.json", compiled.report.to_json())
-    if not compiled.report.exact:
+    if not compiled.exact:
         print("warning: the output is an approximation; see --report")
     if args.verify:
         names = [v.name for v in compiled.graph.outputs]
@@ -317,13 +323,13 @@ def per_layer(args, model, shapes, source) -> int:
     import tempfile
 
     from compiler.driver import verify
-    from compiler.driver.api import compile_graph, import_model
+    from compiler.driver.api import compile_model
     from compiler.driver.verify.per_layer import compare_layers, first_divergence
     from compiler.driver.verify.runtimes import runtime_names
 
     options = conversion_options(args, inplace=False)
     _check_same_conversion(args, source, shapes)
-    compiled = compile_graph(import_model(source, shapes, params=args.params), args.target, options)
+    compiled = compile_model(source, shapes, target=args.target, options=options, params=args.params)
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
     with tempfile.TemporaryDirectory() as directory:
         prototxt, caffemodel = compiled.save(os.path.join(directory, "per_layer"))
@@ -331,7 +337,9 @@ def per_layer(args, model, shapes, source) -> int:
                                                           {v.name: v.type.shape for v in compiled.graph.inputs})
         code = 0
         for runtime in runtime_names(args.runtime):
-            results = compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
+            # The block that was imported: a detector's cut for this target, else the model itself.
+            imported = compiled.source if compiled.source is not None else model
+            results = compare_layers(imported, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
                                      tolerance)
             print(f"per-layer comparison in {runtime} ({len(results)} blobs with an MXNet counterpart):")
             for result in results:
@@ -349,9 +357,9 @@ def per_layer(args, model, shapes, source) -> int:
 def _check_same_conversion(args, source, shapes) -> None:
     """Per-layer verification converts the model again; that conversion must be the one whose files are on disk,
     or it would vouch for other files. Converting with the given options must reproduce PREFIX.prototxt."""
-    from compiler.driver.api import compile_graph, import_model
+    from compiler.driver.api import compile_model
 
-    again = compile_graph(import_model(source, shapes, params=args.params), args.target, conversion_options(args))
+    again = compile_model(source, shapes, target=args.target, options=conversion_options(args), params=args.params)
     with open(args.prefix + ".prototxt", encoding="utf-8") as f:
         on_disk = f.read().splitlines()
     produced = again.prototxt().splitlines()

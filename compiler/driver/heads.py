@@ -31,15 +31,38 @@ def _yolo_class():
     return YOLOV3
 
 
-def cut_decoder(net, input_shape=None):
-    """The part of `net` that Caffe can run: a CenterNet's heads, a YOLOv3's decoded boxes and scores before its
-    NMS (built for `input_shape`); any other block as it is."""
+NCNN_NATIVE = "ncnn Yolov3DetectionOutput"   # YOLOv3Heads.code_type of a model ending in ncnn's own layer
+
+
+def detection_code(target, options=None) -> str | None:
+    """How a YOLOv3 ends on `target`: the DetectionOutput code type (CORNER where the consumer decodes it: the
+    boxes pass through unchanged), NCNN_NATIVE when options.ncnn_yolo_layer asks for ncnn's own layer, or None
+    (decoded boxes and scores) when the target has no DetectionOutput."""
+    if options is not None and options.ncnn_yolo_layer:
+        if target is None or "Yolov3DetectionOutput" not in target.layers:
+            raise UnsupportedOp("ncnn's native Yolov3DetectionOutput exists only on the ncnn target",
+                                op="Yolov3DetectionOutput", attribute="ncnn_yolo_layer",
+                                hint="use --target ncnn, or drop --ncnn-yolo-layer")
+        return NCNN_NATIVE
+    if target is None or "DetectionOutput" not in target.layers:
+        return None
+    return "CORNER" if "CORNER" in target.policy.detection_codes else "CENTER_SIZE"
+
+
+def cut_decoder(net, input_shape=None, target=None, options=None):
+    """The part of `net` that Caffe can run: a CenterNet's heads; a YOLOv3's decoded boxes and scores before its
+    NMS (built for `input_shape`), or — for a `target` with DetectionOutput — the loc, conf and priors blobs that
+    a DetectionOutput turns into GluonCV's detections; any other block as it is."""
     yolo = _yolo_class()
+    heads = yolo_heads_class() if yolo is not None else None
+    if heads is not None and isinstance(net, heads):
+        code = detection_code(target, options)
+        return net if target is None or code == net.code_type else heads(net.net, net.input_shape, code)
     if yolo is not None and isinstance(net, yolo):
         if input_shape is None:
             raise UnsupportedOp("a YOLOv3 is cut before its NMS for one input size", node=net.name, op="YOLOV3",
                                 hint="pass input_shape")
-        return yolo_heads_class()(net, tuple(input_shape))
+        return heads(net, tuple(input_shape), detection_code(target, options))
     center_net = _center_net_class()
     if center_net is None or not isinstance(net, center_net):
         return net
@@ -90,6 +113,14 @@ def center_net_heads_class():
     return CenterNetHeads
 
 
+# How ncnn's Yolov3DetectionOutput differs from GluonCV's post-processing (read from ncnn's layer source).
+NATIVE_DIFFERENCES = ("one class per box, the best class logit, where GluonCV scores every class; a class-agnostic "
+                      "NMS over all levels, where GluonCV suppresses within a class; no top-k before NMS and no "
+                      "keep limit after it (GluonCV: nms_topk, post_nms); score ≥ 0.01 where GluonCV needs > 0.01; "
+                      "centres as (cell + sigmoid) / grid size and sizes as exp · anchor / (stride · grid size), "
+                      "which equal GluonCV's only when the input is a multiple of the largest stride")
+
+
 @functools.cache
 def yolo_heads_class():
     """Defined on first use (see center_net_heads_class)."""
@@ -97,24 +128,42 @@ def yolo_heads_class():
     import numpy as np
 
     class YOLOv3Heads(mx.gluon.HybridBlock):
-        """A GluonCV YOLOv3 up to its NMS: boxes (N, 4, P) as pixel corners (x1, y1, x2, y2) and class scores
-        (N, C, P) = sigmoid(class) · sigmoid(objectness), computed with GluonCV's own arithmetic. The P candidates
-        run over levels, then anchors, then cells (GluonCV orders cells before anchors; NMS does not care).
-        Channel-major, so that vanilla Caffe needs no Permute."""
+        """A GluonCV YOLOv3 up to its NMS, computed with GluonCV's own arithmetic (sigmoid(t) + cell, exp(t) ·
+        anchor, sigmoid(class) · sigmoid(objectness)). The P candidates run over levels, then anchors, then cells
+        (GluonCV orders cells before anchors; NMS does not care).
 
-        def __init__(self, net, input_shape):
+        code_type None: boxes (N, 4, P) as pixel corners (x1, y1, x2, y2) and class scores (N, C, P), channel-major
+        so that vanilla Caffe needs no Permute.
+
+        code_type "CORNER" or "CENTER_SIZE": the three bottoms of a DetectionOutput that returns GluonCV's
+        detections — loc (N, 4·P), conf (N, P·(C+1)) with an all-zero background class 0 first (ncnn's layer
+        always skips class 0), priors (1, 2, 4·P) made from loc by ×0 (+c), so that they come from graph values
+        through exact layers. CORNER: loc holds the normalised corners, the priors are all zero with variance 1,
+        and the decode 0 + 1·loc returns them unchanged. CENTER_SIZE (ncnn): loc holds (cx, cy, log w, log h)
+        normalised, the priors are the unit box centred at 0 with variance 1, and the decode returns
+        (cx, cy, exp(log w), exp(log h)); log w = t_w + log(anchor_w / W) is exact up to rounding."""
+
+        def __init__(self, net, input_shape, code_type=None):
             super().__init__(prefix=net.prefix + "heads_")
-            self.net = net
+            self.net, self.input_shape, self.code_type = net, tuple(input_shape), code_type
             self.levels = []
+            image_h, image_w = self.input_shape[2:]
             with mx.autograd.predict_mode():
-                tips = self._tips(mx.nd, mx.nd.zeros(input_shape))
+                tips = self._tips(mx.nd, mx.nd.zeros(self.input_shape))
             with self.name_scope():
                 for i, (output, tip) in enumerate(zip(net.yolo_outputs, tips)):
                     h, w = tip.shape[2:]
                     rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
                     grid = np.stack([cols.reshape(-1), rows.reshape(-1)])[None, None].astype(np.float32)
                     anchors = output.anchors.data().asnumpy().reshape(1, -1, 2, 1)
-                    for key, value in ((f"grid{i}", grid), (f"anchors{i}", anchors)):
+                    constants = {f"grid{i}": grid, f"anchors{i}": anchors}
+                    if code_type not in (None, NCNN_NATIVE):   # normalised by the input size, as DetectionOutput works
+                        per_axis = np.array([image_w, image_h], np.float64).reshape(1, 1, 2, 1)
+                        constants = {f"grid{i}": grid, f"scale{i}": (output._stride / per_axis).astype(np.float32),
+                                     f"anchors{i}": (anchors / per_axis).astype(np.float32)}
+                        if code_type == "CENTER_SIZE":
+                            constants[f"anchors{i}"] = np.log(anchors / per_axis).astype(np.float32)
+                    for key, value in constants.items():
                         constant = self.params.get_constant(key, value)
                         constant.initialize()
                         setattr(self, key, constant)
@@ -138,21 +187,99 @@ def yolo_heads_class():
             return tips
 
         def hybrid_forward(self, F, x, **constants):
+            if self.code_type == NCNN_NATIVE:   # ncnn's layer decodes the raw predictions itself
+                return tuple(output.prediction(tip) for output, tip in zip(self.net.yolo_outputs, self._tips(F, x)))
             boxes, scores = [], []
             for i, (output, tip) in enumerate(zip(self.net.yolo_outputs, self._tips(F, x))):
                 pred = output.prediction(tip).reshape((0, output._num_anchors, output._num_pred, -1))
-                centers = F.broadcast_add(F.sigmoid(pred.slice_axis(axis=2, begin=0, end=2)),
-                                          constants[f"grid{i}"]) * output._stride
-                sizes = F.broadcast_mul(F.exp(pred.slice_axis(axis=2, begin=2, end=4)), constants[f"anchors{i}"])
+                offsets = F.broadcast_add(F.sigmoid(pred.slice_axis(axis=2, begin=0, end=2)), constants[f"grid{i}"])
+                raw_sizes = pred.slice_axis(axis=2, begin=2, end=4)
                 confidence = F.sigmoid(pred.slice_axis(axis=2, begin=4, end=5))
                 score = F.broadcast_mul(F.sigmoid(pred.slice_axis(axis=2, begin=5, end=None)), confidence)
-                half = sizes / 2.0
-                corners = F.concat(centers - half, centers + half, dim=2)   # (N, A, 4, H·W)
-                boxes.append(corners.transpose((0, 2, 1, 3)).reshape((0, 0, -1)))
-                scores.append(score.transpose((0, 2, 1, 3)).reshape((0, 0, -1)))
-            return F.concat(*boxes, dim=2), F.concat(*scores, dim=2)
+                if self.code_type is None:
+                    boxes.append(self._corners(F, offsets * output._stride,
+                                               F.broadcast_mul(F.exp(raw_sizes), constants[f"anchors{i}"])))
+                    scores.append(score)
+                    continue
+                centers = F.broadcast_mul(offsets, constants[f"scale{i}"])
+                if self.code_type == "CORNER":
+                    box = self._corners(F, centers, F.broadcast_mul(F.exp(raw_sizes), constants[f"anchors{i}"]))
+                else:
+                    box = F.concat(centers, F.broadcast_add(raw_sizes, constants[f"anchors{i}"]), dim=2)
+                background = score.slice_axis(axis=2, begin=0, end=1) * 0
+                boxes.append(box)
+                scores.append(F.concat(background, score, dim=2))
+            if self.code_type is None:   # (N, A, k, H·W) per level → (N, k, P)
+                return tuple(F.concat(*[part.transpose((0, 2, 1, 3)).reshape((0, 0, -1)) for part in parts], dim=2)
+                             for parts in (boxes, scores))
+            # (N, A, k, H·W) per level → (N, P·k), prior-major as DetectionOutput reads it
+            loc, conf = (F.concat(*[part.transpose((0, 1, 3, 2)).reshape((0, -1)) for part in parts], dim=1)
+                         for parts in (boxes, scores))
+            zeros = loc.slice_axis(axis=0, begin=0, end=1).reshape((1, 1, -1)) * 0
+            if self.code_type == "CORNER":
+                priors = zeros
+            else:   # (x1, y1, x2, y2) = (−½, −½, ½, ½) for every prior
+                pairs = zeros.reshape((1, -1, 2, 2))
+                priors = F.concat(pairs.slice_axis(axis=2, begin=0, end=1) - 0.5,
+                                  pairs.slice_axis(axis=2, begin=1, end=2) + 0.5, dim=2).reshape((1, 1, -1))
+            return loc, conf, F.concat(priors, zeros + 1, dim=1)
 
-        def decode_metadata(self, input_shape, output_names) -> dict:
+        @staticmethod
+        def _corners(F, centers, sizes):
+            half = sizes / 2.0
+            return F.concat(centers - half, centers + half, dim=2)   # (N, A, 4, H·W)
+
+        def detection_output(self):
+            """The DetectionOutput that finishes this model as GluonCV's box_nms does: per class, IoU > nms_thresh
+            suppressed, scores > 0.01, top_k = nms_topk, keep_top_k = post_nms."""
+            from compiler.ops.detection import DetectionOutput
+
+            net = self.net
+            count = sum(h * w * a for h, w, a in self.levels)
+            return DetectionOutput(num_classes=len(net.classes) + 1, nms_threshold=float(np.float32(net.nms_thresh)),
+                                   top_k=int(net.nms_topk) if net.nms_topk > 0 else count,
+                                   keep_top_k=int(net.post_nms) if net.post_nms > 0 else count * len(net.classes),
+                                   confidence_threshold=0.01, code_type=self.code_type)
+
+        def native_detection_output(self):
+            """ncnn's Yolov3DetectionOutput for this net's levels, anchors and thresholds."""
+            from compiler.ops.detection import Yolov3DetectionOutput
+
+            outputs = self.net.yolo_outputs
+            anchors = [float(v) for output in outputs for v in output.anchors.data().asnumpy().reshape(-1)]
+            count = outputs[0]._num_anchors
+            return Yolov3DetectionOutput(num_classes=len(self.net.classes), num_box=count,
+                                         confidence_threshold=0.01, nms_threshold=float(np.float32(self.net.nms_thresh)),
+                                         biases=anchors, mask=range(len(outputs) * count),
+                                         anchors_scale=[int(output._stride) for output in outputs],
+                                         mask_group_num=len(outputs))
+
+        def finish_graph(self, graph) -> tuple[list[str], list[str]]:
+            """Append the detection layer to an imported graph of this block; returns (the differences in form or
+            in edge cases from GluonCV's output, the approximations) for the report."""
+            if self.code_type is None:
+                return [], []
+            if self.code_type == NCNN_NATIVE:
+                graph.outputs = [graph.add(self.native_detection_output(), *graph.outputs,
+                                           name="yolov3_detection_out").result]
+                return (["no runtime here runs ncnn's Yolov3DetectionOutput: --verify checks the prediction blobs "
+                         "that feed it"],
+                        [f"ncnn's native Yolov3DetectionOutput differs from GluonCV's detections: {NATIVE_DIFFERENCES}"])
+            loc, conf, priors = graph.outputs
+            detection = self.detection_output()
+            graph.outputs = [graph.add(detection, loc, conf, priors, name="detection_out").result]
+            return [f"YOLOv3 finished by DetectionOutput ({self.code_type}, identity decode): GluonCV keeps the "
+                    f"top {self.net.nms_topk} (box, class) rows over all classes before NMS, DetectionOutput's "
+                    f"top_k={detection.top_k} is per class — identical detections whenever GluonCV returns "
+                    f"{detection.keep_top_k} of them or its nms_topk does not bind; otherwise GluonCV's are a "
+                    "subset",
+                    "outputs differ in form: GluonCV returns ids, scores and pixel boxes sorted by score and padded "
+                    "with −1; DetectionOutput returns rows [image, label (class + 1; label 0 is an all-zero "
+                    "background), score, xmin, ymin, xmax, ymax] normalised by the input size"], []
+
+        def decode_metadata(self, input_shape, output_names) -> dict | None:
+            if self.code_type is not None:
+                return None   # the model ends in DetectionOutput: nothing is left to the application
             net = self.net
             return {
                 "model": "yolo3",

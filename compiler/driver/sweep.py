@@ -19,7 +19,8 @@ import time
 
 import attrs
 
-STATUSES = ("verified", "refused", "failed", "crashed", "timeout")
+# "other target": the model needs layers this target's dialect lacks by design (an SSD on BVLC Caffe).
+STATUSES = ("verified", "other target", "refused", "failed", "crashed", "timeout")
 WORKER = "compiler.driver.sweep"   # the module each worker process runs
 # pycaffe is BVLC Caffe with the caffe-ssd layers; ncnn's dialect (ReLU6 …) is checked in OpenCV.
 RUNTIMES_OF_TARGET = {"caffe": ("opencv", "caffe"), "caffe-ssd": ("opencv", "caffe"), "ncnn": ("opencv",)}
@@ -133,12 +134,16 @@ class ModelResult:
     relative: dict = attrs.field(factory=dict)         # "target/runtime" -> worst relative error
     layers: dict = attrs.field(factory=dict)           # target -> layer count
     seconds: dict = attrs.field(factory=dict)          # target -> conversion seconds
-    reason: str = ""                                   # why a target was refused or failed
+    reason: str = ""                                   # why each target that did not verify was refused or failed
+
+    def add_reason(self, reason: str) -> None:
+        self.reason = f"{self.reason}; {reason}" if self.reason else reason
 
     @property
     def worst(self) -> str:
         order = {s: i for i, s in enumerate(STATUSES)}
-        return max(self.status.values(), key=order.__getitem__) if self.status else "crashed"
+        considered = [s for s in self.status.values() if s != "other target"] or list(self.status.values())
+        return max(considered, key=order.__getitem__) if considered else "crashed"
 
 
 def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, seed: int, out_dir: str) -> dict:
@@ -147,7 +152,7 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
     os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
     from compiler.driver import verify, zoo
     from compiler.driver.api import compile_model
-    from compiler.errors import ConversionError
+    from compiler.errors import ConversionError, NeedsOtherTarget
     from compiler.options import Options
 
     family, task = family_of(name)
@@ -166,9 +171,13 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
             compiled = compile_model(net, shape, target=target, options=options)
             prefix = os.path.join(out_dir, f"{name}.{target}")
             prototxt, caffemodel = compiled.save(prefix)
+        except NeedsOtherTarget as exc:
+            result.status[target] = "other target"
+            result.add_reason(f"{target}: {_first_lines(exc)}")
+            continue
         except ConversionError as exc:
             result.status[target] = "refused"
-            result.reason = result.reason or f"{target}: {_first_lines(exc)}"
+            result.add_reason(f"{target}: {_first_lines(exc)}")
             continue
         result.seconds[target] = round(time.perf_counter() - start, 2)
         result.layers[target] = len(compiled.layers)
@@ -178,15 +187,15 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
                                            [v.name for v in compiled.graph.outputs], options, chosen, seed)
         except ConversionError as exc:
             result.status[target] = "failed"
-            result.reason = result.reason or f"{target}: verification could not run: {_first_lines(exc, 1)}"
+            result.add_reason(f"{target}: verification could not run: {_first_lines(exc, 1)}")
             continue
         for verdict in verdicts:
             result.relative[f"{target}/{verdict.runtime}"] = verdict.worst_relative
         result.status[target] = "verified" if all(v.ok for v in verdicts) else "failed"
         if not all(v.ok for v in verdicts):
             bad = next(v for v in verdicts if not v.ok)
-            result.reason = result.reason or f"{target}/{bad.runtime}: " + "; ".join(
-                line for line in bad.lines if "FAIL" in line or "DIFFERENT" in line)[:300]
+            result.add_reason(f"{target}/{bad.runtime}: " + "; ".join(
+                line for line in bad.lines if "FAIL" in line or "DIFFERENT" in line)[:300])
         for path in (prototxt, caffemodel):   # keep the report, not gigabytes of weights
             os.unlink(path)
     return attrs.asdict(result)
@@ -268,16 +277,38 @@ def family_summary(document: dict) -> str:
     for m in models:
         row = rows.setdefault(m.family, {"models": set(), "refused": set(), **{label: 0 for label in labels}})
         row["models"].add(m.model)
-        if m.status and all(s == "verified" for s in m.status.values()):
+        verified = [s == "verified" for s in m.status.values() if s != "other target"]
+        if verified and all(verified):
             row[input_label(m.model, m.input_shape)] += 1
         elif any(s == "refused" for s in m.status.values()):
             row["refused"].add(m.model)
-    lines = ["| family | models | " + " | ".join(f"verified in every target, {label} input" for label in labels)
+    lines = ["| family | models | " + " | ".join(f"verified in every target that has its layers, {label} input"
+                                                for label in labels)
              + " | refused at some input (reasons in coverage.md) |", "| --- | ---: | " + " | ".join("---:" for _ in labels) + " | ---: |"]
     for family, row in sorted(rows.items()):
         lines.append(f"| {family} | {len(row['models'])} | " + " | ".join(str(row[label]) for label in labels)
                      + f" | {len(row['refused'])} |")
     return "\n".join(lines)
+
+
+def merge_reports(paths) -> dict:
+    """coverage.json documents as one: a later run of a model at an input replaces an earlier one (a rerun of some
+    families after a fix); the targets and runtimes must agree; wall times add up."""
+    merged: dict = {}
+    document = None
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            part = json.load(f)
+        if document is not None and (part["targets"], part["runtimes"]) != (document["targets"], document["runtimes"]):
+            from compiler.errors import ConversionError
+
+            raise ConversionError(f"{path} was swept for other targets or runtimes than {paths[0]}")
+        document = document or {**part, "wall_seconds": 0.0}
+        document["wall_seconds"] += part["wall_seconds"]
+        for m in part["models"]:
+            merged[(m["model"], tuple(m["input_shape"]))] = m
+    document["models"] = list(merged.values())
+    return document
 
 
 def sweep(args) -> int:
@@ -340,12 +371,11 @@ def _worker_main(argv) -> int:
         with open(argv[1], encoding="utf-8") as f:
             print(family_summary(json.load(f)))
         return 0
-    if argv[:1] == ["--render"] and len(argv) == 3:    # … --render DIR/coverage.json OUT_DIR: coverage.md again
-        with open(argv[1], encoding="utf-8") as f:
-            document = json.load(f)
+    if argv[:1] == ["--render"] and len(argv) >= 3:    # … --render A.json [B.json …] OUT_DIR: one report again
+        document = merge_reports(argv[1:-1])
         results = [ModelResult(**{**m, "input_shape": tuple(m["input_shape"])}) for m in document["models"]]
-        os.makedirs(argv[2], exist_ok=True)
-        print(*write_report(results, document["targets"], document["runtimes"], argv[2], document["wall_seconds"]))
+        os.makedirs(argv[-1], exist_ok=True)
+        print(*write_report(results, document["targets"], document["runtimes"], argv[-1], document["wall_seconds"]))
         return 0
     parser = argparse.ArgumentParser()
     parser.add_argument("--worker", required=True)

@@ -8,16 +8,16 @@ import re
 import numpy as np
 
 from compiler.driver.heads import cut_decoder
-from compiler.errors import BadModel
+from compiler.errors import BadModel, UnsupportedOp
 
 # Default input sizes of the families that do not take 224×224 (first match wins).
 # Sizes are (height, width): pose nets take 256×192 people crops, monodepth2 the 640×192 (or 1024×320) frames its
-# name gives.
+# name gives; two-stage detectors their 600-pixel short side.
 _INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
                ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512), ("center_net", 512), ("yolo3", 416),
                ("_pose_", (256, 192)),
                ("alpha_pose", (256, 192)), ("640x192", (192, 640)), ("1024x320", (320, 1024)),
-               ("monodepth2", (192, 640)))
+               ("monodepth2", (192, 640)), ("rcnn", (600, 800)))
 _SEGMENTATION_SIZE = 480
 DEFAULT_CLASSES = ("class_a", "class_b", "class_c")
 # Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
@@ -143,6 +143,12 @@ def _build_offline(name: str, arguments: dict, input_shape=None):
             del forwarded[(named_in_message or list(forwarded))[-1]]
 
 
+# Families refused before they are built, with the reason (their builds or traces fail in ways that hide it).
+_NO_CAFFE_FORM = ((re.compile(r"(faster|doublehead|mask)_rcnn"),
+                   "a two-stage detector: its region proposals (box_nms per image) and ROIAlign over the proposed, "
+                   "data-dependent boxes have no Caffe layer"),)
+
+
 def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
     """A zoo model built offline for `input_shape`; `arguments` go to its builder (e.g. num_segments, classes)."""
     from gluoncv import model_zoo
@@ -150,6 +156,11 @@ def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
     if name.lower() not in model_zoo.get_model_list():
         raise BadModel(f"'{name}' is not a GluonCV model-zoo name",
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
+    for pattern, reason in _NO_CAFFE_FORM:
+        if pattern.search(name.lower()):
+            raise UnsupportedOp(f"'{name}' is not converted: {reason}", node=name, op="model",
+                                hint="convert its backbone (e.g. resnet50_v1b) and run the detection stage "
+                                     "outside Caffe")
     try:
         builder = model_zoo.model_zoo._models[name.lower()]
         with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder):

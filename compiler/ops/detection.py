@@ -258,7 +258,9 @@ class PriorBox:
 @op_def(operands=("loc", "conf", "priors"))
 @attrs.frozen(kw_only=True)
 class DetectionOutput:
-    """caffe-ssd DetectionOutput, CENTER_SIZE decoding, per-class NMS, every field explicit (docs/caffe.md#detectionoutput)."""
+    """caffe-ssd DetectionOutput: decode each loc row against its prior (code_type), then per-class NMS; every field
+    explicit (docs/caffe.md#detectionoutput). CORNER adds variance·loc to the prior's corners; CENTER_SIZE moves
+    and scales the prior's centre and size (the only code ncnn's layer has)."""
     num_classes: int
     nms_threshold: float
     top_k: int
@@ -266,9 +268,36 @@ class DetectionOutput:
     confidence_threshold: float
     background_label_id: int = 0
     share_location: bool = True
+    code_type: str = attrs.field(default="CENTER_SIZE",
+                                 validator=attrs.validators.in_(("CORNER", "CENTER_SIZE")))
 
     def infer(self, loc: TensorType, conf: TensorType, priors: TensorType) -> TensorType:
         count = priors.shape[2] // 4
         if loc.shape[1] != count * 4 or conf.shape[1] != count * self.num_classes:
             raise ValueError(f"loc {loc.shape} / conf {conf.shape} do not match {count} priors")
         return TensorType((1, 1, self.keep_top_k, 7), DType.float32)
+
+
+@op_def(operands=("levels*",))
+@attrs.frozen(kw_only=True)
+class Yolov3DetectionOutput:
+    """ncnn's own YOLOv3 decoder and NMS over each level's raw prediction (N, num_box·(5 + C), H, W). Not GluonCV's
+    post-processing: one class per box (the best class logit), score sigmoid(obj)·sigmoid(best), a class-agnostic NMS
+    over every level, score ≥ confidence_threshold, no top-k and no keep limit (docs/caffe.md#yolov3detectionoutput).
+    Rows [label, score, xmin, ymin, xmax, ymax] normalised; their count is data-dependent."""
+    num_classes: int
+    num_box: int
+    confidence_threshold: float
+    nms_threshold: float
+    biases: tuple[float, ...] = attrs.field(converter=tuple)        # every anchor (w, h) in input pixels
+    mask: tuple[int, ...] = attrs.field(converter=tuple)            # level l uses anchors mask[l·num_box + a]
+    anchors_scale: tuple[int, ...] = attrs.field(converter=tuple)   # each level's stride
+    mask_group_num: int
+
+    def infer(self, *levels: TensorType) -> TensorType:
+        if len(levels) != self.mask_group_num or len(self.anchors_scale) != len(levels):
+            raise ValueError(f"{len(levels)} levels for {self.mask_group_num} mask groups")
+        for level in levels:
+            if level.rank != 4 or level.shape[1] != self.num_box * (5 + self.num_classes):
+                raise ValueError(f"level {level.shape} is not (N, {self.num_box}·(5 + {self.num_classes}), H, W)")
+        return TensorType((1, 6), DType.float32)

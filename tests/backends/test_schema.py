@@ -28,7 +28,12 @@ def test_field_numbers_are_caffes():
 def test_each_dialect_has_only_its_consumers_layers_and_fields():
     caffe, ssd, ncnn = (schema.dialect(n) for n in ("caffe", "caffe-ssd", "ncnn"))
     assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
-    assert ncnn.layers - ssd.layers == {"ReLU6"}
+    assert ncnn.layers - ssd.layers == {"ReLU6", "Yolov3DetectionOutput"}
+    # caffe2ncnn's caffe.proto numbers: LayerParameter field 603, then num_classes 1 … mask 8
+    assert ncnn.LayerParameter.DESCRIPTOR.fields_by_name["yolov3_detection_output_param"].number == 603
+    yolo = ncnn.Yolov3DetectionOutputParameter.DESCRIPTOR.fields_by_name
+    assert {name: yolo[name].number for name in ("num_classes", "biases", "anchors_scale", "mask_group_num", "mask")} \
+        == {"num_classes": 1, "biases": 5, "anchors_scale": 6, "mask_group_num": 7, "mask": 8}
     assert "prior_box_param" not in caffe.LayerParameter.DESCRIPTOR.fields_by_name
     assert not hasattr(caffe, "PriorBoxParameter")
     for d in (caffe, ssd, ncnn):

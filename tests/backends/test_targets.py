@@ -18,7 +18,9 @@ def test_three_targets_with_declared_dialects():
     assert target_names() == ["caffe", "caffe-ssd", "ncnn"]
     caffe, ssd, ncnn = (get_target(n) for n in ("caffe", "caffe-ssd", "ncnn"))
     assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
-    assert ncnn.layers - ssd.layers == {"ReLU6"}
+    assert ncnn.layers - ssd.layers == {"ReLU6", "Yolov3DetectionOutput"}
+    assert ncnn.policy.detection_codes == ("CENTER_SIZE",) and "CORNER" in ssd.policy.detection_codes
+    assert ssd.policy.prior_box_truncates_sizes and not ncnn.policy.prior_box_truncates_sizes
     assert caffe.policy.inplace and not ncnn.policy.inplace
     for target in (caffe, ssd, ncnn):
         layer = target.proto.LayerParameter.DESCRIPTOR.fields_by_name

@@ -28,8 +28,10 @@ def _check_ssd_output(out: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ZOO)
 def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model, runtime):
-    # weiliu89's caffe-ssd (the pycaffe) truncates fractional sizes; its exact form is --ssd-integer-sizes.
-    flags = ["--ssd-integer-sizes"] if runtime == "caffe" else []
+    # weiliu89's caffe-ssd (the pycaffe) truncates fractional sizes: such levels get constant priors, or PriorBox
+    # with every size scaled to an integer under --ssd-integer-sizes (exact in caffe-ssd only).
+    integer_sizes = runtime == "caffe" and model == "ssd_512_resnet50_v1_voc"
+    flags = ["--ssd-integer-sizes"] if integer_sizes else []
     code = main(["convert", model, "--target", "caffe-ssd", "--random-init", "0", "-o", str(tmp_path / "ssd"),
                  "--to-bgr", "--verify", "--report", "--runtime", runtime, *flags])
     out = capsys.readouterr().out
@@ -37,14 +39,19 @@ def test_zoo_ssd_matches_gluoncv(tmp_path, capsys, model, runtime):
     _check_ssd_output(out)
     assert "per class" in out and "grouped by label" in out   # the remaining differences are reported
     text = (tmp_path / "ssd.prototxt").read_text()
-    for field in ("clip: false", "variance: 0.2", "flip: false", "step:", "offset: 0.5", "code_type: CENTER_SIZE",
-                  "share_location: true", "background_label_id: 0", "nms_threshold: 0.45", "keep_top_k: 100",
-                  "confidence_threshold: 0.01"):
+    fields = ["code_type: CENTER_SIZE", "share_location: true", "background_label_id: 0", "nms_threshold: 0.45",
+              "keep_top_k: 100", "confidence_threshold: 0.01"]
+    if model == "ssd_300_vgg16_atrous_voc" or integer_sizes:   # integer sizes: PriorBox layers
+        fields += ["clip: false", "variance: 0.2", "flip: false", "step:", "offset: 0.5"]
+    for field in fields:
         assert field in text, field
     if model == "ssd_300_vgg16_atrous_voc":
         assert 'type: "Normalize"' in text and "across_spatial: false" in text
     if model.startswith("ssd_512"):
-        assert ("scaled by" in out) if runtime == "caffe" else ("truncates fractional min_size/max_size" in out)
+        if integer_sizes:
+            assert "scaled by" in out and 'type: "PriorBox"' in text
+        else:
+            assert "which caffe-ssd truncates" in out and "bias of a zero-weight InnerProduct" in out
 
 
 @pytest.mark.slow
@@ -86,7 +93,8 @@ def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path, runtime):
     tune_ssd_heads(net, 5, (1, 3, 512, 512))
     text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=True,
                                           integer_sizes=runtime == "caffe")
-    assert [l.type for l in text_net.layer].count("PriorBox") == 6
+    # Fractional sizes: constant priors, or six PriorBox layers with the sizes scaled to integers.
+    assert [l.type for l in text_net.layer].count("PriorBox") == (6 if runtime == "caffe" else 0)
     assert [l for l in text_net.layer if l.type == "DetectionOutput"][0].detection_output_param.num_classes == 4
     prefix = str(tmp_path / "custom")
     prototxt, caffemodel = save_model(text_net, weights, prefix)

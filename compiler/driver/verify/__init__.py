@@ -83,15 +83,25 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
                  runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[RuntimeVerdict]:
     """Run the files in each runtime on a seeded input and compare with the MXNet model on the same input."""
     from compiler.driver.reference import input_shapes_of, run_mxnet
-    from compiler.driver.verify.ssd import is_ssd, verify_ssd
+    from compiler.driver.verify.ssd import is_ssd, native_yolo_layer, verify_native_yolo, verify_ssd, verify_yolo
 
     mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt))
     ssd = is_ssd(prototxt)
-    reference = None if ssd else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
+    native = native_yolo_layer(prototxt) is not None
+    reference = None if ssd or native else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
     verdicts = []
     for runtime in runtimes:
+        if native:
+            results = verify_native_yolo(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
+            lines = [str(r) for r in results] + [
+                "detections: not compared (no runtime here runs ncnn's Yolov3DetectionOutput, whose semantics differ "
+                "from GluonCV's; see the report)"]
+            worst = max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
+            verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
+            continue
         if ssd:
-            result = verify_ssd(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
+            check = verify_yolo if hasattr(model, "finish_graph") else verify_ssd
+            result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
             worst = max((t.relative for t in result.tensors[1:]), default=0.0)
             verdicts.append(RuntimeVerdict(runtime, tuple(result.lines()), result.ok, worst, detections=True))
             continue

@@ -40,10 +40,11 @@ def gluon_detections(ids, scores, boxes, image_hw) -> np.ndarray:
     return np.hstack([ids[keep], scores[keep], boxes[keep] / np.array([w, h, w, h])])
 
 
-def caffe_detections(output) -> np.ndarray:
-    """Rows [class, score, box] from DetectionOutput's (1, 1, K, 7); label 0 is the background, so class = label − 1."""
+def caffe_detections(output, image: int = 0) -> np.ndarray:
+    """Rows [class, score, box] of one image from DetectionOutput's (1, 1, K, 7) [image, label, score, box]; label 0
+    is the background, so class = label − 1."""
     rows = np.asarray(output, np.float64).reshape(-1, 7)
-    keep = (rows[:, 1] >= 1) & (rows[:, 2] > 0)
+    keep = (rows[:, 0] == image) & (rows[:, 1] >= 1) & (rows[:, 2] > 0)
     return np.hstack([rows[keep, 1:2] - 1, rows[keep, 2:3], rows[keep, 3:7]])
 
 
@@ -60,6 +61,17 @@ def compare_detections(reference: np.ndarray, caffe: np.ndarray, tolerance: floa
             score_diff = max(score_diff, abs(caffe[best, 1] - row[1]))
             box_diff = max(box_diff, float(np.abs(caffe[best, 2:] - row[2:]).max()))
     return DetectionComparison(len(reference), len(caffe), matched, score_diff, box_diff, tolerance)
+
+
+def compare_batch(gluoncv_outputs, detection_output, image_hw, tolerance: float) -> DetectionComparison:
+    """GluonCV's (ids, scores, boxes) for N images against one DetectionOutput result, image by image; the counts
+    add up over the batch and the differences are the worst of any image."""
+    ids, scores, boxes = gluoncv_outputs
+    parts = [compare_detections(gluon_detections(ids[i], scores[i], boxes[i], image_hw),
+                                caffe_detections(detection_output, i), tolerance) for i in range(len(ids))]
+    return DetectionComparison(sum(p.reference_count for p in parts), sum(p.caffe_count for p in parts),
+                               sum(p.matched for p in parts), max(p.max_score_diff for p in parts),
+                               max(p.max_box_diff for p in parts), tolerance)
 
 
 @attrs.frozen
@@ -122,7 +134,69 @@ def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_
     prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
     tensors = [prior_check] + compare_outputs(["loc", "conf (softmax)"], [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)],
                                               [loc, conf], tolerance)
-    ids, scores, boxes = run_mxnet(model, mxnet_inputs)
-    detections = compare_detections(gluon_detections(ids[0], scores[0], boxes[0], image_hw), caffe_detections(det),
-                                    tolerance)
+    detections = compare_batch(run_mxnet(model, mxnet_inputs), det, image_hw, tolerance)
     return SSDVerification(tensors, detections)
+
+
+def verify_yolo(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict, runtime: str,
+                tolerance: float) -> SSDVerification:
+    """A YOLOv3 that ends in DetectionOutput: its loc and conf blobs against the same wrapper run in MXNet
+    (tolerance, relative), its priors against the identity-decode priors (exact), and the detections against
+    GluonCV's own (the full net, box_nms included) as (class, score, box) sets."""
+    from compiler.driver.heads import yolo_heads_class
+    from compiler.driver.reference import run_mxnet
+    from compiler.driver.verify import compare_outputs
+    from compiler.driver.verify.runtimes import run_runtime
+
+    producer, detection = _ssd_layers(prototxt)
+    code = detection.detection_output_param.code_type
+    code_name = type(detection.detection_output_param).DESCRIPTOR.fields_by_name["code_type"].enum_type \
+        .values_by_number[code].name
+    image = next(iter(caffe_inputs.values()))
+    reference = yolo_heads_class()(model.net, image.shape, code_name)
+    caffe = run_runtime(runtime, prototxt, caffemodel, caffe_inputs,
+                        [detection.name] + [producer[blob].name for blob in detection.bottom])
+    loc, conf, priors = run_mxnet(reference, mxnet_inputs)
+    # Priors first, as for SSD: their values are 0, ±½ and 1, so relative is absolute here.
+    tensors = compare_outputs(["priors", "loc", "conf"], [priors, loc, conf], [caffe[3], caffe[1], caffe[2]],
+                              tolerance)
+    gluoncv = run_mxnet(model.net, mxnet_inputs)
+    return SSDVerification(tensors, compare_batch(gluoncv, caffe[0], image.shape[2:], tolerance))
+
+
+def native_yolo_layer(prototxt: str):
+    """The Yolov3DetectionOutput layer of a prototxt (ncnn's native YOLOv3 ending), or None."""
+    from compiler.driver.reference import _read_net
+
+    return next((layer for layer in _read_net(prototxt).layer if layer.type == "Yolov3DetectionOutput"), None)
+
+
+def verify_native_yolo(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict, runtime: str,
+                       tolerance: float) -> list:
+    """A YOLOv3 ending in ncnn's Yolov3DetectionOutput, which no runtime here runs: the prediction blobs that feed
+    it, from a copy of the prototxt without that layer, against the same blobs in MXNet (relative tolerance)."""
+    import os
+    import tempfile
+
+    from google.protobuf import text_format
+
+    from compiler.driver.heads import NCNN_NATIVE, yolo_heads_class
+    from compiler.driver.reference import _read_net, run_mxnet
+    from compiler.driver.verify import compare_outputs
+    from compiler.driver.verify.runtimes import run_runtime
+
+    net = _read_net(prototxt)
+    native = [layer for layer in net.layer if layer.type == "Yolov3DetectionOutput"]
+    producers = {top: layer.name for layer in net.layer for top in layer.top}
+    heads = list(native[0].bottom)
+    kept = [layer for layer in net.layer if layer.type != "Yolov3DetectionOutput"]
+    del net.layer[:]
+    net.layer.extend(kept)
+    image = next(iter(caffe_inputs.values()))
+    reference = run_mxnet(yolo_heads_class()(model.net, image.shape, NCNN_NATIVE), mxnet_inputs)
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "heads.prototxt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text_format.MessageToString(net))
+        actual = run_runtime(runtime, path, caffemodel, caffe_inputs, [producers[b] for b in heads])
+    return compare_outputs([f"prediction {b}" for b in heads], reference, actual, tolerance)
