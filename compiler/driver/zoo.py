@@ -151,6 +151,7 @@ _NO_CAFFE_FORM = ((re.compile(r"(faster|doublehead|mask)_rcnn"),
 
 def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
     """A zoo model built offline for `input_shape`; `arguments` go to its builder (e.g. num_segments, classes)."""
+    import mxnet as mx
     from gluoncv import model_zoo
 
     if name.lower() not in model_zoo.get_model_list():
@@ -163,7 +164,9 @@ def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
                                      "outside Caffe")
     try:
         builder = model_zoo.model_zoo._models[name.lower()]
-        with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder):
+        # A fresh name scope: layer names (yolov30_…) are then the same however many models this process built.
+        with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder), \
+                mx.name.NameManager():
             return _build_offline(name, dict(arguments or {}), input_shape)
     except _DownloadAttempted as exc:
         raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
