@@ -77,7 +77,10 @@ def _key(number: int) -> bytes:
 
 
 class CaffeWeights:
-    """The caffemodel: per layer only name, type and blobs, each blob a shape and one packed float32 run."""
+    """The caffemodel: per layer only name, type and blobs, each blob a shape and one packed float32 run.
+
+    Lightweight: it holds the layers' arrays (views of the model's own buffers where no pass changed them) and
+    serialises on demand — write_to streams the file chunk by chunk from those buffers; bytes() builds it whole."""
 
     def __init__(self, layers, target, name: str):
         self.layers = [layer for layer in layers if layer.blobs]
@@ -111,6 +114,8 @@ class CaffeWeights:
 
     def SerializeToString(self) -> bytes:   # noqa: N802  (the protobuf message spelling the seed API used)
         return b"".join(bytes(chunk) for chunk in self._chunks())
+
+    __bytes__ = SerializeToString   # bytes(weights): the whole caffemodel, for callers who want it in memory
 
 
 def check_size(weights: CaffeWeights) -> None:

@@ -178,7 +178,9 @@ class Pipeline:
     def names(self) -> list[str]:
         return [p.name for p in self.passes]
 
-    def run(self, graph, ctx: PassContext, *, verify_each: bool = False, dump_dir: str | None = None) -> Report:
+    def run(self, graph, ctx: PassContext, *, verify_each: bool = False, dump_dir: str | None = None,
+            after_pass: Callable | None = None) -> Report:
+        """Run every pass in order; `after_pass(record)` is called after each (a benchmark reads memory there)."""
         report = Report()
         if dump_dir:
             try:
@@ -232,6 +234,8 @@ class Pipeline:
             if dump_dir:
                 _dump(dump_dir, number, p.name, graph)
             report.records.append(record)
+            if after_pass is not None:
+                after_pass(record)
         return report
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir.opdef import Trait
+from compiler.ops.nn import scaled_float32
 
 
 def foldable_output_affine(producer, per_channel: bool) -> bool:
@@ -14,10 +15,7 @@ def foldable_output_affine(producer, per_channel: bool) -> bool:
         return False
     if any(v.const is None for v in producer.operands[1:]):
         return False
-    if not per_channel:
-        return True
-    probe = np.ones(producer.result.type.shape[1])
-    return producer.attrs.scale_output_channels(producer.operands[1].const, probe, producer.result.type) is not None
+    return not per_channel or producer.attrs.outputs_on_channel_axis(producer.result.type)
 
 
 def fold_output_affine(graph, producer, scale, shift, suffix: str) -> None:
@@ -27,7 +25,7 @@ def fold_output_affine(graph, producer, scale, shift, suffix: str) -> None:
     scale, shift = np.asarray(scale, np.float64), np.asarray(shift, np.float64)
     if scale.ndim == 0 and shift.ndim == 0:
         # A scalar folds whatever the layout: every weight and every bias entry alike.
-        new_weight = weight.astype(np.float64) * float(scale)
+        new_weight = scaled_float32(weight, scale)
     else:
         channels = producer.result.type.shape[1]
         scale, shift = np.broadcast_to(scale, (channels,)), np.broadcast_to(shift, (channels,))

@@ -30,3 +30,29 @@ def test_every_pass_rewrites_something_on_the_synthetic_graph():
 
     report = run_passes(synthetic.conv_bn_chain(200), synthetic.TARGET, synthetic.OPTIONS)
     assert {r.name: r.rewrites > 0 for r in report.records} == {name: True for name in ORDER}
+
+
+def test_convert_cost_benchmark_reports_every_stage_and_its_figures(capsys):
+    from benchmarks.convert_cost import main
+    from passes import ORDER
+
+    code = main(["--models", "mobilenet0.25", "--synthetic", "200,400", "--runs", "1", "--time-limit", "1e9",
+                 "--fixed-cost-limit", "1e9", "--rss-limit", "1e9", "--frontend-limit", "1e9"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    stages = {line.split()[0] for line in out.splitlines() if line.startswith("  ") and len(line.split()) == 3}
+    assert {"frontend", "emit", "write"} | set(ORDER) <= stages, out
+    for way in ("staged", "compile_model", "seed API"):
+        assert re.search(rf"total \({way}\): [0-9.]+ s = [0-9.]+× np.save; peak RSS growth [0-9.]+ MiB = [0-9.]+× "
+                         "the weights", out), out
+    assert re.search(r"200 → 400 ops: [0-9.]+× the time", out) and "every figure within its limit" in out
+
+
+def test_convert_cost_benchmark_exits_non_zero_over_a_limit(capsys):
+    """No conversion takes less than a millionth of np.save's time."""
+    from benchmarks.convert_cost import main
+
+    code = main(["--models", "mobilenet0.25", "--synthetic", "", "--runs", "1", "--time-limit", "1e-6",
+                 "--fixed-cost-limit", "1e-6"])
+    out = capsys.readouterr().out
+    assert code == 1 and "OVER time limit" in out and out.rstrip().splitlines()[-1].startswith("FAILED"), out

@@ -86,8 +86,10 @@ def _compute_every_output(graph: Graph) -> None:
             graph.outputs[i] = graph.add(Power(), value, name=f"{value.name}_identity").result
 
 
-def run_passes(graph: Graph, target: str = "caffe", options: Options | None = None, extra_passes=()):
-    """Run the target's pass pipeline over an IR graph (changed in place); returns the pass report."""
+def run_passes(graph: Graph, target: str = "caffe", options: Options | None = None, extra_passes=(),
+               after_pass=None):
+    """Run the target's pass pipeline over an IR graph (changed in place); returns the pass report.
+    `after_pass(record)` is called after each pass."""
     from backends import get_target
     from passes import PassContext, pipeline
 
@@ -95,21 +97,25 @@ def run_passes(graph: Graph, target: str = "caffe", options: Options | None = No
     chosen = get_target(target)
     ctx = PassContext(options=options, target=chosen)
     return pipeline(disable=chosen.dropped_passes + tuple(options.disable_passes), extra=extra_passes).run(
-        graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir)
+        graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir, after_pass=after_pass)
 
 
 def compile_graph(graph: Graph, target: str = "caffe", options: Options | None = None,
                   extra_passes=()) -> Compilation:
     """Run the target's pipeline over an IR graph (changed in place), check legality and emit layers."""
+    options = options or Options()
+    if options.softmax:
+        _append_softmax(graph)
+    return emit(graph, target, options, run_passes(graph, target, options, extra_passes))
+
+
+def emit(graph: Graph, target: str, options: Options, report) -> Compilation:
+    """The last step of compile_graph, after the passes: check the IR and its legality, emit the layers."""
     from backends import get_target
     from backends.emitters import emit_graph
     from backends.legality import check
 
-    options = options or Options()
     chosen = get_target(target)
-    if options.softmax:
-        _append_softmax(graph)
-    report = run_passes(graph, target, options, extra_passes)
     _compute_every_output(graph)
     graph.verify()
     check(graph, chosen)

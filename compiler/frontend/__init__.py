@@ -44,7 +44,7 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
         refuse_imperative_blocks(net, message)
         raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
-    params = {p.name: p.data().asnumpy() for p in net.collect_params().values()}
+    params = {p.name: numpy_view(p.data()) for p in net.collect_params().values()}
     wanted = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
     # Parameters that a block owns but never reads (e.g. a classifier head the trace skips) are not part of
     # the graph; an exported params file, unlike a live block, must match its symbol exactly.
@@ -120,8 +120,28 @@ def load_params(path: str) -> dict[str, np.ndarray]:
     params = {}
     for key, array in loaded.items():
         name = key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
-        params[name] = array.asnumpy()
+        params[name] = numpy_view(array)
     return params
+
+
+def numpy_view(array) -> np.ndarray:
+    """An MXNet NDArray as NumPy without a copy where its memory allows (a dense float32 array on the CPU): a
+    read-only view of MXNet's own buffer that keeps the NDArray alive. Anything else is copied out (asnumpy).
+    Pulling a VGG-16 out with asnumpy took 2.4 s and a second copy of its 553 MB of weights."""
+    import ctypes
+
+    import mxnet as mx
+
+    if array.stype != "default" or array.dtype != np.float32 or array.context.device_type != "cpu" or not array.size:
+        return array.asnumpy()
+    array.wait_to_read()
+    pointer = ctypes.c_void_p()
+    mx.base.check_call(mx.base._LIB.MXNDArrayGetData(array.handle, ctypes.byref(pointer)))
+    memory = (ctypes.c_float * array.size).from_address(pointer.value)
+    memory.owner = array   # the view's base chain ends here: MXNet frees the buffer only after the view is gone
+    view = np.frombuffer(memory, dtype=np.float32).reshape(array.shape)
+    view.setflags(write=False)
+    return view
 
 
 def import_files(symbol_path: str, params_path: str, input_shape, name: str | None = None) -> Graph:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
@@ -192,7 +193,9 @@ def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str,
         if expected is not None and tuple(array.shape) != expected:
             raise ParamError(f"parameter '{var}' has shape {tuple(array.shape)}, the graph needs {expected}",
                              node=consumer["name"], op=consumer["op"], hint="the params file does not match the symbol")
-        if not np.all(np.isfinite(array)):
+        # One float64 sum, with no temporary the size of the array: it is finite exactly when every value is (a
+        # float64 sum of float32 values cannot overflow; any NaN or ±Inf makes it NaN or ±Inf).
+        if not math.isfinite(float(array.sum(dtype=np.float64))):
             raise ParamError(f"parameter '{var}' holds NaN or Inf values", node=consumer["name"], op=consumer["op"],
                              hint="the weights are corrupt; Caffe would propagate them silently")
         used_params.add(var)

@@ -136,7 +136,9 @@ class Graph:
         return value
 
     def constant(self, array, name: str) -> Value:
-        data = np.array(array, dtype=np.float32, copy=True, order="C")
+        # A read-only view where the array is already float32 and C-ordered (the weights of a model are not
+        # copied into the IR); a converted copy otherwise. Passes never write into a constant: they make new ones.
+        data = np.asarray(array, dtype=np.float32, order="C").view()
         data.setflags(write=False)
         value = Value(self._claim(name), TensorType(data.shape or (1,), DType.float32), const=data)
         if data.ndim == 0:

@@ -29,9 +29,17 @@ def conv_out(size: int, kernel: int, stride: int, pad: int, dilate: int) -> int:
     return out
 
 
+def scaled_float32(weight: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """weight · factor (broadcast) computed in float64 and rounded once to float32, without a float64 copy of the
+    weight: NumPy casts it buffer by buffer."""
+    out = np.empty(np.broadcast_shapes(weight.shape, factor.shape), np.float32)
+    np.multiply(weight, np.asarray(factor, np.float64), out=out, dtype=np.float64, casting="unsafe")
+    return out
+
+
 def _scaled_rows(weight: np.ndarray, factor) -> np.ndarray:
-    """weight (O, ...) with row o multiplied by factor[o], in float64."""
-    return weight.astype(np.float64) * np.asarray(factor, np.float64).reshape((-1,) + (1,) * (weight.ndim - 1))
+    """weight (O, ...) with row o multiplied by factor[o] (see scaled_float32)."""
+    return scaled_float32(weight, np.asarray(factor, np.float64).reshape((-1,) + (1,) * (weight.ndim - 1)))
 
 
 @op_def(operands=("data", "weight", "bias?"), mxnet=("Convolution",),
@@ -65,6 +73,9 @@ class Convolution:
 
     def scale_output_channels(self, weight, factor, result: TensorType):
         return _scaled_rows(weight, factor)
+
+    def outputs_on_channel_axis(self, result: TensorType) -> bool:
+        return True
 
     @property
     def num_outputs(self) -> int:
@@ -115,9 +126,12 @@ class Deconvolution:
         block of C_in, j]."""
         cin, per_group = weight.shape[:2]
         g = self.num_group
-        grouped = weight.astype(np.float64).reshape(g, cin // g, per_group, *weight.shape[2:])
-        scaled = grouped * np.asarray(factor, np.float64).reshape(g, 1, per_group, 1, 1)
-        return scaled.reshape(weight.shape)
+        grouped = weight.reshape(g, cin // g, per_group, *weight.shape[2:])
+        return scaled_float32(grouped, np.asarray(factor, np.float64).reshape(g, 1, per_group, 1, 1)).reshape(
+            weight.shape)
+
+    def outputs_on_channel_axis(self, result: TensorType) -> bool:
+        return True
 
 
 @op_def(operands=("data", "weight", "bias?"), mxnet=("FullyConnected",), ignored=("no_bias",),
@@ -151,8 +165,11 @@ class FullyConnected:
         return None if self.acts_on_channel_axis(x) else ()
 
     def scale_output_channels(self, weight, factor, result: TensorType):
+        return _scaled_rows(weight, factor) if self.outputs_on_channel_axis(result) else None
+
+    def outputs_on_channel_axis(self, result: TensorType) -> bool:
         # The outputs are the result's last axis, which is axis 1 only for 2-D results.
-        return _scaled_rows(weight, factor) if result.rank == 2 else None
+        return result.rank == 2
 
     @property
     def num_outputs(self) -> int:

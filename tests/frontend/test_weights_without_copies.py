@@ -1,0 +1,56 @@
+"""Weights reach the IR without copies: NumPy views of MXNet's buffers, read-only, alive as long as the view."""
+import gc
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from compiler.frontend import numpy_view
+from compiler.ir.graph import Graph
+
+
+def test_a_float32_cpu_array_is_viewed_not_copied():
+    array = mx.nd.array(np.arange(12, dtype=np.float32).reshape(3, 4))
+    view = numpy_view(array)
+    assert view.shape == (3, 4) and view.dtype == np.float32 and not view.flags.writeable
+    array[:] = 7.0                      # the view is MXNet's own memory
+    assert (view == 7.0).all()
+
+
+def test_the_view_keeps_the_mxnet_buffer_alive():
+    view = numpy_view(mx.nd.array(np.full((256, 256), 3.0, np.float32)))
+    gc.collect()
+    for _ in range(20):                 # reuse of freed memory would overwrite it
+        mx.nd.zeros((256, 256)).wait_to_read()
+    assert (view == 3.0).all()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64", "int32"])
+def test_other_dtypes_are_copied_out(dtype):
+    array = mx.nd.array(np.arange(6).reshape(2, 3), dtype=dtype)
+    view = numpy_view(array)
+    assert view.dtype == np.dtype(dtype) and (view == np.arange(6).reshape(2, 3)).all()
+
+
+def test_an_ir_constant_views_a_float32_array_and_cannot_be_written():
+    weights = np.ones((4, 4), np.float32)
+    value = Graph("g").constant(weights, "w")
+    assert np.shares_memory(value.const, weights) and not value.const.flags.writeable
+    converted = Graph("g").constant(np.ones((2, 2)), "w64")   # float64 → a float32 copy
+    assert converted.const.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_finite_check_sees_one_bad_value_among_large_finite_ones(bad):
+    """The check is one float64 sum: large finite float32 values never overflow it, one NaN/Inf always shows."""
+    from compiler.errors import ParamError
+    from compiler.frontend.symbol import import_symbol
+
+    data = mx.sym.var("data")
+    symbol = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    weight = np.full((4, 8), 3e38, np.float32)
+    params = {"fc_weight": weight, "fc_bias": np.zeros(4, np.float32)}
+    import_symbol(symbol, params, {"data": (1, 8)})   # 32 · 3e38 overflows float32, not float64
+    weight[2, 5] = bad
+    with pytest.raises(ParamError, match="fc_weight.*NaN or Inf"):
+        import_symbol(symbol, params, {"data": (1, 8)})
