@@ -196,8 +196,9 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
             bad = next(v for v in verdicts if not v.ok)
             result.add_reason(f"{target}/{bad.runtime}: " + "; ".join(
                 line for line in bad.lines if "FAIL" in line or "DIFFERENT" in line)[:300])
-        for path in (prototxt, caffemodel):   # keep the report, not gigabytes of weights
-            os.unlink(path)
+        for path in (prototxt, caffemodel, prefix + ".decode.json"):   # keep the report, not gigabytes of weights
+            if os.path.exists(path):
+                os.unlink(path)
     return attrs.asdict(result)
 
 
