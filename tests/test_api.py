@@ -107,3 +107,21 @@ def test_report_names_what_each_pass_rewrote(tmp_path):
     table = compiled.report.format_table()
     assert "fold_batchnorm removed:" in table and "removed" in table.splitlines()[0]
     assert json.loads(compiled.report.to_json())["passes"][2]["name"] == compiled.report.records[2].name
+
+
+def test_the_seed_api_weights_serialise_on_demand_to_the_file_bytes(tmp_path):
+    """convert_model's binary_weights holds the arrays, not a serialised message: bytes() and SerializeToString()
+    build the whole caffemodel, which is exactly what save_model streams to disk, and which parses as Caffe's
+    NetParameter with every blob."""
+    from backends.schema import reader
+    from compiler import convert_model, save_model
+
+    net = _small_net()
+    text_net, binary_weights = convert_model(net, input_shape=(1, 3, 17, 17))
+    _, caffemodel = save_model(text_net, binary_weights, prefix=str(tmp_path / "small"))
+    on_disk = open(caffemodel, "rb").read()
+    assert bytes(binary_weights) == binary_weights.SerializeToString() == on_disk
+    parsed = reader().NetParameter.FromString(on_disk)
+    blobs = {layer.name: [len(b.data) for b in layer.blobs] for layer in parsed.layer if layer.blobs}
+    assert sum(sum(sizes) for sizes in blobs.values()) == sum(
+        blob.size for layer in binary_weights.layers for blob in layer.blobs) > 1000

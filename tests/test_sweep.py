@@ -86,14 +86,18 @@ def test_a_target_without_the_layers_is_not_the_worst_status():
 
 
 def test_render_merges_reruns_over_earlier_runs(tmp_path):
-    def run(status, wall):
+    def run(status, wall, size=512, other=True):
+        models = [("ssd_512_vgg16_atrous_voc", size, status)] + ([("vgg16", 224, "verified")] if other else [])
         return {"targets": ["caffe"], "runtimes": ["opencv"], "wall_seconds": wall, "models": [
-            {"model": "ssd_512_vgg16_atrous_voc", "family": "ssd", "task": "detection", "input_shape": [1, 3, 512, 512],
-             "status": {"caffe": status}, "relative": {}, "layers": {}, "seconds": {}, "reason": ""}]}
+            {"model": name, "family": "ssd", "task": "detection", "input_shape": [1, 3, s, s],
+             "status": {"caffe": st}, "relative": {}, "layers": {}, "seconds": {}, "reason": ""}
+            for name, s, st in models]}
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(run("failed", 60.0)))
-    second.write_text(json.dumps(run("verified", 6.0)))
+    second.write_text(json.dumps(run("verified", 6.0, size=300, other=False)))   # rerun at another default size
     document = sweep.merge_reports([str(first), str(second)])
-    assert [m["status"] for m in document["models"]] == [{"caffe": "verified"}] and document["wall_seconds"] == 66.0
+    runs = sorted((m["model"], m["input_shape"][2], m["status"]["caffe"]) for m in document["models"])
+    assert runs == [("ssd_512_vgg16_atrous_voc", 300, "verified"), ("vgg16", 224, "verified")]
+    assert document["wall_seconds"] == 66.0
     assert sweep._worker_main(["--render", str(first), str(second), str(tmp_path / "out")]) == 0
-    assert "| ssd_512_vgg16_atrous_voc | ssd | 3×512×512 | verified |" in (tmp_path / "out" / "coverage.md").read_text()
+    assert "| ssd_512_vgg16_atrous_voc | ssd | 3×300×300 | verified |" in (tmp_path / "out" / "coverage.md").read_text()

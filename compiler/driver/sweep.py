@@ -293,8 +293,9 @@ def family_summary(document: dict) -> str:
 
 
 def merge_reports(paths) -> dict:
-    """coverage.json documents as one: a later run of a model at an input replaces an earlier one (a rerun of some
-    families after a fix); the targets and runtimes must agree; wall times add up."""
+    """coverage.json documents as one: a model in a later document replaces every run of it in earlier ones (a
+    rerun of some families after a fix, e.g. at a new default input); the targets and runtimes must agree; wall
+    times add up."""
     merged: dict = {}
     document = None
     for path in paths:
@@ -306,6 +307,8 @@ def merge_reports(paths) -> dict:
             raise ConversionError(f"{path} was swept for other targets or runtimes than {paths[0]}")
         document = document or {**part, "wall_seconds": 0.0}
         document["wall_seconds"] += part["wall_seconds"]
+        rerun = {m["model"] for m in part["models"]}
+        merged = {key: m for key, m in merged.items() if key[0] not in rerun}
         for m in part["models"]:
             merged[(m["model"], tuple(m["input_shape"]))] = m
     document["models"] = list(merged.values())
