@@ -124,4 +124,4 @@ def test_the_seed_api_weights_serialise_on_demand_to_the_file_bytes(tmp_path):
     parsed = reader().NetParameter.FromString(on_disk)
     blobs = {layer.name: [len(b.data) for b in layer.blobs] for layer in parsed.layer if layer.blobs}
     assert sum(sum(sizes) for sizes in blobs.values()) == sum(
-        blob.size for layer in binary_weights.layers for blob in layer.blobs) > 1000
+        blob.size for layer in binary_weights.layers for blob in layer.blobs) > 300
