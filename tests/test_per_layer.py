@@ -1,5 +1,6 @@
 """The per-layer report finds the layer a broken conversion got wrong."""
 import attrs
+import pytest
 import mxnet as mx
 
 from compiler.driver.api import compile_graph
@@ -69,3 +70,58 @@ def test_cli_per_layer_names_the_layer(tmp_path, capsys):
     assert main(["verify", str(tmp_path / "out"), *args, "--per-layer"]) == 0
     out = capsys.readouterr().out
     assert "every compared blob is within tolerance" in out and "bn1 " not in out.split("per-layer")[0]
+
+
+def _break_one_deep_batchnorm(index: int):
+    def break_batchnorm_eps(graph, ctx):
+        """Pattern: the index-th BatchNorm of the graph (a deliberately broken conversion for this test)
+        Emits:   the same BatchNorm with eps 0.5
+        Exact:   no: it is meant to be wrong"""
+        bn = graph.ops_of("BatchNorm")[index]
+        graph.set_attrs(bn, attrs.evolve(bn.attrs, eps=0.5))
+        break_batchnorm_eps.broken = bn.origin.node
+        return PassResult(1)
+    return break_batchnorm_eps
+
+
+@pytest.mark.slow
+def test_the_plot_marks_the_broken_layer_of_a_deep_zoo_model(tmp_path):
+    """resnet50_v1 with one BatchNorm's eps wrong deep inside: the figure is written, is a real picture, and the blob
+    it marks as the first over tolerance comes from that BatchNorm (read from the data drawn, not from pixels)."""
+    from compiler.driver import zoo
+    from compiler.driver.api import compile_graph, import_model
+    from compiler.driver.verify.plot import plot_per_layer
+    from tests.helpers import available_runtimes
+
+    shape = (1, 3, 224, 224)
+    net = zoo.random_zoo_model("resnet50_v1", 0, shape)
+    broken = _break_one_deep_batchnorm(30)
+    options = Options(merge_bn=False, inplace=False)
+    compiled = compile_graph(import_model(net, shape), "caffe", options, extra_passes=[broken])
+    prototxt, caffemodel = compiled.save(str(tmp_path / "broken"))
+    mxnet_inputs, caffe_inputs = paired_inputs({"data": shape}, 0, options)
+    results = {runtime: compare_layers(net, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime)
+               for runtime in available_runtimes()}
+    drawn = plot_per_layer(results, str(tmp_path / "divergence.png"), compiled.output_layers, title="resnet50_v1")
+    png = (tmp_path / "divergence.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 30_000
+    for runtime, first in drawn.marked.items():
+        assert first is not None and first.origin == f"{broken.broken} (BatchNorm)", (runtime, first)
+        assert len(drawn.series[runtime]) > 150 and all(r <= 1e-4 for _, r in drawn.series[runtime][:10])
+        assert drawn.outputs[runtime] and drawn.outputs[runtime][0][1] > 1e-4   # the error reaches the output
+    assert drawn.tolerance == 1e-4
+
+
+def test_cli_plot_needs_per_layer_and_a_writable_place(tmp_path, capsys):
+    from compiler.driver.cli import main
+
+    _model(tmp_path)
+    args = [str(tmp_path / "m-symbol.json"), "--params", str(tmp_path / "m-0000.params"), "--input-shape", "1,3,12,12"]
+    assert main(["convert", *args, "-o", str(tmp_path / "out")]) == 0
+    assert main(["verify", str(tmp_path / "out"), *args, "--plot", str(tmp_path / "p.png")]) == 2
+    assert "add --per-layer" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "out"), *args, "--per-layer", "--plot",
+                 str(tmp_path / "missing" / "p.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["verify", str(tmp_path / "out"), *args, "--per-layer", "--plot", str(tmp_path / "p.png")]) == 0
+    assert "wrote" in capsys.readouterr().out and (tmp_path / "p.png").stat().st_size > 10_000

@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--per-layer", action="store_true",
                         help="convert again with the same options but without in-place layers, compare every blob "
                              "that has an MXNet counterpart, and name the first layer over tolerance")
+    verify.add_argument("--plot", metavar="PATH.png",
+                        help="with --per-layer: draw the relative error of every compared blob (log scale), the "
+                             "tolerance, the first blob over it and the outputs' errors into one PNG")
+    verify.add_argument("--quiet", action="store_true", help="no progress bars")
     verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     from compiler.driver import sweep
@@ -310,6 +314,12 @@ def cmd_verify(args) -> int:
     for path in (prototxt, caffemodel):
         if not os.path.isfile(path):
             raise ConversionError(f"{path} does not exist", hint="convert the model first")
+    if args.plot and not args.per_layer:
+        raise ConversionError("--plot draws the per-layer comparison", hint="add --per-layer")
+    if args.plot:
+        from backends.writer import check_output_prefix
+
+        check_output_prefix(args.plot)   # a missing or unwritable directory fails before any work
     model, shapes, source = load_reference(args)
     if args.per_layer:
         return per_layer(args, model, shapes, source)
@@ -336,11 +346,13 @@ def per_layer(args, model, shapes, source) -> int:
         mxnet_inputs, caffe_inputs = verify.paired_inputs(shapes, args.seed, options,
                                                           {v.name: v.type.shape for v in compiled.graph.inputs})
         code = 0
+        by_runtime = {}
         for runtime in runtime_names(args.runtime):
             # The block that was imported: a detector's cut for this target, else the model itself.
             imported = compiled.source if compiled.source is not None else model
             results = compare_layers(imported, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
-                                     tolerance)
+                                     tolerance, progress=not args.quiet)
+            by_runtime[runtime] = results
             print(f"per-layer comparison in {runtime} ({len(results)} blobs with an MXNet counterpart):")
             for result in results:
                 print("  " + str(result))
@@ -351,6 +363,12 @@ def per_layer(args, model, shapes, source) -> int:
             print(f"first divergence: layer '{first.layer}' ({first.layer_type}) from {first.origin}, op {first.op}: "
                   f"relative {first.relative:.2e} > {first.tolerance:g}")
             code = 1
+    if args.plot:
+        from compiler.driver.verify.plot import plot_per_layer
+
+        drawn = plot_per_layer(by_runtime, args.plot, compiled.output_layers,
+                               title=f"{os.path.basename(args.prefix)} ({args.target}): per-layer divergence")
+        print(f"wrote {drawn.path}")
     return code
 
 

@@ -24,9 +24,13 @@ class LayerComparison(RelativeError):
 
 
 def compare_layers(model, compiled, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict,
-                   runtime: str = "opencv", tolerance: float = 1e-4) -> list[LayerComparison]:
-    """`compiled` must be emitted without in-place layers, so that every top keeps its own value."""
-    from compiler.ir.printer import format_attrs
+                   runtime: str = "opencv", tolerance: float = 1e-4, progress: bool = False) -> list[LayerComparison]:
+    """`compiled` must be emitted without in-place layers, so that every top keeps its own value. `progress`
+    shows a bar on stderr (when it is a terminal) over the three steps: MXNet, the runtime, the comparison."""
+    import sys
+
+    from tqdm import tqdm
+
     from compiler.driver.reference import mxnet_internals
     from compiler.driver.verify.runtimes import run_runtime
 
@@ -36,8 +40,23 @@ def compare_layers(model, compiled, prototxt: str, caffemodel: str, mxnet_inputs
               and values[layer.source].producer is not None]
     if not chosen:
         return []
-    reference = mxnet_internals(model, mxnet_inputs, [value.ref for _, value in chosen])
-    actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, [layer.name for layer, _ in chosen])
+    bar = tqdm(total=3, unit="step", file=sys.stderr, disable=not progress or not sys.stderr.isatty(),
+               desc=f"per-layer {runtime}: MXNet, {len(chosen)} blobs")
+    with bar:
+        reference = mxnet_internals(model, mxnet_inputs, [value.ref for _, value in chosen])
+        bar.set_description(f"per-layer {runtime}: {runtime}, {len(chosen)} blobs")
+        bar.update(1)
+        actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, [layer.name for layer, _ in chosen])
+        bar.set_description(f"per-layer {runtime}: comparing")
+        bar.update(1)
+        results = _compared(chosen, reference, actual, tolerance)
+        bar.update(1)
+    return results
+
+
+def _compared(chosen, reference, actual, tolerance: float) -> list[LayerComparison]:
+    from compiler.ir.printer import format_attrs
+
     results = []
     for (layer, value), ref, got in zip(chosen, reference, actual):
         op = value.producer
