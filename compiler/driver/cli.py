@@ -120,6 +120,12 @@ def _add_model_arguments(parser) -> None:
     parser.add_argument("--classes", type=_names, metavar="A,B,C",
                         help="zoo detectors named *_custom: the class names (default: three placeholder classes)")
     parser.add_argument("--seed", type=_SEED, default=0, help="seed of the verification input (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (they are off when stderr is no "
+                                                             "terminal)")
+    parser.add_argument("--image", metavar="PATH",
+                        help="verify on this image (resized to the input, preprocessed by --mean/--std/"
+                             "--input-scale, BGR for the Caffe side with --to-bgr): prints a classifier's top-5 "
+                             "classes or a detector's best detections for MXNet and each runtime")
     parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
     parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"),
@@ -162,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_conversion_arguments(convert)
     convert.add_argument("-o", "--output", required=True, metavar="PREFIX", help="output path prefix")
     convert.add_argument("--verify", action="store_true", help="run the files and compare with MXNet")
+    convert.add_argument("--plot", metavar="PATH.png",
+                         help="with --verify --image on a detector: draw the detections of MXNet and of each "
+                              "runtime on the image, side by side in one PNG")
     convert.add_argument("--report", action="store_true", help="print the pass report, write PREFIX.report.json")
     convert.add_argument("--check-ir", action="store_true", help="verify the IR after every pass")
     convert.add_argument("--dump-ir", metavar="DIR", help="write the IR text after every pass into DIR")
@@ -178,7 +187,6 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--plot", metavar="PATH.png",
                         help="with --per-layer: draw the relative error of every compared blob (log scale), the "
                              "tolerance, the first blob over it and the outputs' errors into one PNG")
-    verify.add_argument("--quiet", action="store_true", help="no progress bars")
     verify.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     from compiler.driver import sweep
@@ -197,6 +205,20 @@ def _check_arguments(args) -> None:
 
     if args.command == "zoo":
         return
+    if args.image is not None:
+        from compiler.driver.verify.image import read_image
+
+        if args.command == "convert" and not args.verify:
+            raise ConversionError("--image is the input of verification", hint="add --verify")
+        args.image_pixels = read_image(args.image)   # a bad path or file fails here, before any work
+    if args.plot:
+        from backends.writer import check_output_prefix
+
+        per_layer = getattr(args, "per_layer", False)
+        if not per_layer and (args.image is None or (args.command == "convert" and not args.verify)):
+            raise ConversionError("--plot draws the per-layer comparison (verify --per-layer) or, with --verify "
+                                  "--image, a detector's detections", hint="add --per-layer, or --verify --image")
+        check_output_prefix(args.plot)   # a missing or unwritable directory fails before any work
     unknown = [name for name in getattr(args, "disable_pass", []) if name not in REGISTRY]
     if unknown:
         raise ConversionError(f"--disable-pass {unknown[0]}: no such pass", hint=f"the passes are: {', '.join(REGISTRY)}")
@@ -259,13 +281,25 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
     from compiler.driver.verify.runtimes import runtime_names
 
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
+    image = getattr(args, "image_pixels", None)
     verdicts = verify.verify_files(model, input_shapes, prototxt, caffemodel, output_layers, output_names,
-                                   conversion_options(args), runtime_names(args.runtime), args.seed, tolerance)
+                                   conversion_options(args), runtime_names(args.runtime), args.seed, tolerance,
+                                   image=image, progress=not args.quiet)
+    source = f"the image {args.image}" if image is not None else f"a seeded random input (seed {args.seed})"
     for verdict in verdicts:
-        print(f"{'detection verification' if verdict.detections else 'verification'} in {verdict.runtime} on a seeded "
-              f"random input (seed {args.seed}):")
+        print(f"{'detection verification' if verdict.detections else 'verification'} in {verdict.runtime} on "
+              f"{source}:")
         for line in verdict.lines:
             print("  " + line)
+    if image is not None and args.plot and not getattr(args, "per_layer", False):
+        from compiler.driver.verify.image import draw_detections
+
+        found = [v for v in verdicts if v.rows]
+        if not found:
+            raise ConversionError("--plot with --image draws detections, and this model returns none",
+                                  hint="for a classifier the top-5 lines above say it all")
+        sides = {"GluonCV": found[0].rows[0], **{v.runtime: v.rows[1] for v in found}}
+        print(f"wrote {draw_detections(image, sides, args.plot)}")
     return all(v.ok for v in verdicts)
 
 
@@ -314,12 +348,6 @@ def cmd_verify(args) -> int:
     for path in (prototxt, caffemodel):
         if not os.path.isfile(path):
             raise ConversionError(f"{path} does not exist", hint="convert the model first")
-    if args.plot and not args.per_layer:
-        raise ConversionError("--plot draws the per-layer comparison", hint="add --per-layer")
-    if args.plot:
-        from backends.writer import check_output_prefix
-
-        check_output_prefix(args.plot)   # a missing or unwritable directory fails before any work
     model, shapes, source = load_reference(args)
     if args.per_layer:
         return per_layer(args, model, shapes, source)

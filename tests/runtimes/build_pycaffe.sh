@@ -13,15 +13,20 @@ if [ -f "$PREFIX/python/caffe/_caffe.so" ] && [ -f "$PREFIX/.complete" ]; then
   echo "$PREFIX/python"; exit 0
 fi
 
+start=$SECONDS
+say() { echo "build_pycaffe: $* ($((SECONDS - start)) s so far)" >&2; }
+say "no cached pycaffe at $PREFIX: building brocolli-caffe $VERSION, usually about 7 minutes on 2 cores"
 packages="cmake g++ make libboost-system-dev libboost-thread-dev libboost-filesystem-dev libboost-regex-dev
   libboost-python-dev libprotobuf-dev protobuf-compiler libgoogle-glog-dev libgflags-dev libhdf5-dev libopenblas-dev"
 if ! dpkg -s $packages >/dev/null 2>&1; then
+  say "installing the Debian build dependencies (about 1 minute)"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages) >&2
 fi
 "$PYTHON" -m pip install -q "six" >&2
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+say "downloading the brocolli-caffe $VERSION source from PyPI"
 "$PYTHON" -m pip download -q --no-deps --no-binary :all: "brocolli-caffe==$VERSION" -d "$work" >&2
 tar xzf "$work/brocolli-caffe-$VERSION.tar.gz" -C "$work"
 src="$work/brocolli-caffe-$VERSION"
@@ -59,9 +64,12 @@ text = (src / "src/caffe/util/io.cpp").read_text()
 (src / "src/caffe/util/io.cpp").write_text(text.replace("SetTotalBytesLimit(536870912)", "SetTotalBytesLimit(INT_MAX)"))
 PY
 
+say "configuring with CMake (CPU only, pycaffe target)"
 cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCPU_ONLY=ON -DUSE_OPENCV=OFF -DUSE_LMDB=OFF \
   -DUSE_LEVELDB=OFF -DBUILD_python=ON -DBUILD_python_layer=OFF -DPython3_EXECUTABLE="$(command -v "$PYTHON")" >&2
+say "compiling Caffe and its Python module with $(nproc) jobs: the long step, about 6 minutes"
 cmake --build "$work/build" -j "$(nproc)" --target pycaffe >&2
+say "built; caching it in $PREFIX"
 
 rm -rf "$PREFIX"
 mkdir -p "$PREFIX/python"

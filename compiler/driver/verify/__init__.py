@@ -77,20 +77,31 @@ class RuntimeVerdict:
     ok: bool
     worst_relative: float
     detections: bool = False      # an SSD-style check (tensors plus detection sets)
+    rows: tuple = ()              # with detections: the first image's rows (GluonCV, this runtime)
 
 
 def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, output_layers, output_names, options,
-                 runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE) -> list[RuntimeVerdict]:
-    """Run the files in each runtime on a seeded input and compare with the MXNet model on the same input."""
+                 runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE, image=None,
+                 progress: bool = False) -> list[RuntimeVerdict]:
+    """Run the files in each runtime on a seeded input (or on `image`, RGB uint8, resized to the input and
+    preprocessed as the options say) and compare with the MXNet model on the same input. With an image, a
+    classifier's verdict also lists the top-5 classes of both sides, a detector's the best detections. `progress`
+    shows a bar over the runtimes on stderr when it is a terminal."""
+    import sys
+
+    from tqdm import tqdm
+    from compiler.driver.verify.image import classification_lines, detection_lines, is_classifier_output
+
     from compiler.driver.reference import input_shapes_of, run_mxnet
     from compiler.driver.verify.ssd import is_ssd, native_yolo_layer, verify_native_yolo, verify_ssd, verify_yolo
 
-    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt))
+    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt), image)
     ssd = is_ssd(prototxt)
     native = native_yolo_layer(prototxt) is not None
     reference = None if ssd or native else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
     verdicts = []
-    for runtime in runtimes:
+    for runtime in tqdm(runtimes, desc="verifying", unit="runtime", file=sys.stderr,
+                        disable=not progress or not sys.stderr.isatty()):
         if native:
             results = verify_native_yolo(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
             lines = [str(r) for r in results] + [
@@ -103,12 +114,19 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
             check = verify_yolo if hasattr(model, "finish_graph") else verify_ssd
             result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
             worst = max((t.relative for t in result.tensors[1:]), default=0.0)
-            verdicts.append(RuntimeVerdict(runtime, tuple(result.lines()), result.ok, worst, detections=True))
+            lines = result.lines() + (detection_lines(*result.rows, runtime) if image is not None else [])
+            verdicts.append(RuntimeVerdict(runtime, tuple(lines), result.ok, worst, detections=True,
+                                           rows=result.rows))
             continue
         actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
         results = compare_outputs(output_names, reference, actual, tolerance)
         worst = max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
-        verdicts.append(RuntimeVerdict(runtime, tuple(str(r) for r in results), all(r.ok for r in results), worst))
+        lines = [str(r) for r in results]
+        if image is not None:
+            for name, ref, got in zip(output_names, reference, actual):
+                if is_classifier_output(ref) and np.size(got) == np.size(ref):
+                    lines += classification_lines(name, ref, np.reshape(got, np.shape(ref)), runtime)
+        verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
     return verdicts
 
 
@@ -117,25 +135,39 @@ def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
     return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
 
 
-def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | None = None) -> tuple[dict, dict]:
+def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | None = None,
+                  image=None) -> tuple[dict, dict]:
     """Seeded inputs for MXNet and the same data as the Caffe model expects it (options.Options).
 
     With mean/std/input_scale the Caffe model takes raw pixels: both sides get the same uniform 0..255 pixels, the
     MXNet side normalised. An input the compiler moved from NHWC to NCHW (caffe_shapes) is transposed, and with
-    to_bgr the Caffe side gets the image channels reversed.
+    to_bgr the Caffe side gets the image channels reversed. With `image` (RGB uint8), the image inputs get its
+    pixels resized to their size instead of random ones (0..255, normalised for MXNet as above when asked).
     """
+    from compiler.driver.verify.image import image_pixels
     from compiler.options import image_inputs_by_shape
 
     caffe_shapes = {k: tuple(v) for k, v in (caffe_shapes or input_shapes).items()}
     images = image_inputs_by_shape(caffe_shapes, options.image_inputs)
     normalise = options.mean is not None or options.std is not None or options.input_scale is not None
-    if not normalise:
+    if image is not None:
+        if not images:
+            from compiler.errors import ConversionError
+
+            raise ConversionError("--image needs an (N, 3, H, W) image input; this model has "
+                                  + ", ".join(f"{k} {tuple(v)}" for k, v in input_shapes.items()))
+        rng = np.random.RandomState(seed)
+        caffe_side = {name: image_pixels(image, shape) if name in images else
+                      rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
+        mxnet_side = dict(caffe_side)
+    elif not normalise:
         mxnet_side = random_inputs(input_shapes, seed)
         caffe_side = dict(mxnet_side)
-    else:
+    if normalise:
         rng = np.random.RandomState(seed)
-        caffe_side = {name: (rng.uniform(0, 255, shape) if name in images else rng.standard_normal(shape)).astype(
-            np.float32) for name, shape in input_shapes.items()}
+        caffe_side = caffe_side if image is not None else {
+            name: (rng.uniform(0, 255, shape) if name in images else rng.standard_normal(shape)).astype(np.float32)
+            for name, shape in input_shapes.items()}
         mxnet_side = {}
         for name, raw in caffe_side.items():
             if name not in images:

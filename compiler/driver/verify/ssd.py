@@ -63,21 +63,25 @@ def compare_detections(reference: np.ndarray, caffe: np.ndarray, tolerance: floa
     return DetectionComparison(len(reference), len(caffe), matched, score_diff, box_diff, tolerance)
 
 
-def compare_batch(gluoncv_outputs, detection_output, image_hw, tolerance: float) -> DetectionComparison:
+def compare_batch(gluoncv_outputs, detection_output, image_hw, tolerance: float):
     """GluonCV's (ids, scores, boxes) for N images against one DetectionOutput result, image by image; the counts
-    add up over the batch and the differences are the worst of any image."""
+    add up over the batch and the differences are the worst of any image. Returns the DetectionComparison and the
+    first image's rows [class, score, box] of both sides."""
     ids, scores, boxes = gluoncv_outputs
-    parts = [compare_detections(gluon_detections(ids[i], scores[i], boxes[i], image_hw),
-                                caffe_detections(detection_output, i), tolerance) for i in range(len(ids))]
-    return DetectionComparison(sum(p.reference_count for p in parts), sum(p.caffe_count for p in parts),
-                               sum(p.matched for p in parts), max(p.max_score_diff for p in parts),
-                               max(p.max_box_diff for p in parts), tolerance)
+    tables = [(gluon_detections(ids[i], scores[i], boxes[i], image_hw), caffe_detections(detection_output, i))
+              for i in range(len(ids))]
+    parts = [compare_detections(reference, caffe, tolerance) for reference, caffe in tables]
+    comparison = DetectionComparison(sum(p.reference_count for p in parts), sum(p.caffe_count for p in parts),
+                                     sum(p.matched for p in parts), max(p.max_score_diff for p in parts),
+                                     max(p.max_box_diff for p in parts), tolerance)
+    return comparison, tables[0]
 
 
 @attrs.frozen
 class SSDVerification:
     tensors: list            # OutputComparison for priors, loc and conf
     detections: DetectionComparison
+    rows: tuple = ()         # the first image's detections [class, score, box normalised]: (GluonCV, Caffe)
 
     @property
     def ok(self) -> bool:
@@ -134,8 +138,8 @@ def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_
     prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
     tensors = [prior_check] + compare_outputs(["loc", "conf (softmax)"], [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)],
                                               [loc, conf], tolerance)
-    detections = compare_batch(run_mxnet(model, mxnet_inputs), det, image_hw, tolerance)
-    return SSDVerification(tensors, detections)
+    detections, rows = compare_batch(run_mxnet(model, mxnet_inputs), det, image_hw, tolerance)
+    return SSDVerification(tensors, detections, rows)
 
 
 def verify_yolo(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict, runtime: str,
@@ -160,8 +164,8 @@ def verify_yolo(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe
     # Priors first, as for SSD: their values are 0, ±½ and 1, so relative is absolute here.
     tensors = compare_outputs(["priors", "loc", "conf"], [priors, loc, conf], [caffe[3], caffe[1], caffe[2]],
                               tolerance)
-    gluoncv = run_mxnet(model.net, mxnet_inputs)
-    return SSDVerification(tensors, compare_batch(gluoncv, caffe[0], image.shape[2:], tolerance))
+    detections, rows = compare_batch(run_mxnet(model.net, mxnet_inputs), caffe[0], image.shape[2:], tolerance)
+    return SSDVerification(tensors, detections, rows)
 
 
 def native_yolo_layer(prototxt: str):
