@@ -54,3 +54,14 @@ def test_the_finite_check_sees_one_bad_value_among_large_finite_ones(bad):
     weight[2, 5] = bad
     with pytest.raises(ParamError, match="fc_weight.*NaN or Inf"):
         import_symbol(symbol, params, {"data": (1, 8)})
+
+
+def test_all_finite_is_exact_where_the_sum_of_squares_overflows():
+    from compiler.frontend.symbol import all_finite
+
+    huge = np.full(1000, 1e30, np.float32)   # x·x overflows float32: the exact test must decide
+    assert all_finite(huge)
+    huge[500] = np.inf
+    assert not all_finite(huge)
+    assert all_finite(np.arange(5)) and all_finite(np.zeros(0, np.float32))
+    assert not all_finite(np.array([1.0, np.nan], np.float16))
