@@ -3,7 +3,6 @@ target and records skips and approximations, and a pipeline that times every pas
 op kinds it declared, and reports what it did."""
 from __future__ import annotations
 
-import gc
 import json
 import os
 import time
@@ -12,6 +11,7 @@ from typing import Callable
 import attrs
 
 from compiler.errors import ConversionError, PassFailed
+from compiler.ir.cycles import cyclic_gc_paused
 from compiler.ir.opdef import REGISTRY, Trait
 
 
@@ -195,11 +195,10 @@ class Pipeline:
             marks = (len(ctx.skipped), len(ctx.approximations), len(ctx.warnings))
             # The IR's reference cycles (op ⇄ value, linked list) make the cyclic GC rescan the whole graph
             # again and again while a pass allocates, which turned linear passes quadratic on 100k-op graphs.
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
             start = time.perf_counter()
             try:
-                result = p(graph, ctx)
+                with cyclic_gc_paused():
+                    result = p(graph, ctx)
             except ConversionError as exc:
                 exc.detail = f"{exc.detail} (in pass {p.name})"
                 exc.args = (exc._compose(),)
@@ -210,8 +209,6 @@ class Pipeline:
                                  f"{ran}", hint="this is a converter bug; please report it with the model") from exc
             finally:
                 seconds = time.perf_counter() - start
-                if gc_was_enabled:
-                    gc.enable()
             ops_after = {id(op): op.name for op in graph}
             foreign = sorted({op.kind for op in graph if id(op) not in ops_before and not p.may_add(op.kind)})
             if foreign:

@@ -36,8 +36,8 @@ def test_convert_cost_benchmark_reports_every_stage_and_its_figures(capsys):
     from benchmarks.convert_cost import main
     from passes import ORDER
 
-    code = main(["--models", "mobilenet0.25", "--synthetic", "200,400", "--runs", "1", "--time-limit", "1e9",
-                 "--fixed-cost-limit", "1e9", "--rss-limit", "1e9", "--frontend-limit", "1e9"])
+    code = main(["--models", "mobilenet0.25", "--synthetic", "200,400", "--runs", "1", "--time-limits",
+                 "mobilenet0.25=1e9", "--rss-limit", "1e9", "--frontend-limit", "1e9"])
     out = capsys.readouterr().out
     assert code == 0, out
     stages = {line.split()[0] for line in out.splitlines() if line.startswith("  ") and len(line.split()) == 3}
@@ -52,7 +52,6 @@ def test_convert_cost_benchmark_exits_non_zero_over_a_limit(capsys):
     """No conversion takes less than a millionth of np.save's time."""
     from benchmarks.convert_cost import main
 
-    code = main(["--models", "mobilenet0.25", "--synthetic", "", "--runs", "1", "--time-limit", "1e-6",
-                 "--fixed-cost-limit", "1e-6"])
+    code = main(["--models", "mobilenet0.25", "--synthetic", "", "--runs", "1", "--default-time-limit", "1e-6"])
     out = capsys.readouterr().out
     assert code == 1 and "OVER time limit" in out and out.rstrip().splitlines()[-1].startswith("FAILED"), out

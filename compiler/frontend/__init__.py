@@ -31,24 +31,24 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
     if not isinstance(net, mx.gluon.HybridBlock):
         raise BadModel(f"{type(net).__name__} is not a HybridBlock, so it has no symbolic graph",
                        hint="build the model from HybridBlocks (nn.HybridSequential, HybridBlock)")
-    if any(p._deferred_init for p in net.collect_params().values()):
+    owned = list(net.collect_params().values())   # collect_params walks every child block: once is enough
+    if any(p._deferred_init for p in owned):
         try:
             net(*[mx.nd.zeros(s) for s in shapes.values()])   # finishes deferred initialisation
         except mx.base.MXNetError as exc:
             raise BadModel(f"running the block on inputs {shapes} failed: {mxnet_message(exc)}",
                            hint="check the input shape and that the parameters are initialised") from None
     try:
-        symbol = trace(net, shapes)
+        symbol = trace(net, shapes, canonical_form=False)   # import_symbol makes it canonical
     except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
         refuse_imperative_blocks(net, message)
         raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
-    params = {p.name: numpy_view(p.data()) for p in net.collect_params().values()}
     wanted = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
     # Parameters that a block owns but never reads (e.g. a classifier head the trace skips) are not part of
     # the graph; an exported params file, unlike a live block, must match its symbol exactly.
-    params = {k: v for k, v in params.items() if k in wanted}
+    params = {p.name: numpy_view(p.data()) for p in owned if p.name in wanted}
     return import_symbol(symbol, params, shapes, name=name or net.name)
 
 
@@ -92,15 +92,17 @@ def single_op_box_decoder(net):
             block._clip = clip
 
 
-def trace(block, input_names) -> "object":
-    """The symbol a Gluon block computes on variables `input_names`, as its JSON describes it (see canonical)."""
+def trace(block, input_names, canonical_form: bool = True) -> "object":
+    """The symbol a Gluon block computes on variables `input_names`, as its JSON describes it (see canonical;
+    canonical_form=False leaves that to the caller)."""
     import mxnet as mx
 
     from compiler.frontend.symbol import canonical
 
     with single_op_box_decoder(block):
         traced = block(*[mx.sym.var(n) for n in input_names])
-    return canonical(mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced)
+    symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
+    return canonical(symbol) if canonical_form else symbol
 
 
 def load_params(path: str) -> dict[str, np.ndarray]:

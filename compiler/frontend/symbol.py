@@ -8,6 +8,7 @@ import numpy as np
 
 from compiler.errors import BadModel, ParamError, ShapeMismatch, UnsupportedOp
 from compiler.frontend.table import TRAINING_ONLY_OPERANDS, NodeContext, builder_for
+from compiler.ir.cycles import cyclic_gc_paused
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.types import TensorType
 
@@ -161,8 +162,13 @@ def all_finite(array: np.ndarray) -> bool:
 def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
                   name: str = "model") -> Graph:
     """Lower a loaded MXNet symbol with its parameter arrays into a verified IR graph."""
-    symbol = canonical(symbol)
-    document = json.loads(symbol.tojson())
+    with cyclic_gc_paused():   # the graph being built is all reference cycles (compiler/ir/cycles.py)
+        return _import_symbol(symbol, params, input_shapes, name)
+
+
+def _import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple], name: str) -> Graph:
+    text = symbol.tojson()   # the canonical form (see canonical), serialised once
+    symbol, document = _mxnet().sym.load_json(text), json.loads(text)
     nodes, heads = document["nodes"], document["heads"]
     variables = {node["name"] for node in nodes if node["op"] == "null"}
     for input_name, shape in input_shapes.items():
