@@ -17,6 +17,9 @@ class TargetPolicy:
     detection_codes: tuple[str, ...] = ("CORNER", "CENTER_SIZE")
     # PriorBox truncates fractional min_size/max_size to integers (weiliu89 caffe-ssd; OpenCV and ncnn use floats)
     prior_box_truncates_sizes: bool = False
+    # Layer types the consumer looks up in the caffemodel by name even when they have no blobs (caffe2ncnn reads
+    # a Scale's blob count there, and crashes when the layer is missing: a two-bottom Scale has none)
+    weightless_entries: frozenset[str] = frozenset()
 
 
 @attrs.frozen(kw_only=True)

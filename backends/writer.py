@@ -83,7 +83,8 @@ class CaffeWeights:
     serialises on demand — write_to streams the file chunk by chunk from those buffers; bytes() builds it whole."""
 
     def __init__(self, layers, target, name: str):
-        self.layers = [layer for layer in layers if layer.blobs]
+        wanted = target.policy.weightless_entries
+        self.layers = [layer for layer in layers if layer.blobs or layer.type in wanted]
         self.target = target
         self.name = name
 

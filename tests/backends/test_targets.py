@@ -81,3 +81,30 @@ def test_ncnn_refuses_a_rounded_up_padded_average(tmp_path):
     shapes = {"data": (1, 3, 8, 8)}
     with pytest.raises(IllegalForTarget, match="ceil_avg.*averages without the padding"):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target="ncnn")
+
+
+def test_ncnn_caffemodel_names_every_scale_even_without_blobs(tmp_path):
+    """caffe2ncnn reads a Scale's blob count from the caffemodel entry of the same name and dereferences a missing
+    entry (a segmentation fault on the two-bottom Scale of an SE gate, found by running real caffe2ncnn): on ncnn
+    every Scale gets an entry, blob-less or not; the other targets keep writing only layers with blobs."""
+    import mxnet as mx
+
+    from backends.schema import reader
+    from compiler.driver.api import compile_graph
+    from compiler.frontend.symbol import import_symbol
+    from tests.helpers import random_params
+
+    x = mx.sym.var("data")
+    y = mx.sym.Convolution(x, kernel=(1, 1), num_filter=4, name="conv")
+    gate = mx.sym.sigmoid(mx.sym.mean(y, axis=(2, 3), keepdims=True), name="gate")
+    symbol = mx.sym.broadcast_mul(y, gate, name="excite")
+    shapes = {"data": (1, 4, 6, 6)}
+    params = random_params(symbol, shapes)
+    for target, expect_all in (("ncnn", True), ("caffe", False)):
+        compiled = compile_graph(import_symbol(symbol, params, shapes), target)
+        _, caffemodel = compiled.save(str(tmp_path / target))
+        scales = [layer.name for layer in compiled.layers if layer.type == "Scale" and not layer.blobs]
+        assert scales, [layer.type for layer in compiled.layers]
+        with open(caffemodel, "rb") as f:
+            entries = {layer.name for layer in reader().NetParameter.FromString(f.read()).layer}
+        assert all(name in entries for name in scales) == expect_all, (target, scales, entries)
