@@ -18,7 +18,8 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target(name="ncnn", proto=schema.dialect(schema.NCNN), description="ncnn's caffe2ncnn",
            policy=TargetPolicy(inplace=False, average_pool_counts_padding=False, permute_any_order=False,
                                axis_params=False, reshape_batch=False, max_rank=4,
-                               detection_codes=("CENTER_SIZE",), weightless_entries=frozenset({"Scale"}))),
+                               detection_codes=("CENTER_SIZE",), weightless_entries=frozenset({"Scale"}),
+                               global_pooling_flattens=True)),
 )}
 
 

@@ -20,6 +20,9 @@ class TargetPolicy:
     # Layer types the consumer looks up in the caffemodel by name even when they have no blobs (caffe2ncnn reads
     # a Scale's blob count there, and crashes when the layer is missing: a two-bottom Scale has none)
     weightless_entries: frozenset[str] = frozenset()
+    # Global pooling returns a flat (C,) blob, which later layers no longer treat as a (C, 1, 1) image (ncnn: a
+    # grouped convolution after it mixed the channels): write the window size instead
+    global_pooling_flattens: bool = False
 
 
 @attrs.frozen(kw_only=True)

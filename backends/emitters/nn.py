@@ -1,6 +1,7 @@
 """Emitters for compiler/ops/nn.py: Convolution, InnerProduct, Pooling (+ exact floor slicing), BatchNorm, Scale."""
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
@@ -187,11 +188,13 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         return
     param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
     x = op.operands[0]
-    if a.global_pool:
+    if a.global_pool and not ctx.target.policy.global_pooling_flattens:
         param["global_pooling"] = True
         ctx.add("Pooling", name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
                 params={"pooling_param": param}, source=op.result)
         return
+    if a.global_pool:   # the whole map as one window: the same numbers, and the result stays (N, C, 1, 1)
+        a = attrs.evolve(a, global_pool=False, kernel=tuple(x.type.shape[2:]), stride=(1, 1), pad=(0, 0))
     param.update(geometry("kernel", a.kernel, "kernel_size"))
     param.update(geometry("stride", a.stride, "stride"))
     param.update(geometry("pad", a.pad, "pad"))

@@ -108,3 +108,35 @@ def test_ncnn_caffemodel_names_every_scale_even_without_blobs(tmp_path):
         with open(caffemodel, "rb") as f:
             entries = {layer.name for layer in reader().NetParameter.FromString(f.read()).layer}
         assert all(name in entries for name in scales) == expect_all, (target, scales, entries)
+
+
+def test_ncnn_global_pooling_keeps_its_result_an_image(tmp_path):
+    """ncnn's global pooling returns a flat (C,) blob, and a grouped convolution after it (PSP's and DeepLab's
+    image-pooling branches) then mixed the channels: 0.22 relative off in real ncnn. On ncnn the window is written
+    out instead (same numbers, checked in OpenCV); the other targets keep global_pooling."""
+    import mxnet as mx
+
+    from compiler.driver.api import compile_graph
+    from compiler.driver.verify import compare_outputs, random_inputs, run_runtime
+    from compiler.frontend.symbol import import_symbol
+    from tests.helpers import random_params
+
+    x = mx.sym.var("data")
+    pooled = mx.sym.Pooling(x, global_pool=True, kernel=(1, 1), pool_type="avg", name="pool")
+    symbol = mx.sym.Convolution(pooled, kernel=(1, 1), num_filter=8, num_group=4, name="grouped")
+    shapes = {"data": (1, 4, 6, 5)}
+    params = random_params(symbol, shapes)
+    inputs = random_inputs(shapes, 0)
+    reference = mx.nd.Convolution(mx.nd.mean(mx.nd.array(inputs["data"]), axis=(2, 3), keepdims=True),
+                                  mx.nd.array(params["grouped_weight"]), mx.nd.array(params["grouped_bias"]),
+                                  kernel=(1, 1), num_filter=8, num_group=4).asnumpy()
+    for target in ("ncnn", "caffe"):
+        compiled = compile_graph(import_symbol(symbol, params, shapes), target)
+        prototxt, caffemodel = compiled.save(str(tmp_path / target))
+        text = open(prototxt).read()
+        assert ("global_pooling: true" in text) == (target != "ncnn"), text
+        if target == "ncnn":
+            assert "kernel_h: 6" in text and "kernel_w: 5" in text, text
+        (result,) = compare_outputs(["out"], [reference],
+                                    run_runtime("opencv", prototxt, caffemodel, inputs, compiled.output_layers))
+        assert result.ok, str(result)
