@@ -3,8 +3,8 @@
 | target | consumer | policy |
 | --- | --- | --- |
 | caffe | BVLC Caffe 1.0 (tag 1.0): no round_mode, Clip, Swish or SSD layers | in place where exact |
-| caffe-ssd | weiliu89/caffe, branch ssd: BVLC 1.0 plus Permute, PriorBox, DetectionOutput, Normalize | as caffe |
-| ncnn | ncnn's caffe2ncnn: the caffe-ssd layers and a native ReLU6 | no in-place layers (caffe2ncnn renames their tops), padded average pooling excludes the padding, 4-D batch-first Permutes only, InnerProduct/Scale axis ignored (docs/caffe.md#ncnn) |
+| caffe-ssd | weiliu89/caffe, branch ssd: BVLC 1.0 plus Permute, PriorBox, DetectionOutput, Normalize | as caffe; PriorBox truncates fractional sizes |
+| ncnn | ncnn's caffe2ncnn: the caffe-ssd layers, a native ReLU6 and Yolov3DetectionOutput | no in-place layers (caffe2ncnn renames their tops), padded average pooling excludes the padding, 4-D batch-first Permutes only, InnerProduct/Scale axis ignored, ≤ 4-D blobs, DetectionOutput decodes CENTER_SIZE only, every Scale needs a caffemodel entry, global pooling flattens (docs/caffe.md#ncnn) |
 """
 from __future__ import annotations
 
