@@ -167,7 +167,7 @@ class Report:
 
 
 def _const_bytes(graph) -> int:
-    return sum(v.const.nbytes for v in graph.constants.values())
+    return sum(v.data.nbytes for v in graph.constants.values())   # .data: no deferred constant computed
 
 
 class Pipeline:

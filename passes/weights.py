@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir.opdef import Trait
-from compiler.ops.nn import scaled_float32
+from compiler.ir.deferred import scaled_float32
 
 
 def foldable_output_affine(producer, per_channel: bool) -> bool:

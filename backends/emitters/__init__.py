@@ -14,6 +14,7 @@ from typing import Callable
 import attrs
 import numpy as np
 
+from compiler.ir.deferred import ScaledArray
 from compiler.ir.graph import Graph, Op, Value
 from compiler.ir.opdef import Trait
 
@@ -89,7 +90,7 @@ class EmitContext:
         return self._claim_blob(base)
 
     def bottom(self, value: Value) -> str:
-        if value.const is not None:
+        if value.is_constant:
             raise ValueError(f"constant %{value.name} cannot be a bottom blob")
         return self.blob_of[id(value)]
 
@@ -106,7 +107,8 @@ class EmitContext:
             unique, n = f"{name}_{n}", n + 1
         self._layer_names.add(unique)
         layer = Layer(unique, type_, list(bottoms), list(tops), dict(params or {}),
-                      [np.require(b, dtype=np.float32, requirements="C") for b in blobs],
+                      [b if isinstance(b, ScaledArray) else np.require(b, dtype=np.float32, requirements="C")
+                       for b in blobs],   # a ScaledArray stays deferred: the writer computes it
                       source.name if source is not None else None)
         self.layers.append(layer)
         return layer
@@ -167,10 +169,12 @@ def _check_output_layers(ctx: EmitContext) -> None:
                                  f"({layer.name if layer else 'no layer'} claims it): an emitter bug")
 
 
-def const(value: Value) -> np.ndarray:
-    if value.const is None:
+def const(value: Value):
+    """A constant operand's data as a weight blob: an ndarray, or a ScaledArray that the writer computes block by
+    block (compiler/ir/deferred.py) — an emitter that needs the values takes np.asarray of it."""
+    if not value.is_constant:
         raise ValueError(f"%{value.name} must be a constant to become a weight blob")
-    return value.const
+    return value.data
 
 
 # The families register their emitters on import; they need the names above, so they come last.

@@ -237,7 +237,7 @@ def emit_batchnorm(op, ctx: EmitContext) -> None:
 
 def _scale_legality(op, target) -> str | None:
     x, scale = op.operands[:2]
-    if scale.const is None:
+    if not scale.is_constant:
         # A second bottom of (N, C) on axis 0 is what every consumer multiplies per channel.
         if not target.policy.axis_params and not (op.attrs.axis == 0 and scale.type.shape == x.type.shape[:2]):
             return f"{target.name} multiplies a second Scale bottom per channel only; this one is {scale.type.shape}"
@@ -254,9 +254,9 @@ def emit_scale(op, ctx: EmitContext) -> None:
     param = {"bias_term": len(op.operands) == 3}
     if a.axis != 1:
         param["axis"] = a.axis
-    if a.num_axes != 1 and scale.const is not None:   # with a second bottom, its shape says how many axes
+    if a.num_axes != 1 and scale.is_constant:   # with a second bottom, its shape says how many axes
         param["num_axes"] = a.num_axes
-    bottoms = [ctx.bottom(x)] + ([ctx.bottom(scale)] if scale.const is None else [])
+    bottoms = [ctx.bottom(x)] + ([ctx.bottom(scale)] if not scale.is_constant else [])
     ctx.add("Scale", name=op.name, bottoms=bottoms, tops=[ctx.top(op.result)], params={"scale_param": param},
-            blobs=[const(v) for v in op.operands[1:] if v.const is not None], source=op.result)
+            blobs=[const(v) for v in op.operands[1:] if v.is_constant], source=op.result)
 

@@ -1,6 +1,7 @@
 """MXNet attribute strings → values of an op field's declared type, with a small literal parser (never eval)."""
 from __future__ import annotations
 
+import functools
 import math
 import re
 import types
@@ -131,6 +132,15 @@ def _coerce(value, hint):
     raise _Unparsable(f"no parser for fields of type {hint}")
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str, hint) -> tuple[bool, object]:
+    """(whether text is an empty tuple, its value as `hint` otherwise). A model repeats a few attribute strings
+    ("(3, 3)", "True") on hundreds of nodes, so each (text, type) pair is parsed once; keyed by the text, not the
+    parsed value, since 1, 1.0 and True are equal keys but coerce differently. Failures are not cached."""
+    literal = parse_literal(text)
+    return (True, None) if literal == () else (False, _coerce(literal, hint))
+
+
 def parse_value(text: str, hint):
     return _coerce(parse_literal(text), hint)
 
@@ -149,10 +159,10 @@ def build_attrs(cls, raw: dict[str, str], *, ignored=frozenset(), node: str, op:
             raise BadAttribute(f"unknown attribute (value {text!r})", node=node, op=op, attribute=key,
                                hint=f"this converter knows {', '.join(sorted(fields)) or 'no attributes'} for {op}")
         try:
-            literal = parse_literal(str(text))
-            if literal == () and field.default is not attrs.NOTHING:
+            empty, value = _parsed(str(text), field.type)
+            if empty and field.default is not attrs.NOTHING:
                 continue   # MXNet reads an empty tuple as "use the default"
-            kwargs[name] = _coerce(literal, field.type)
+            kwargs[name] = _coerce((), field.type) if empty else value
         except _Unparsable as exc:
             raise BadAttribute(f"cannot parse {text!r}: {exc}", node=node, op=op, attribute=key,
                                hint="fix the attribute in the symbol file") from None

@@ -8,6 +8,7 @@ import attrs
 import numpy as np
 
 from compiler.errors import ConversionError, IRVerificationError, ShapeMismatch
+from compiler.ir.deferred import ScaledArray
 from compiler.ir.opdef import REGISTRY, definition_of
 from compiler.ir.types import DType, TensorType
 
@@ -29,10 +30,27 @@ class Value:
     type: TensorType
     producer: "Op | None" = None
     index: int = 0
-    const: np.ndarray | None = None
+    # A constant's values: an ndarray, or a ScaledArray computed when read (compiler/ir/deferred.py).
+    data: "np.ndarray | ScaledArray | None" = None
     is_input: bool = False
     uses: dict = attrs.field(factory=dict)   # (op, operand index) -> None, an ordered set
     ref: str | None = None   # the MXNet internal output this value equals, for per-layer comparisons
+
+    @property
+    def const(self) -> np.ndarray | None:
+        """A constant's values as an ndarray (None for any other value); a deferred constant is computed on the
+        first read and kept. Code that only passes the constant on (emitters, the writer) reads `data`."""
+        if isinstance(self.data, ScaledArray):
+            self.data = self.data.materialize()
+        return self.data
+
+    @const.setter
+    def const(self, array) -> None:
+        self.data = array
+
+    @property
+    def is_constant(self) -> bool:
+        return self.data is not None
 
     @property
     def users(self) -> list["Op"]:
@@ -137,12 +155,15 @@ class Graph:
 
     def constant(self, array, name: str) -> Value:
         # A read-only view where the array is already float32 and C-ordered (the weights of a model are not
-        # copied into the IR); a converted copy otherwise. Passes never write into a constant: they make new ones.
-        data = np.asarray(array, dtype=np.float32, order="C").view()
-        data.setflags(write=False)
-        value = Value(self._claim(name), TensorType(data.shape or (1,), DType.float32), const=data)
-        if data.ndim == 0:
-            value.const = data.reshape(1)
+        # copied into the IR); a converted copy otherwise; a ScaledArray as it is (read-only float32, computed
+        # when read). Passes never write into a constant: they make new ones.
+        if isinstance(array, ScaledArray) and array.ndim:
+            data = array
+        else:
+            data = np.asarray(array, dtype=np.float32, order="C").view()
+            data.setflags(write=False)
+            data = data.reshape(1) if data.ndim == 0 else data
+        value = Value(self._claim(name), TensorType(data.shape, DType.float32), data=data)
         self.constants[value.name] = value
         return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.errors import IRVerificationError
+from compiler.ir.deferred import ScaledArray
 from compiler.ir.opdef import REGISTRY
 
 
@@ -23,16 +24,17 @@ def verify(graph) -> None:
         defined.add(id(value))
 
     for value in graph.inputs:
-        if not value.is_input or value.producer is not None or value.const is not None:
+        if not value.is_input or value.producer is not None or value.is_constant:
             _fail("value-kind", f"input %{value.name} must be a plain graph input")
         define(value, None)
     for key, value in graph.constants.items():
-        if value.const is None or value.producer is not None or key != value.name:
+        data = value.data   # not .const: checking a deferred constant must not compute it
+        if data is None or value.producer is not None or key != value.name:
             _fail("value-kind", f"constant %{value.name} must hold an array and have no producer")
-        if value.const.dtype != np.float32 or value.const.flags.writeable:
+        if data.dtype != np.float32 or (not isinstance(data, ScaledArray) and data.flags.writeable):
             _fail("constants", f"constant %{value.name} must be a read-only float32 array")
-        if tuple(value.const.shape) != value.type.shape:
-            _fail("constants", f"constant %{value.name} has data {value.const.shape} but type {value.type}")
+        if tuple(data.shape) != value.type.shape:
+            _fail("constants", f"constant %{value.name} has data {data.shape} but type {value.type}")
         define(value, None)
 
     ops = list(graph)

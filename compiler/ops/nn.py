@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 import numpy as np
 
+from compiler.ir.deferred import scaled_float32
 from compiler.ir.fields import Pair, int_tuple, non_negative, pair, positive
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
@@ -26,14 +27,6 @@ def conv_out(size: int, kernel: int, stride: int, pad: int, dilate: int) -> int:
     out = (size + 2 * pad - dilate * (kernel - 1) - 1) // stride + 1
     if out < 1:
         raise ValueError(f"window {kernel} (dilation {dilate}) does not fit input {size} with pad {pad}")
-    return out
-
-
-def scaled_float32(weight: np.ndarray, factor: np.ndarray) -> np.ndarray:
-    """weight · factor (broadcast) computed in float64 and rounded once to float32, without a float64 copy of the
-    weight: NumPy casts it buffer by buffer."""
-    out = np.empty(np.broadcast_shapes(weight.shape, factor.shape), np.float32)
-    np.multiply(weight, np.asarray(factor, np.float64), out=out, dtype=np.float64, casting="unsafe")
     return out
 
 

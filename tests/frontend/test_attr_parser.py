@@ -60,3 +60,22 @@ def test_empty_tuple_means_default():
     conv = build_attrs(Convolution, {"num_filter": "2", "kernel": "(1, 1)", "pad": "()"}, node="c",
                        op="Convolution")
     assert conv.pad == (0, 0)
+
+
+def test_repeated_attribute_strings_parse_the_same_whatever_came_before():
+    """Parsed values are remembered per (text, field type): equal literals of other types (1, 1.0, True) and a
+    failure must not leak from one node to the next."""
+    from compiler.ops import Activation, LeakyReLU
+
+    first = build_attrs(Convolution, {"num_filter": "4", "kernel": "(3, 3)"}, node="a", op="Convolution")
+    again = build_attrs(Convolution, {"num_filter": "4.0", "kernel": "(3,3)"}, node="b", op="Convolution")
+    assert first.kernel == again.kernel == (3, 3) and again.num_filter == 4
+    assert build_attrs(LeakyReLU, {"act_type": "leaky", "slope": "1"}, node="c", op="LeakyReLU").slope == 1.0
+    with pytest.raises(BadAttribute, match="kernel"):
+        build_attrs(Convolution, {"num_filter": "4", "kernel": "(3, x"}, node="d", op="Convolution")
+    with pytest.raises(BadAttribute, match="kernel"):   # the same bad text again: still an error
+        build_attrs(Convolution, {"num_filter": "4", "kernel": "(3, x"}, node="e", op="Convolution")
+    assert build_attrs(LeakyReLU, {"act_type": "leaky", "slope": "1.5"}, node="f", op="LeakyReLU").slope == 1.5
+    with pytest.raises(BadAttribute, match="num_filter"):
+        build_attrs(Convolution, {"num_filter": "1.5", "kernel": "3"}, node="g", op="Convolution")   # no integer
+    assert build_attrs(Activation, {"act_type": "relu"}, node="h", op="Activation").act_type == "relu"

@@ -65,3 +65,27 @@ def test_all_finite_is_exact_where_the_sum_of_squares_overflows():
     assert not all_finite(huge)
     assert all_finite(np.arange(5)) and all_finite(np.zeros(0, np.float32))
     assert not all_finite(np.array([1.0, np.nan], np.float16))
+
+
+def test_owned_parameters_are_what_collect_params_returns_shared_ones_included():
+    from gluoncv import model_zoo
+    from mxnet.gluon import nn
+
+    from compiler.frontend import owned_parameters
+
+    class Shared(mx.gluon.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            with self.name_scope():
+                self.first = nn.Dense(4, in_units=4)
+                self.second = nn.Dense(4, in_units=4, params=self.first.params)   # the same weights twice
+                self.body = nn.HybridSequential()
+                self.body.add(nn.Conv2D(2, 3, in_channels=4), nn.BatchNorm(in_channels=2))
+
+        def hybrid_forward(self, F, x):
+            return self.second(self.first(x))
+
+    for net in (Shared(), model_zoo.get_model("resnet18_v1b", pretrained=False)):
+        expected = {p.name: p for p in net.collect_params().values()}
+        got = owned_parameters(net)
+        assert len(got) == len(expected) and all(expected[p.name] is p for p in got)
