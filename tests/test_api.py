@@ -112,7 +112,8 @@ def test_report_names_what_each_pass_rewrote(tmp_path):
 def test_the_seed_api_weights_serialise_on_demand_to_the_file_bytes(tmp_path):
     """convert_model's binary_weights holds the arrays, not a serialised message: bytes() and SerializeToString()
     build the whole caffemodel, which is exactly what save_model streams to disk, and which parses as Caffe's
-    NetParameter with every blob."""
+    NetParameter with every blob; the folded weights in it (computed only as they are written) give MXNet's
+    numbers in OpenCV."""
     from backends.schema import reader
     from compiler import convert_model, save_model
 
@@ -121,6 +122,7 @@ def test_the_seed_api_weights_serialise_on_demand_to_the_file_bytes(tmp_path):
     _, caffemodel = save_model(text_net, binary_weights, prefix=str(tmp_path / "small"))
     on_disk = open(caffemodel, "rb").read()
     assert bytes(binary_weights) == binary_weights.SerializeToString() == on_disk
+    _check(net, str(tmp_path / "small"), False)
     parsed = reader().NetParameter.FromString(on_disk)
     blobs = {layer.name: [len(b.data) for b in layer.blobs] for layer in parsed.layer if layer.blobs}
     assert sum(sum(sizes) for sizes in blobs.values()) == sum(

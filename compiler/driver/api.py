@@ -5,7 +5,7 @@ import os
 
 import attrs
 
-from compiler.driver.heads import cut_decoder, decode_metadata
+from compiler.driver.heads import cut_decoder, decode_metadata, is_cut_model
 from compiler.errors import BadModel
 from compiler.ir.graph import Graph
 from compiler.options import Options
@@ -123,12 +123,10 @@ def emit(graph: Graph, target: str, options: Options, report) -> Compilation:
 
 
 def _first_shape(input_shape):
-    """The (first) input's shape from any accepted input_shape form."""
-    if isinstance(input_shape, dict):
-        return tuple(next(iter(input_shape.values())))
-    if input_shape and isinstance(input_shape[0], (tuple, list)):
-        return tuple(input_shape[0])
-    return tuple(input_shape) if input_shape else None
+    """The (first) input's shape from any accepted input_shape form, or None."""
+    from compiler.frontend import normalise_input_shapes
+
+    return None if input_shape is None else next(iter(normalise_input_shapes(input_shape).values()), None)
 
 
 def import_model(source, input_shape=None, *, params: str | None = None) -> Graph:
@@ -168,14 +166,14 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
     from backends import get_target
 
     options = attrs.evolve(options, **option_fields) if options is not None else Options(**option_fields)
-    if not isinstance(source, (Graph, str, os.PathLike)):
+    is_block = not isinstance(source, (Graph, str, os.PathLike))
+    if is_block:
         source = cut_decoder(source, _first_shape(input_shape), get_target(target), options)
     graph = import_model(source, input_shape, params=params)
-    finish = getattr(source, "finish_graph", None)
-    notes, approximations = finish(graph) if finish is not None else ([], [])
+    notes, approximations = source.finish_graph(graph) if is_cut_model(source) else ([], [])
     compiled = compile_graph(graph, target, options)
     compiled.decode = decode_metadata(source, compiled)
     compiled.notes, compiled.approximations = notes, approximations
-    if not isinstance(source, (Graph, str, os.PathLike)):
+    if is_block:
         compiled.source = source
     return compiled

@@ -11,6 +11,7 @@ heads, the sigmoid and the 3×3 max pooling that marks the peaks — converts ex
 from __future__ import annotations
 
 import functools
+import sys
 
 from compiler.errors import UnsupportedOp
 
@@ -74,17 +75,36 @@ def cut_decoder(net, input_shape=None, target=None, options=None):
 
 
 @functools.cache
-def center_net_heads_class():
-    """Defined on first use: it subclasses MXNet's HybridBlock, and importing MXNet is slow."""
+def cut_model_class():
+    """The base of the cut detectors. Defined on first use: it subclasses MXNet's HybridBlock, and importing MXNet
+    is slow."""
     import mxnet as mx
 
-    class CenterNetHeads(mx.gluon.HybridBlock):
-        """A GluonCV CenterNet up to its decoder: (heatmap after the sigmoid, its 3×3 max pooling, wh, offset).
-        A cell is a detection peak where the two heatmaps are equal, as in CenterNet's own decoder."""
+    class CutModel(mx.gluon.HybridBlock):
+        """A zoo model `net` up to the part that Caffe cannot run. finish_graph may append the layers that end it
+        in Caffe; decode_metadata describes what the application must still do (None: nothing)."""
 
         def __init__(self, net):
             super().__init__(prefix=net.prefix + "heads_")
             self.net = net
+
+        def finish_graph(self, graph) -> tuple[list[str], list[str]]:
+            """Change the imported graph of this block as its target needs; returns (notes, approximations)."""
+            return [], []
+
+        def decode_metadata(self, input_shape, output_names) -> dict | None:
+            return None
+
+    return CutModel
+
+
+@functools.cache
+def center_net_heads_class():
+    """Defined on first use (see cut_model_class)."""
+
+    class CenterNetHeads(cut_model_class()):
+        """A GluonCV CenterNet up to its decoder: (heatmap after the sigmoid, its 3×3 max pooling, wh, offset).
+        A cell is a detection peak where the two heatmaps are equal, as in CenterNet's own decoder."""
 
         def hybrid_forward(self, F, x):
             features = self.net.base_network(x)
@@ -123,11 +143,11 @@ NATIVE_DIFFERENCES = ("one class per box, the best class logit, where GluonCV sc
 
 @functools.cache
 def yolo_heads_class():
-    """Defined on first use (see center_net_heads_class)."""
+    """Defined on first use (see cut_model_class)."""
     import mxnet as mx
     import numpy as np
 
-    class YOLOv3Heads(mx.gluon.HybridBlock):
+    class YOLOv3Heads(cut_model_class()):
         """A GluonCV YOLOv3 up to its NMS, computed with GluonCV's own arithmetic (sigmoid(t) + cell, exp(t) ·
         anchor, sigmoid(class) · sigmoid(objectness)). The P candidates run over levels, then anchors, then cells
         (GluonCV orders cells before anchors; NMS does not care).
@@ -144,8 +164,8 @@ def yolo_heads_class():
         (cx, cy, exp(log w), exp(log h)); log w = t_w + log(anchor_w / W) is exact up to rounding."""
 
         def __init__(self, net, input_shape, code_type=None):
-            super().__init__(prefix=net.prefix + "heads_")
-            self.net, self.input_shape, self.code_type = net, tuple(input_shape), code_type
+            super().__init__(net)
+            self.input_shape, self.code_type = tuple(input_shape), code_type
             self.levels = []
             image_h, image_w = self.input_shape[2:]
             with mx.autograd.predict_mode():
@@ -304,10 +324,13 @@ def yolo_heads_class():
     return YOLOv3Heads
 
 
+def is_cut_model(source) -> bool:
+    """Whether `source` is a detector cut by cut_decoder (which has finish_graph and decode_metadata)."""
+    return "mxnet" in sys.modules and isinstance(source, cut_model_class())
+
+
 def decode_metadata(source, compiled) -> dict | None:
     """What the application must do after the converted model, or None when the model is complete."""
-    describe = getattr(source, "decode_metadata", None)
-    if describe is None:
+    if not is_cut_model(source):
         return None
-    shape = compiled.graph.inputs[0].type.shape
-    return describe(shape, compiled.output_layers)
+    return source.decode_metadata(compiled.graph.inputs[0].type.shape, compiled.output_layers)

@@ -86,13 +86,15 @@ def test_ncnn_refuses_a_rounded_up_padded_average(tmp_path):
 def test_ncnn_caffemodel_names_every_scale_even_without_blobs(tmp_path):
     """caffe2ncnn reads a Scale's blob count from the caffemodel entry of the same name and dereferences a missing
     entry (a segmentation fault on the two-bottom Scale of an SE gate, found by running real caffe2ncnn): on ncnn
-    every Scale gets an entry, blob-less or not; the other targets keep writing only layers with blobs."""
+    every Scale gets an entry, blob-less or not; the other targets keep writing only layers with blobs. Both files
+    still compute the gate exactly (OpenCV against MXNet)."""
     import mxnet as mx
 
     from backends.schema import reader
     from compiler.driver.api import compile_graph
+    from compiler.driver.verify import compare_outputs, random_inputs, run_runtime
     from compiler.frontend.symbol import import_symbol
-    from tests.helpers import random_params
+    from tests.helpers import mxnet_outputs, random_params
 
     x = mx.sym.var("data")
     y = mx.sym.Convolution(x, kernel=(1, 1), num_filter=4, name="conv")
@@ -108,6 +110,11 @@ def test_ncnn_caffemodel_names_every_scale_even_without_blobs(tmp_path):
         with open(caffemodel, "rb") as f:
             entries = {layer.name for layer in reader().NetParameter.FromString(f.read()).layer}
         assert all(name in entries for name in scales) == expect_all, (target, scales, entries)
+        inputs = random_inputs(shapes, 0)
+        (result,) = compare_outputs(["out"], mxnet_outputs(symbol, params, inputs),
+                                    run_runtime("opencv", str(tmp_path / f"{target}.prototxt"), caffemodel, inputs,
+                                                compiled.output_layers))
+        assert result.ok, str(result)
 
 
 def test_ncnn_global_pooling_keeps_its_result_an_image(tmp_path):

@@ -92,6 +92,7 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
     from tqdm import tqdm
     from compiler.driver.verify.image import classification_lines, detection_lines, is_classifier_output
 
+    from compiler.driver.heads import yolo_heads_class
     from compiler.driver.reference import input_shapes_of, run_mxnet
     from compiler.driver.verify.ssd import is_ssd, native_yolo_layer, verify_native_yolo, verify_ssd, verify_yolo
 
@@ -107,11 +108,11 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
             lines = [str(r) for r in results] + [
                 "detections: not compared (no runtime here runs ncnn's Yolov3DetectionOutput, whose semantics differ "
                 "from GluonCV's; see the report)"]
-            worst = max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
+            worst = _worst(results)
             verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
             continue
         if ssd:
-            check = verify_yolo if hasattr(model, "finish_graph") else verify_ssd
+            check = verify_yolo if isinstance(model, yolo_heads_class()) else verify_ssd
             result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
             worst = max((t.relative for t in result.tensors[1:]), default=0.0)
             lines = result.lines() + (detection_lines(*result.rows, runtime) if image is not None else [])
@@ -120,7 +121,7 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
             continue
         actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
         results = compare_outputs(output_names, reference, actual, tolerance)
-        worst = max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
+        worst = _worst(results)
         lines = [str(r) for r in results]
         if image is not None:
             for name, ref, got in zip(output_names, reference, actual):
@@ -128,6 +129,11 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
                     lines += classification_lines(name, ref, np.reshape(got, np.shape(ref)), runtime)
         verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
     return verdicts
+
+
+def _worst(results) -> float:
+    """The largest relative difference among output comparisons; an unmatched output counts as infinite."""
+    return max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
 
 
 def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
