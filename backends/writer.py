@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import io
 import itertools
 import os
 import secrets
@@ -115,16 +116,6 @@ class CaffeWeights:
                 yield _key(_LAYER_BLOBS_FIELD) + _varint(size) + header
                 yield array
 
-    def _chunks(self):
-        """The file as byte chunks; a chunk's buffer may be reused by the next (a ScaledArray's block)."""
-        for piece in self._pieces():
-            if isinstance(piece, bytes):
-                yield piece
-            elif isinstance(piece, ScaledArray):
-                yield from (_little_endian_bytes(block) for block in piece.blocks())
-            else:
-                yield _little_endian_bytes(piece)
-
     def nbytes(self) -> int:
         return sum(len(piece) if isinstance(piece, bytes) else piece.nbytes for piece in self._pieces())
 
@@ -134,29 +125,34 @@ class CaffeWeights:
         weights' float64 arithmetic behind the copy into the file."""
         pool, pending = None, None   # pending: the block being computed, written before anything after it
         buffers = itertools.cycle([np.empty(BLOCK_ELEMENTS, np.float32), np.empty(BLOCK_ELEMENTS, np.float32)])
-        try:
-            for piece in self._pieces():
-                if isinstance(piece, ScaledArray):
-                    pool = pool or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="caffemodel")
-                    for part in piece.parts():
-                        # Two buffers suffice: the block submitted now reuses the one whose write just finished.
-                        computing = pool.submit(ScaledArray.compute_part, part, next(buffers))
-                        if pending is not None:
-                            stream.write(_little_endian_bytes(pending.result()))
-                        pending = computing
-                    continue
-                if pending is not None:
-                    stream.write(_little_endian_bytes(pending.result()))
-                    pending = None
-                stream.write(piece if isinstance(piece, bytes) else _little_endian_bytes(piece))
+
+        def write_pending():
+            nonlocal pending
             if pending is not None:
                 stream.write(_little_endian_bytes(pending.result()))
+                pending = None
+
+        try:
+            for piece in self._pieces():
+                if not isinstance(piece, ScaledArray):
+                    write_pending()
+                    stream.write(piece if isinstance(piece, bytes) else _little_endian_bytes(piece))
+                    continue
+                pool = pool or concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="caffemodel")
+                for part in piece.parts():
+                    # Two buffers suffice: the block submitted now reuses the one whose write just finished.
+                    computing = pool.submit(ScaledArray.compute_part, part, next(buffers))
+                    write_pending()
+                    pending = computing
+            write_pending()
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def SerializeToString(self) -> bytes:   # noqa: N802  (the protobuf message spelling the seed API used)
-        return b"".join(bytes(chunk) for chunk in self._chunks())
+        buffer = io.BytesIO()
+        self.write_to(buffer)
+        return buffer.getvalue()
 
     __bytes__ = SerializeToString   # bytes(weights): the whole caffemodel, for callers who want it in memory
 

@@ -2,8 +2,8 @@
 
 Folding a BatchNorm into a convolution used to make a second, full copy of the weights in fresh memory, which
 the writer then copied once more into the file: on ResNet-50 that fold cost more than writing the whole
-caffemodel. A ScaledArray keeps the product undone. The writer streams it block by block through small
-buffers that stays in the CPU cache (`blocks`), so the folded weights exist only in the file; a pass or a caller
+caffemodel. A ScaledArray keeps the product undone. The writer computes it block by block into small buffers
+that stay in the CPU cache (`parts`, `compute_part`), so the folded weights exist only in the file; a pass or a caller
 that reads the values (`np.asarray(x)`, an ndarray method, an operator) gets them computed, with the same bytes
 either way — every element is rounded from its own float64 product, whatever the blocking.
 """
@@ -57,9 +57,7 @@ class ScaledArray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # -- the values ----------------------------------------------------------------------------
     def materialize(self) -> np.ndarray:
-        out = np.empty(self.source.shape, np.float32)
-        np.multiply(self.source, self.factor, out=out, dtype=np.float64, casting="unsafe")
-        out = out.reshape(self.shape)
+        out = _rounded_product(self.source, self.factor, np.empty(self.source.shape, np.float32)).reshape(self.shape)
         out.setflags(write=False)
         return out
 
@@ -91,11 +89,9 @@ class ScaledArray(np.lib.mixins.NDArrayOperatorsMixin):
     @staticmethod
     def compute_part(part, buffer: np.ndarray) -> np.ndarray:
         """One part's float32 values, computed into `buffer` (float32, at least BLOCK_ELEMENTS long) and returned
-        as a flat view of it. NumPy casts to float64 and back in its own small buffers."""
+        as a flat view of it."""
         source, factor = part
-        out = buffer[:source.size].reshape(source.shape)
-        np.multiply(source, factor, out=out, dtype=np.float64, casting="unsafe")
-        return out.reshape(-1)
+        return _rounded_product(source, factor, buffer[:source.size].reshape(source.shape)).reshape(-1)
 
     def blocks(self):
         """The values in C order, block by block; every block is one reused buffer, so a consumer must use it
@@ -103,6 +99,13 @@ class ScaledArray(np.lib.mixins.NDArrayOperatorsMixin):
         buffer = np.empty(BLOCK_ELEMENTS, np.float32)
         for part in self.parts():
             yield self.compute_part(part, buffer)
+
+
+def _rounded_product(source: np.ndarray, factor: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out (float32) := source · factor computed in float64 and rounded once; NumPy casts in its own small buffers,
+    so no float64 copy of the source is made."""
+    np.multiply(source, factor, out=out, dtype=np.float64, casting="unsafe")
+    return out
 
 
 def _row_blocks(source: np.ndarray, factor: np.ndarray, limit: int):
@@ -129,6 +132,4 @@ def scaled_float32(weight: np.ndarray, factor) -> ScaledArray | np.ndarray:
     factor = np.asarray(factor, np.float64)
     if factor.ndim <= weight.ndim and np.broadcast_shapes(weight.shape, factor.shape) == weight.shape:
         return ScaledArray(weight, factor)
-    out = np.empty(np.broadcast_shapes(weight.shape, factor.shape), np.float32)
-    np.multiply(weight, factor, out=out, dtype=np.float64, casting="unsafe")
-    return out
+    return _rounded_product(weight, factor, np.empty(np.broadcast_shapes(weight.shape, factor.shape), np.float32))

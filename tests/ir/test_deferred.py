@@ -86,7 +86,7 @@ def test_fold_batchnorm_keeps_the_model_weights_and_defers_the_product():
 
 def test_the_caffemodel_streamed_from_blocks_equals_the_one_from_whole_arrays(monkeypatch):
     """write_to computes the next block on a second thread while it writes one; the file must be the same bytes
-    as bytes() (one thread) and as the caffemodel of the same layers holding computed arrays."""
+    as bytes() and as the caffemodel of the same layers holding computed arrays."""
     from backends import get_target
     from backends.emitters import Layer
     from backends.writer import CaffeWeights
