@@ -50,7 +50,10 @@ def rep(name, number, type_, packed=False, dialects=EVERY) -> Field:
 
 CORE = (
     Message("BlobShape", (rep("dim", 1, "int64", packed=True),)),
-    Message("BlobProto", (opt("shape", 7, "BlobShape"), rep("data", 5, "float", packed=True))),
+    # num/channels/height/width: the legacy 4-D shape, written for 0-axis blobs only (see backends/writer.py)
+    Message("BlobProto", (opt("shape", 7, "BlobShape"), rep("data", 5, "float", packed=True),
+                          opt("num", 1, "int32", 0), opt("channels", 2, "int32", 0), opt("height", 3, "int32", 0),
+                          opt("width", 4, "int32", 0))),
     Message("NetParameter", (opt("name", 1, "string"), rep("layer", 100, "LayerParameter"))),
 )
 LAYER_COMMON = (opt("name", 1, "string"), opt("type", 2, "string"), rep("bottom", 3, "string"),
@@ -80,6 +83,10 @@ PARAMS = (
     Message("PowerParameter", (opt("power", 1, "float", 1.0), opt("scale", 2, "float", 1.0),
                                opt("shift", 3, "float", 0.0))),
     Message("ReLUParameter", (opt("negative_slope", 1, "float", 0.0),)),
+    Message("LRNParameter", (opt("local_size", 1, "uint32", 5), opt("alpha", 2, "float", 1.0),
+                             opt("beta", 3, "float", 0.75), opt("norm_region", 4, "NormRegion", "ACROSS_CHANNELS"),
+                             opt("k", 5, "float", 1.0)),
+            enums=(("NormRegion", ("ACROSS_CHANNELS", "WITHIN_CHANNEL")),)),
     Message("ExpParameter", (opt("base", 1, "float", -1.0), opt("scale", 2, "float", 1.0),
                              opt("shift", 3, "float", 0.0))),
     Message("SoftmaxParameter", (opt("axis", 2, "int32", 1),)),
@@ -127,7 +134,7 @@ class LayerParam:
 LAYER_PARAMS = {p.field: p for p in (
     LayerParam("concat_param", 104, "ConcatParameter"), LayerParam("convolution_param", 106, "ConvolutionParameter"),
     LayerParam("eltwise_param", 110, "EltwiseParameter"), LayerParam("exp_param", 111, "ExpParameter"),
-    LayerParam("inner_product_param", 117, "InnerProductParameter"),
+    LayerParam("inner_product_param", 117, "InnerProductParameter"), LayerParam("lrn_param", 118, "LRNParameter"),
     LayerParam("pooling_param", 121, "PoolingParameter"), LayerParam("power_param", 122, "PowerParameter"),
     LayerParam("relu_param", 123, "ReLUParameter"), LayerParam("softmax_param", 125, "SoftmaxParameter"),
     LayerParam("slice_param", 126, "SliceParameter"), LayerParam("prelu_param", 131, "PReLUParameter"),
@@ -147,7 +154,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Pooling": ("pooling_param", EVERY), "BatchNorm": ("batch_norm_param", EVERY), "Scale": ("scale_param", EVERY),
     "ReLU": ("relu_param", EVERY), "PReLU": ("prelu_param", EVERY), "ELU": ("elu_param", EVERY),
     "Sigmoid": (None, EVERY), "TanH": (None, EVERY), "BNLL": (None, EVERY), "AbsVal": (None, EVERY),
-    "Exp": ("exp_param", EVERY),
+    "Exp": ("exp_param", EVERY), "Log": (None, EVERY), "LRN": ("lrn_param", EVERY),
     "Power": ("power_param", EVERY), "Softmax": ("softmax_param", EVERY), "Eltwise": ("eltwise_param", EVERY),
     "Flatten": ("flatten_param", EVERY), "Reshape": ("reshape_param", EVERY), "Concat": ("concat_param", EVERY),
     "Slice": ("slice_param", EVERY), "Silence": (None, EVERY),

@@ -97,6 +97,11 @@ class CaffeWeights:
         self.name = name
 
     def _blob_header(self, array) -> bytes:
+        if array.ndim == 0:
+            # A 0-axis blob (a shared scale) as the legacy 4-D shape 1×1×1×1: BVLC's shape check pads a 0-axis blob
+            # with 1s and accepts it, OpenCV reads one value (an empty `shape` would make it fail to load).
+            legacy = b"".join(_varint(number << 3) + _varint(1) for number in (1, 2, 3, 4))
+            return legacy + _key(_BLOB_DATA_FIELD) + _varint(array.nbytes)
         shape = self.target.proto.BlobShape(dim=list(array.shape)).SerializeToString()
         return _key(7) + _varint(len(shape)) + shape + _key(_BLOB_DATA_FIELD) + _varint(array.nbytes)
 

@@ -16,6 +16,9 @@
       × Reshape(constant (C,)) → (1,C,1,1)                fold_constants, lower_broadcast_arithmetic
       + residual → BatchNorm                              lower_batchnorm (nothing to fold into)
       a dead branch                                       eliminate_dead_code
+      dead branches: Pad → Convolution, Lp pooling,       fold_padding, lower_lp_pooling, lower_log_softmax,
+      log_softmax, InstanceNorm, norm, L2Normalization    lower_instance_norm, lower_norm,
+      (spatial), argmax, tile                             decompose_l2_normalization, lower_argmax, lower_repeats
     L2Normalization → Scale                               lower_l2_normalization
     one SSD level: class/box heads, anchors, box_decode,
     softmax, box_nms, top-k slice                         fuse_ssd_head
@@ -28,12 +31,13 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ir import Graph, TensorType
-from compiler.ops import (Activation, BatchNorm, BoxDecode, BoxNMS, BroadcastArith, BroadcastLike, Clip, Concat,
-                          Convolution, Dropout, ElemwiseAdd, Flatten, L2Normalization, Reduce, Reshape, ScalarOp,
-                          Scale, SliceAxis, Softmax, Transpose)
+from compiler.ops import (Activation, ArgMax, BatchNorm, BoxDecode, BoxNMS, BroadcastLike, BroadcastMul, Clip,
+                          Concat, Convolution, Dropout, ElemwiseAdd, Flatten, InstanceNorm, L2Normalization,
+                          LogSoftmax, Norm, Pad, Pooling, ReduceMean, Reshape, ScalarOp, Scale, SliceAxis, Softmax,
+                          Tile, Transpose)
 from compiler.options import Options
 
-UNIT_OPS = 26   # ops added per unit below
+UNIT_OPS = 35   # ops added per unit below
 OPTIONS = Options(to_bgr=True, std=(58.0, 57.0, 57.5), input_scale=1.0)
 TARGET = "ncnn"
 IMAGE = 8
@@ -80,6 +84,7 @@ def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
     for unit in range(max(1, target_ops // UNIT_OPS)):
         p = f"u{unit}_"
         w = g.constant(rng.standard_normal((channels, channels, 1, 1)) * 0.5, p + "w")
+        w3 = g.constant(rng.standard_normal((channels, channels, 3, 3)) * 0.5, p + "w3")
         y = g.add(Convolution(num_filter=channels, kernel=1), x, w, name=p + "conv").result
         y = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p), name=p + "bn").result
         y = g.add(Clip(a_min=0.0, a_max=6.0), y, name=p + "relu6").result
@@ -96,15 +101,25 @@ def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
         y = g.add(Reshape(shape=(1, channels, IMAGE, IMAGE)), y, name=p + "joined").result
         gate = g.constant(rng.uniform(0.5, 1.5, channels), p + "gate")
         gate = g.add(Reshape(shape=(1, channels, 1, 1)), gate, name=p + "gate_shape").result
-        y = g.add(BroadcastArith(op="mul"), y, gate, name=p + "gated").result
-        pooled = g.add(Reduce(op="mean", axis=(2, 3), keepdims=True), y, name=p + "pooled").result
+        y = g.add(BroadcastMul(), y, gate, name=p + "gated").result
+        pooled = g.add(ReduceMean(axis=(2, 3), keepdims=True), y, name=p + "pooled").result
         pooled = g.add(BroadcastLike(), pooled, y, name=p + "pooled_like").result
-        y = g.add(BroadcastArith(op="mul"), pooled, y, name=p + "pool_gated").result
+        y = g.add(BroadcastMul(), pooled, y, name=p + "pool_gated").result
         y = g.add(ElemwiseAdd(), y, x, name=p + "add").result
         dead = g.add(Activation(act_type="sigmoid"), y, name=p + "unused").result
         dead = g.add(Reshape(shape=(1, channels // 4, 2, 2, IMAGE, IMAGE)), dead, name=p + "unused_split").result
         dead = g.add(Transpose(axes=(0, 1, 4, 2, 5, 3)), dead, name=p + "unused_shuffle").result
         g.add(Reshape(shape=(1, channels // 4, 2 * IMAGE, 2 * IMAGE)), dead, name=p + "unused_space")
+        # Dead branches for the passes that lower the symbol API's ops (they act before dead code goes).
+        padded = g.add(Pad(pad_width=(0, 0, 0, 0, 1, 1, 1, 1)), y, name=p + "unused_pad").result
+        g.add(Convolution(num_filter=channels, kernel=3), padded, w3, name=p + "unused_padded_conv")
+        g.add(Pooling(kernel=(2, 2), stride=(2, 2), pool_type="lp", p_value=2), y, name=p + "unused_lp")
+        g.add(LogSoftmax(axis=1), y, name=p + "unused_log_softmax")
+        g.add(InstanceNorm(eps=1e-3), y, *stats(p + "in_")[:2], name=p + "unused_instance_norm")
+        g.add(Norm(axis=(1,)), y, name=p + "unused_norm")
+        g.add(L2Normalization(mode="spatial"), y, name=p + "unused_l2_spatial")
+        g.add(ArgMax(axis=1), y, name=p + "unused_argmax")
+        g.add(Tile(reps=(1, 2, 1, 1)), y, name=p + "unused_tile")
         x = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p + "post_"), name=p + "post_bn").result
     x = g.add(L2Normalization(mode="channel"), x, name="l2norm").result
     x = g.add(Scale(axis=1), x, g.constant(rng.uniform(5, 20, channels), "l2norm_scale"), name="l2norm_scale").result

@@ -1,12 +1,13 @@
 """broadcast_like feeding broadcasting arithmetic: the arithmetic broadcasts by itself."""
 from __future__ import annotations
 
-from compiler.ops import BroadcastArith, BroadcastLike, ElemwiseAdd
+from compiler.ops import BroadcastAdd, BroadcastLike, ElemwiseAdd
+from compiler.ops.arith import BroadcastBinary
 from compiler.ops.arith import broadcast_shape
 from passes.manager import PassContext, PassResult, rewrites
 
 
-@rewrites(BroadcastLike, within=(BroadcastArith, ElemwiseAdd), produces=(BroadcastArith,))
+@rewrites(BroadcastLike, within=(BroadcastBinary, ElemwiseAdd), produces=(BroadcastAdd,))
 def absorb_broadcast_like(graph, ctx: PassContext) -> PassResult:
     """Pattern: BroadcastLike(a, like) read by broadcast arithmetic whose other operand already has the broadcast
              shape (AlphaPose's SE layer: gate.expand_dims(-1).expand_dims(-1).broadcast_like(x) * x)
@@ -18,7 +19,7 @@ def absorb_broadcast_like(graph, ctx: PassContext) -> PassResult:
     for op in graph.ops_of(BroadcastLike):
         data = op.operands[0]
         for user, index in list(op.result.uses):
-            binary = user.isa(BroadcastArith) or (user.isa(ElemwiseAdd) and len(user.operands) == 2)
+            binary = user.isa(BroadcastBinary) or (user.isa(ElemwiseAdd) and len(user.operands) == 2)
             other = user.operands[1 - index] if binary else None
             try:
                 same = other is not None and broadcast_shape(data.type.shape, other.type.shape) == \
@@ -28,7 +29,7 @@ def absorb_broadcast_like(graph, ctx: PassContext) -> PassResult:
             if same and user.isa(ElemwiseAdd):
                 operands = [data if i == index else v for i, v in enumerate(user.operands)]
                 with graph.inserting_before(user):
-                    added = graph.add(BroadcastArith(op="add"), *operands, name=user.name + "_broadcast",
+                    added = graph.add(BroadcastAdd(), *operands, name=user.name + "_broadcast",
                                       origin=user.origin).result
                 graph.replace_op(user, added)
                 rewrites_done += 1

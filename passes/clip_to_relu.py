@@ -3,22 +3,37 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.ir.match import sole_producer
 from compiler.ops import Activation, Clip, Power, ReLU6
 from passes.manager import PassContext, PassResult, rewrites
 
 _UNBOUNDED = float(np.finfo(np.float32).max)
 
 
+def merged_clip(inner: Clip, outer: Clip) -> Clip:
+    """The one clip equal to clipping by `inner`, then by `outer`: the intersection of the two ranges, or the
+    bound the first range lies wholly beyond."""
+    low = min(max(inner.a_min, outer.a_min), outer.a_max)
+    return Clip(a_min=low, a_max=max(min(inner.a_max, outer.a_max), low))
+
+
 @rewrites(Clip, produces=(ReLU6, Activation, Power))
 def clip_to_relu(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Clip(x) {a_min, a_max}
-    Emits:   clip(0, ≥FLT_MAX) → ReLU; clip(0, 6) → ReLU6 where the target has that layer; otherwise
-             min(max(x, a), b) = b − relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1,
+    """Pattern: Clip(x) {a_min, a_max}; Clip(Clip(x)) with the inner result used once
+    Emits:   clip(clip(x, a1, b1), a2, b2) → one clip (see merged_clip); then clip(0, ≥FLT_MAX) → ReLU;
+             clip(0, 6) → ReLU6 where the target has that layer; otherwise min(max(x, a), b) = b − relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1,
              shift b − a) → ReLU → Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous;
              with the `relu6=approx` option clip(0, 6) becomes a plain ReLU
     Exact:   yes up to float32 rounding of the shifts (≤ ulp(b)); only the relu6=approx option is not, and it is
              reported as an approximation"""
     rewrites = 0
+    for op in graph.ops_of(Clip):
+        inner = sole_producer(op.operands[0], Clip)
+        if inner is not None:   # clip(clip(x, a1, b1), a2, b2) is one clip (a hand-written ReLU6: max then min)
+            graph.set_attrs(op, merged_clip(inner.attrs, op.attrs))
+            graph.set_operand(op, 0, inner.operands[0])
+            graph.erase(inner)
+            rewrites += 1
     for op in graph.ops_of(Clip):
         a, b = op.attrs.a_min, op.attrs.a_max
         x = op.operands[0]

@@ -1,10 +1,22 @@
 """Fold MXNet's scalar arithmetic into constants, neighbouring weights or one Caffe Power layer."""
 from __future__ import annotations
 
+import numpy as np
+
 from compiler.ir.match import single_use_producer, sole_producer
 from compiler.ops import Power, ScalarOp
 from passes.manager import PassContext, PassResult, rewrites
 from passes.weights import fold_output_affine, foldable_output_affine
+
+_LARGEST = float(np.finfo(np.float32).max)
+
+
+def _representable(inner: Power, outer: Power) -> bool:
+    """Whether the merged Power's scale and shift are finite float32 numbers (two large scales in a row must stay
+    two layers: their product would be written as inf)."""
+    merged = (inner.scale * outer.scale, outer.scale * inner.shift + outer.shift)
+    return all(abs(v) <= _LARGEST for v in merged)
+
 
 @rewrites(ScalarOp, Power, produces=(Power,))
 def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
@@ -26,7 +38,7 @@ def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
         if op.graph is None or not op.attrs.affine:
             continue
         inner = sole_producer(op.operands[0], Power)
-        if inner is not None and inner.attrs.affine:
+        if inner is not None and inner.attrs.affine and _representable(inner.attrs, op.attrs):
             s1, t1, s2, t2 = inner.attrs.scale, inner.attrs.shift, op.attrs.scale, op.attrs.shift
             graph.set_attrs(op, Power(scale=s1 * s2, shift=s2 * t1 + t2))
             graph.set_operand(op, 0, inner.operands[0])

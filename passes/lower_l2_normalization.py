@@ -14,8 +14,9 @@ from passes.manager import PassContext, PassResult, rewrites
 def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
     """Pattern: L2Normalization {mode channel or instance}, optionally followed by a bias-free Scale {axis 1} that
              is its only user (GluonCV's learned (1, C, 1, 1) scale); runs where the target has Normalize
-    Emits:   Normalize {across_spatial = (mode == instance), channel_shared false, eps} whose scale blob is that
-             Scale's weights (ones without one)
+    Emits:   Normalize {across_spatial = channel_shared = (mode == instance), eps} whose scale blob is, in mode
+             channel, that Scale's weights (ones without one), and in mode instance one shared 1 (OpenCV takes no
+             per-channel scale across the sample; the Scale stays a layer)
     Exact:   yes: both compute x / sqrt(Σx² + eps) with eps inside the root (docs/mxnet.md#l2normalization)"""
     if "Normalize" not in ctx.layers:
         return PassResult(0)
@@ -25,19 +26,20 @@ def lower_l2_normalization(graph, ctx: PassContext) -> PassResult:
             raise UnsupportedOp("mode 'spatial' (a norm per channel) has no Normalize equivalent",
                                 attribute="mode", **op.error_context())
         x = op.operands[0]
-        channels = x.type.shape[1]
+        across = op.attrs.mode == "instance"
         users = op.result.users
-        scale_op = users[0] if len(users) == 1 and users[0].isa(Scale) else None
+        scale_op = users[0] if len(users) == 1 and users[0].isa(Scale) and not across else None
         if scale_op is not None and (len(scale_op.operands) != 2 or scale_op.operands[1].const is None
                                      or (scale_op.attrs.axis, scale_op.attrs.num_axes)
                                      != (1, 1) or sole_producer(scale_op.operands[0], L2Normalization) is None):
             scale_op = None
-        weights = scale_op.operands[1].const if scale_op is not None else np.ones(channels, np.float32)
+        # Across the whole sample, OpenCV takes a scale of one value only (or one per element): a shared 1.
+        weights = scale_op.operands[1].const if scale_op is not None else \
+            np.ones(1 if across else x.type.shape[1], np.float32)
         with graph.inserting_before(op):
             scale = graph.constant(weights, op.name + "_scale")
-            normalized = graph.add(Normalize(across_spatial=op.attrs.mode == "instance", channel_shared=False,
-                                             eps=op.attrs.eps), x, scale, name=op.name + "_normalize",
-                                   origin=op.origin).result
+            normalized = graph.add(Normalize(across_spatial=across, channel_shared=across, eps=op.attrs.eps), x,
+                                   scale, name=op.name + "_normalize", origin=op.origin).result
         if scale_op is not None:
             graph.replace_op(scale_op, normalized)
             graph.erase(op)

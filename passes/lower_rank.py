@@ -1,11 +1,14 @@
 """Keep values within the number of dims the target's blobs hold, by merging axes that an op treats alike."""
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
-from compiler.ops import BroadcastArith, Reduce, Reshape
+from compiler.ops import Reshape
+from compiler.ops.arith import BroadcastBinary
+from compiler.ops.tensor import Reduction
 from passes.manager import PassContext, PassResult, rewrites
 
 
@@ -40,7 +43,7 @@ def _reshaped(graph, value, shape, name, origin):
 
 def _lower_arithmetic(graph, op, max_rank, ctx) -> bool:
     rank = op.result.type.rank
-    if not op.isa(BroadcastArith) and any(v.type.shape != op.result.type.shape for v in op.operands):
+    if not op.isa(BroadcastBinary) and any(v.type.shape != op.result.type.shape for v in op.operands):
         # An element-wise op's other operands (PReLU's slopes) follow its own axis rules, not NumPy broadcasting.
         ctx.skip(op, "an operand is not shaped like the result")
         return False
@@ -70,7 +73,7 @@ def _lower_reduction(graph, op, ctx) -> bool:
     planes = (shape[0], int(np.prod(shape[1:first])), int(np.prod(shape[first:last + 1])), int(np.prod(shape[last + 1:])))
     with graph.inserting_before(op):
         flat = _reshaped(graph, x, planes, op.name + "_planes", op.origin)
-        reduced = graph.add(Reduce(op=op.attrs.op, axis=(2,), keepdims=True), flat, name=op.name + "_merged",
+        reduced = graph.add(attrs.evolve(op.attrs, axis=(2,), keepdims=True, exclude=False), flat, name=op.name + "_merged",
                             origin=op.origin).result
         back = graph.add(Reshape(shape=op.result.type.shape), reduced, name=op.name + "_shape",
                          origin=op.origin).result
@@ -78,7 +81,7 @@ def _lower_reduction(graph, op, ctx) -> bool:
     return True
 
 
-@rewrites(Trait.ELEMENTWISE, BroadcastArith, Reduce, within=(Trait.VIEW,), produces=(Reshape,))
+@rewrites(Trait.ELEMENTWISE, BroadcastBinary, Reduction, within=(Trait.VIEW,), produces=(Reshape,))
 def lower_rank(graph, ctx: PassContext) -> PassResult:
     """Pattern: on a target whose blobs hold at most R dims (ncnn: 4), an element-wise or broadcast op, or a sum/mean
              over one block of non-batch axes, on values of more than R dims (ResNeSt's split attention: the
@@ -95,10 +98,10 @@ def lower_rank(graph, ctx: PassContext) -> PassResult:
     if not max_rank:
         return PassResult(0)
     rewrites_done = 0
-    for op in graph.ops_of(BroadcastArith, Reduce) + [op for op in graph if op.has(Trait.ELEMENTWISE)]:
+    for op in graph.ops_of(BroadcastBinary, Reduction) + [op for op in graph if op.has(Trait.ELEMENTWISE)]:
         if op.graph is None or len(op.results) != 1:
             continue
-        if op.isa(Reduce):
+        if op.isa(Reduction):
             if op.operands[0].type.rank > max_rank:
                 rewrites_done += _lower_reduction(graph, op, ctx)
         elif op.result.type.rank > max_rank:

@@ -106,8 +106,10 @@ class Pass:
         if self.produces is None or kind in self.produced_kinds:
             return True
         definition = REGISTRY.get(kind)
-        return any(m.__name__ == kind if isinstance(m, type) else
-                   isinstance(m, Trait) and definition is not None and definition.has(m) for m in self.rewrites)
+        if definition is None:
+            return False
+        return any(issubclass(definition.cls, m) if isinstance(m, type) else
+                   isinstance(m, Trait) and definition.has(m) for m in self.rewrites)
 
     def __call__(self, graph, ctx: PassContext) -> PassResult:
         return self.function(graph, ctx)

@@ -138,3 +138,32 @@ def cut_detector_run(name: str, shape, out_dir):
                for runtime in available_runtimes()}
     gluoncv = tuple(a.asnumpy()[0] for a in heads.net(mx.nd.array(image)))   # the full net, decoder included
     return meta, outputs, gluoncv
+
+
+def mxnet_outputs_in_a_new_process(symbol, params: dict, inputs: dict, environment: dict) -> list[np.ndarray]:
+    """MXNet's outputs computed in a fresh process with extra environment variables (MXNet reads some, such as
+    MXNET_MKLDNN_ENABLED, once, at its first operator call)."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        np.savez(os.path.join(directory, "arrays.npz"), **{f"param:{k}": v for k, v in params.items()},
+                 **{f"input:{k}": v for k, v in inputs.items()})
+        with open(os.path.join(directory, "symbol.json"), "w", encoding="utf-8") as f:
+            f.write(symbol.tojson())
+        script = (
+            "import sys, numpy as np, mxnet as mx\n"
+            "from tests.helpers import mxnet_outputs\n"
+            "d = sys.argv[1]\n"
+            "arrays = np.load(d + '/arrays.npz')\n"
+            "params = {k[6:]: arrays[k] for k in arrays.files if k.startswith('param:')}\n"
+            "inputs = {k[6:]: arrays[k] for k in arrays.files if k.startswith('input:')}\n"
+            "outs = mxnet_outputs(mx.sym.load(d + '/symbol.json'), params, inputs)\n"
+            "np.savez(d + '/outputs.npz', *outs)\n")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        subprocess.run([sys.executable, "-c", script, directory], check=True, cwd=root, capture_output=True,
+                       env={**os.environ, **environment, "PYTHONPATH": root})
+        with np.load(os.path.join(directory, "outputs.npz")) as loaded:
+            return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]

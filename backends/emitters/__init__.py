@@ -21,6 +21,8 @@ from compiler.ir.opdef import Trait
 
 # Layer types whose top shares memory with their bottom in Caffe (Blob::ShareData): no layer may run in place on it.
 VIEW_LAYERS = frozenset({"Reshape", "Flatten"})
+# Element-wise layers that BVLC Caffe refuses to run in place (absval_layer.cpp CHECKs top != bottom).
+NOT_IN_PLACE = frozenset({"AbsVal"})
 
 
 @attrs.define
@@ -131,7 +133,8 @@ class EmitContext:
         """Let the layer write into its bottom blob when that is safe: an ELEMENTWISE op emitted as one layer with
         one bottom (Caffe's Eltwise clears its top before reading its bottoms), whose input nobody else reads, and
         neither blob is a graph output."""
-        if not (self.inplace and op.has(Trait.ELEMENTWISE) and len(emitted) == 1 and len(emitted[0].bottoms) == 1):
+        if not (self.inplace and op.has(Trait.ELEMENTWISE) and len(emitted) == 1 and len(emitted[0].bottoms) == 1
+                and emitted[0].type not in NOT_IN_PLACE):
             return
         layer, source, result = emitted[0], op.operands[0], op.results[0]
         outputs = {id(v) for v in self.graph.outputs}

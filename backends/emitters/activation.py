@@ -1,12 +1,14 @@
 """Emitters for compiler/ops/activation.py: ReLU, Sigmoid, TanH, BNLL, Exp, PReLU, ELU, Softmax and exact compositions."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.activation import Activation, LeakyReLU, ReLU6, Softmax
+from compiler.ops.activation import AbsVal, Activation, Exp, LeakyReLU, Log, ReLU6, Softmax
 
-_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL", "exp": "Exp"}
+_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL"}
 SELU_LAMBDA = 1.0507009873554805
 SELU_ALPHA = 1.6732632423543772
 
@@ -16,7 +18,7 @@ def _activation_layers(op, target) -> frozenset[str]:
     return frozenset({_SINGLE_LAYER[act]} if act in _SINGLE_LAYER else {"AbsVal", "Power", "Eltwise"})
 
 
-@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "Exp", "AbsVal", "Power", "Eltwise"),
+@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Eltwise"),
          layers_for=_activation_layers)
 def emit_activation(op, ctx: EmitContext) -> None:
     x = op.operands[0]
@@ -92,3 +94,29 @@ def emit_softmax(op, ctx: EmitContext) -> None:
 @emitter(ReLU6, layers=("ReLU6",))
 def emit_relu6(op, ctx: EmitContext) -> None:
     ctx.add("ReLU6", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
+
+
+@emitter(AbsVal, layers=("AbsVal",))
+def emit_absval(op, ctx: EmitContext) -> None:
+    ctx.add("AbsVal", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
+
+
+@emitter(Log, layers=("Log",))
+def emit_log(op, ctx: EmitContext) -> None:
+    # Caffe's defaults (base −1 = e, scale 1, shift 0) are ln x.
+    ctx.add("Log", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
+
+
+@emitter(Exp, layers=("Exp", "Power"))
+def emit_exp(op, ctx: EmitContext) -> None:
+    """e^x as a bare Exp. Any other base, scale or shift: base^(scale·x + shift) = e^(ln(base)·(scale·x + shift)),
+    a Power then a bare Exp, because caffe2ncnn writes Exp without its parameters (ncnn's Exp is then e^x)."""
+    a: Exp = op.attrs
+    bottom = ctx.bottom(op.operands[0])
+    if (a.base, a.scale, a.shift) != (math.e, 1.0, 0.0):
+        log_base = math.log(a.base)
+        exponent = ctx.new_blob(f"{op.name}_exponent")
+        ctx.add("Power", name=f"{op.name}_exponent", bottoms=[bottom], tops=[exponent],
+                params={"power_param": {"scale": log_base * a.scale, "shift": log_base * a.shift}})
+        bottom = exponent
+    ctx.add("Exp", name=op.name, bottoms=[bottom], tops=[ctx.top(op.result)], source=op.result)

@@ -2,6 +2,8 @@
 Yolov3DetectionOutput."""
 from __future__ import annotations
 
+import numpy as np
+
 from backends.emitters import EmitContext, const, emitter
 from compiler.ops.detection import DetectionOutput, Normalize, PriorBox, Yolov3DetectionOutput
 
@@ -49,7 +51,9 @@ def emit_normalize(op, ctx: EmitContext) -> None:
     ctx.add("Normalize", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
             params={"norm_param": {"across_spatial": a.across_spatial, "channel_shared": a.channel_shared,
                                    "eps": a.eps}},
-            blobs=[const(op.operands[1])], source=op.result)
+            # a shared scale is a 0-axis blob, the shape caffe-ssd allocates (OpenCV reads it as one value)
+            blobs=[np.asarray(const(op.operands[1])).reshape(()) if a.channel_shared else const(op.operands[1])],
+            source=op.result)
 
 
 @emitter(Yolov3DetectionOutput, layers=("Yolov3DetectionOutput",))

@@ -5,7 +5,8 @@ import attrs
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.nn import BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale, pooled_size
+from compiler.ops.nn import (LRN, BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale,
+                             pooled_size)
 
 
 def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
@@ -25,29 +26,53 @@ def convolution_geometry(kernel, stride, pad) -> dict:
 
 
 @emitter(Convolution, layers=("Convolution",))
-def emit_convolution(op, ctx: EmitContext, layer: str = "Convolution") -> None:
-    a: Convolution = op.attrs
+def emit_convolution(op, ctx: EmitContext, layer: str = "Convolution", a=None, top: str | None = None,
+                     source=True, name: str | None = None) -> None:
+    """`a`, `top`, `source` and `name` let a caller write the layer with other geometry into another blob."""
+    a = a or op.attrs
     param = {"num_output": a.num_filter, "bias_term": len(op.operands) == 3}
     param.update(convolution_geometry(a.kernel, a.stride, a.pad))
     if a.dilate != (1, 1):
         param["dilation"] = [a.dilate[0]] if a.dilate[0] == a.dilate[1] else list(a.dilate)
     if a.num_group != 1:
         param["group"] = a.num_group
-    ctx.add(layer, name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"convolution_param": param}, blobs=[const(v) for v in op.operands[1:]], source=op.result)
+    ctx.add(layer, name=name or op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[top or ctx.top(op.result)],
+            params={"convolution_param": param}, blobs=[const(v) for v in op.operands[1:]],
+            source=op.result if source else None)
 
 
 def _deconvolution_legality(op, target) -> str | None:
-    if any(op.attrs.adj):
-        return f"adj {op.attrs.adj} (output padding) has no Caffe field"
+    if any(adj > pad for adj, pad in zip(op.attrs.adj, op.attrs.pad)):
+        return (f"adj {op.attrs.adj} beyond pad {op.attrs.pad}: the extra output rows would lie outside the full "
+                "transposed convolution, where Caffe has no output padding")
     if op.attrs.dilate != (1, 1):
         return "OpenCV sizes a dilated Deconvolution differently from Caffe and MXNet, so it cannot be verified"
     return None
 
 
-@emitter(Deconvolution, layers=("Deconvolution",), legal=_deconvolution_legality)
+@emitter(Deconvolution, layers=("Deconvolution", "Slice", "Silence", "Power"), legal=_deconvolution_legality)
 def emit_deconvolution(op, ctx: EmitContext) -> None:
-    emit_convolution(op, ctx, layer="Deconvolution")
+    """MXNet's `adj` keeps `adj` more rows (columns) at the end of the full transposed convolution than `pad`
+    suggests: the output is full[pad : pad + out]. With pad − adj, Caffe's Deconvolution gives full[pad − adj :],
+    whose rows from `adj` on are MXNet's; a Slice keeps them (docs/mxnet.md#deconvolution)."""
+    a: Deconvolution = op.attrs
+    if not any(a.adj):
+        emit_convolution(op, ctx, layer="Deconvolution")
+        return
+    from backends.emitters.tensor import slice_range
+
+    wider = attrs.evolve(a, pad=tuple(p - adj for p, adj in zip(a.pad, a.adj)), adj=(0, 0))
+    blob = ctx.new_blob(f"{op.name}_full")
+    emit_convolution(op, ctx, layer="Deconvolution", a=wider, top=blob, source=False, name=f"{op.name}_full")
+    size = [(h - 1) * s - 2 * p + d * (k - 1) + 1 for h, s, p, d, k in
+            zip(op.operands[0].type.shape[2:], wider.stride, wider.pad, wider.dilate, wider.kernel)]
+    cuts = [(axis, adj, want) for axis, adj, want in zip((2, 3), a.adj, op.result.type.shape[2:]) if adj]
+    for i, (axis, adj, want) in enumerate(cuts):
+        last = i == len(cuts) - 1
+        kept = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_cut{axis}")
+        slice_range(ctx, op.name if last else f"{op.name}_cut{axis}", blob, axis, size[axis - 2], adj, adj + want,
+                    kept, op.result if last else None)
+        blob = kept
 
 
 def _inner_product_legality(op, target) -> str | None:
@@ -79,11 +104,12 @@ def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int, any_pad: bo
 
 def pooling_legality(op, target) -> str | None:
     a: Pooling = op.attrs
-    if a.pool_type not in ("max", "avg"):
-        return f"pool_type '{a.pool_type}' has no Caffe layer"
+    if a.pool_type == "lp":
+        return (f"p_value {a.p_value}: MXNet's Lp pooling takes the real root of a signed sum of powers, which no "
+                "Caffe layer computes (p 1 and 2 convert)")
     if a.global_pool:
         return None
-    if a.pool_type == "avg" and any(a.pad) and not target.policy.average_pool_counts_padding:
+    if _averaged_by_convolution(a, target):
         h, w = op.operands[0].type.shape[2:]
         if op.result.type.shape[2:] != tuple(pooled_size(*g, "valid") for g in zip((h, w), a.kernel, a.stride, a.pad)):
             return (f"{target.name} averages without the padding; the exact depthwise-convolution form gives only "
@@ -123,6 +149,12 @@ def _excludes_padding(a: Pooling) -> bool:
     return a.pool_type == "avg" and not a.global_pool and not a.includes_pad and any(a.pad)
 
 
+def _rescaled(a: Pooling) -> bool:
+    """Whether Caffe's average needs a factor per output position: to exclude the padding from the divisor, or
+    to turn the average back into a sum."""
+    return _excludes_padding(a) or a.pool_type == "sum"
+
+
 def _window_counts(size: int, kernel: int, stride: int, pad: int, outputs: int) -> tuple[np.ndarray, np.ndarray]:
     """Per output index along one axis: Caffe's AVE divisor (the window clipped to [−pad, size + pad)) and the number of
     real input cells in the window (what MXNet divides by with count_include_pad=False)."""
@@ -131,25 +163,35 @@ def _window_counts(size: int, kernel: int, stride: int, pad: int, outputs: int) 
     return (end - start).astype(np.float64), (np.minimum(end, size) - np.maximum(start, 0)).astype(np.float64)
 
 
+def _averaged_by_convolution(a: Pooling, target) -> bool:
+    """Padded averages (and sums) for a consumer that excludes padding from its AVE divisor."""
+    return a.pool_type in ("avg", "sum") and any(a.pad) and not a.global_pool and \
+        not target.policy.average_pool_counts_padding
+
+
 def _pooling_layers(op, target) -> frozenset[str]:
     a: Pooling = op.attrs
     correction = {"Scale"} if target.policy.axis_params else {"Slice", "Power", "Concat"}
-    extra = correction if _excludes_padding(a) else set()
-    if a.pool_type == "avg" and any(a.pad) and not a.global_pool and not target.policy.average_pool_counts_padding:
+    extra = correction if _rescaled(a) else set()
+    if _averaged_by_convolution(a, target):
         return frozenset({"Convolution"} | extra)
     return frozenset({"Pooling", "Slice", "Silence"} | extra)
 
 
-def _exclude_padding(op, ctx: EmitContext, summed: str, divisors) -> None:
-    """Turn averages over padded windows into averages over their real cells: multiply output (i, j) by
-    divisor_h[i]·divisor_w[j] / (real_h[i]·real_w[j]). One Scale {axis 2, num_axes 2} where the consumer honours
-    Scale's axes; otherwise (ncnn) a Power per run of equal factors along each axis, sliced apart and concatenated."""
-    a: Pooling = op.attrs
+def _exclude_padding(op, ctx: EmitContext, summed: str, divisors, a: Pooling | None = None) -> None:
+    """Rescale Caffe's averages per output position (i, j) by factor_h[i]·factor_w[j]: to average over the real
+    cells only, divisor_h[i]·divisor_w[j] / (real_h[i]·real_w[j]); for a sum pooling, the divisor alone. One Scale
+    {axis 2, num_axes 2} where the consumer honours Scale's axes; otherwise (ncnn) a Power per run of equal
+    factors along each axis, sliced apart and concatenated. `divisors` (per axis) replaces Caffe's divisor where
+    the averaging was not Caffe's Pooling (a convolution with 1/k² weights divides by k·k); `a` is the pooling as
+    written (a global one as its explicit window)."""
+    a = a or op.attrs
     in_hw, out_hw = op.operands[0].type.shape[2:], op.result.type.shape[2:]
     factors = []
     for size, k, s, p, out, divisor in zip(in_hw, a.kernel, a.stride, a.pad, out_hw, divisors):
         caffe, real = _window_counts(size, k, s, p, out)
-        factors.append((caffe if divisor is None else np.full(out, float(divisor))) / real)
+        applied = caffe if divisor is None else np.full(out, float(divisor))
+        factors.append(applied if a.pool_type == "sum" else applied / real)
     if ctx.target.policy.axis_params:
         ctx.add("Scale", name=op.name, bottoms=[summed], tops=[ctx.top(op.result)],
                 params={"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
@@ -160,6 +202,12 @@ def _exclude_padding(op, ctx: EmitContext, summed: str, divisors) -> None:
         last = axis == 3
         runs = [i for i in range(1, len(factor)) if factor[i] != factor[i - 1]]
         out = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_rows")
+        if not runs:   # one factor along the axis: one Power
+            ctx.add("Power", name=op.name if last else f"{op.name}_rows", bottoms=[blob], tops=[out],
+                    params={"power_param": {"scale": float(np.float32(factor[0]))}},
+                    source=op.result if last else None)
+            blob = out
+            continue
         pieces = [ctx.new_blob(f"{op.name}_{axis}_{start}") for start in [0, *runs]]
         ctx.add("Slice", name=f"{op.name}_split{axis}", bottoms=[blob], tops=pieces,
                 params={"slice_param": {"axis": axis, "slice_point": runs}})
@@ -177,8 +225,8 @@ def _exclude_padding(op, ctx: EmitContext, summed: str, divisors) -> None:
          layers_for=_pooling_layers, legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
-    corrected = _excludes_padding(a)
-    if "Convolution" in _pooling_layers(op, ctx.target):
+    corrected = _rescaled(a)
+    if _averaged_by_convolution(a, ctx.target):
         if corrected:
             summed = ctx.new_blob(f"{op.name}_sum")
             _padded_average_as_convolution(op, ctx, summed, None)
@@ -188,12 +236,13 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         return
     param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
     x = op.operands[0]
-    if a.global_pool and not ctx.target.policy.global_pooling_flattens:
+    if a.global_pool and not ctx.target.policy.global_pooling_flattens and not corrected:
         param["global_pooling"] = True
         ctx.add("Pooling", name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
                 params={"pooling_param": param}, source=op.result)
         return
-    if a.global_pool:   # the whole map as one window: the same numbers, and the result stays (N, C, 1, 1)
+    if a.global_pool:   # the whole map as one window: the same numbers, the result stays (N, C, 1, 1), and a sum
+        # pooling's factor comes from its window
         a = attrs.evolve(a, global_pool=False, kernel=tuple(x.type.shape[2:]), stride=(1, 1), pad=(0, 0))
     param.update(geometry("kernel", a.kernel, "kernel_size"))
     param.update(geometry("stride", a.stride, "stride"))
@@ -218,7 +267,7 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         ctx.add("Silence", name=f"{op.name}_silence{axis}", bottoms=[dropped], tops=[])
         top = kept
     if corrected:
-        _exclude_padding(op, ctx, top, (None, None))
+        _exclude_padding(op, ctx, top, (None, None), a)
 
 
 @emitter(BatchNorm, layers=("BatchNorm", "Scale"))
@@ -260,3 +309,24 @@ def emit_scale(op, ctx: EmitContext) -> None:
     ctx.add("Scale", name=op.name, bottoms=bottoms, tops=[ctx.top(op.result)], params={"scale_param": param},
             blobs=[const(v) for v in op.operands[1:] if v.is_constant], source=op.result)
 
+
+
+def _lrn_legality(op, target) -> str | None:
+    if op.attrs.nsize % 2 == 0:
+        return f"nsize {op.attrs.nsize}: Caffe's LRN takes odd window sizes only"
+    return None
+
+
+@emitter(LRN, layers=("LRN", "Power"), legal=_lrn_legality)
+def emit_lrn(op, ctx: EmitContext) -> None:
+    """OpenCV and ncnn ignore LRN's k (they take 1), so k goes outside: x / (k + α/n·S)^β =
+    k^(−β) · x / (1 + (α/k)/n·S)^β, an LRN with k 1 and α/k, then a Power for k ≠ 1."""
+    a: LRN = op.attrs
+    last = a.knorm == 1.0
+    top = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_unit_k")
+    ctx.add("LRN", name=op.name if last else f"{op.name}_unit_k", bottoms=[ctx.bottom(op.operands[0])], tops=[top],
+            params={"lrn_param": {"local_size": a.nsize, "alpha": a.alpha / a.knorm, "beta": a.beta, "k": 1.0}},
+            source=op.result if last else None)
+    if not last:
+        ctx.add("Power", name=op.name, bottoms=[top], tops=[ctx.top(op.result)],
+                params={"power_param": {"scale": a.knorm ** -a.beta}}, source=op.result)

@@ -5,7 +5,8 @@ import numpy as np
 
 from backends.emitters import EmitContext, emitter
 from compiler.ops.detection import SliceAxis
-from compiler.ops.tensor import Concat, ExpandDims, Flatten, Permute, Reduce, Reshape, Squeeze, Transpose
+from compiler.ops.tensor import (Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum,
+                                 Reshape, Split, Squeeze, Transpose)
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -57,53 +58,107 @@ emitter(Transpose, layers=("Permute",), legal=_permute_legality)(emit_permute)
 SLICED_REDUCTION = 16   # up to this many terms a reduction is Slice + Eltwise SUM, beyond it average pooling
 
 
+def _runs(axes: tuple[int, ...]) -> list[tuple[int, int]]:
+    """The reduced axes as runs of contiguous axes (first, last), last run first."""
+    runs = []
+    for axis in axes:
+        if runs and axis == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], axis)
+        else:
+            runs.append((axis, axis))
+    return runs[::-1]
+
+
 def _reduction_legality(op, target) -> str | None:
-    axes = op.attrs.axes(op.operands[0].type.rank)
-    if list(axes) != list(range(axes[0], axes[-1] + 1)):
-        return f"axes {axes} are not contiguous"
-    if axes[0] == 0:
+    if op.attrs.axes(op.operands[0].type.rank)[0] == 0:
         return "a reduction over the batch axis has no Caffe layer"
     return None
 
 
-@emitter(Reduce, layers=("Reshape", "Slice", "Eltwise", "Power", "Pooling"), legal=_reduction_legality)
 def emit_reduce(op, ctx: EmitContext) -> None:
-    """Contiguous axes a..b reduced as one axis of size R: a few terms are sliced apart and summed (Eltwise SUM), many
-    are averaged by a Pooling window (R, 1) over (N, B, R, A); a mean then divides (Power 1/R) and a sum of
-    averages multiplies back (Power R)."""
+    """Each run of contiguous reduced axes a..b (the last run first) as one axis of size R: a few terms are sliced
+    apart and combined by the op's Eltwise (SUM, MAX), many by a Pooling window (R, 1) over (N, B, R, A) with the
+    op's method (AVE, MAX); then the op's factor (a mean divides the sum by R, a sum multiplies the average by R)
+    is one Power. A minimum is −max(−x): negation is exact. Reducing the runs one after another is the same
+    reduction (for a mean, the product of the runs' divisors is the whole count)."""
+    reduction = op.attrs
     x = op.operands[0]
-    shape = x.type.shape
-    axes = op.attrs.axes(len(shape))
-    a, b = axes[0], axes[-1]
+    shape = list(x.type.shape)
+    blob = ctx.bottom(x)
+    if reduction.negated:
+        blob = _negated(ctx, f"{op.name}_negated", blob)
+    runs = _runs(reduction.axes(len(shape)))
+    actual = tuple(shape)
+    for number, (a, b) in enumerate(runs):
+        name = op.name if len(runs) == 1 else f"{op.name}_run{number}"
+        blob, actual = _reduce_run(ctx, reduction, name, blob, actual, tuple(shape), a, b)
+        shape[a:b + 1] = [1] * (b - a + 1)
+    if reduction.negated:
+        blob = _negated(ctx, f"{op.name}_min", blob)
+    reshape_blob(ctx, op.name, blob, op.result.type.shape, top=ctx.top(op.result), source=op.result)
+
+
+def _reduce_run(ctx: EmitContext, reduction, name: str, blob: str, actual: tuple[int, ...], shape: tuple[int, ...],
+                a: int, b: int) -> tuple[str, tuple[int, ...]]:
+    """Axes a..b of the value `shape` (the blob holds it as `actual`, the same elements) reduced; returns the new
+    blob and its shape."""
     terms = int(np.prod(shape[a:b + 1]))
     before, after = shape[:a], shape[b + 1:]
-    blob = ctx.bottom(x)
     if terms <= SLICED_REDUCTION:
         merged = (*before, terms, *after)
-        if merged != shape:
-            blob = reshape_blob(ctx, f"{op.name}_merge", blob, merged)
+        if merged != actual:
+            blob = reshape_blob(ctx, f"{name}_merge", blob, merged)
         if terms > 1:
-            parts = [ctx.new_blob(f"{op.name}_term{i}") for i in range(terms)]
-            ctx.add("Slice", name=f"{op.name}_terms", bottoms=[blob], tops=parts,
+            parts = [ctx.new_blob(f"{name}_term{i}") for i in range(terms)]
+            ctx.add("Slice", name=f"{name}_terms", bottoms=[blob], tops=parts,
                     params={"slice_param": {"axis": a, "slice_point": list(range(1, terms))}})
-            blob = ctx.new_blob(f"{op.name}_sum")
-            ctx.add("Eltwise", name=f"{op.name}_sum", bottoms=parts, tops=[blob],
-                    params={"eltwise_param": {"operation": "SUM"}})
-        scale = 1.0 / terms if op.attrs.op == "mean" else 1.0
+            word = "sum" if reduction.eltwise == "SUM" else "max"
+            blob = ctx.new_blob(f"{name}_{word}")
+            ctx.add("Eltwise", name=f"{name}_{word}", bottoms=parts, tops=[blob],
+                    params={"eltwise_param": {"operation": reduction.eltwise}})
+        actual, pooled = (*before, 1, *after), False
     else:
         planes = (shape[0], int(np.prod(before[1:])), terms, int(np.prod(after)))
-        blob = reshape_blob(ctx, f"{op.name}_planes", blob, planes)
-        pooled = ctx.new_blob(f"{op.name}_mean")
-        ctx.add("Pooling", name=f"{op.name}_mean", bottoms=[blob], tops=[pooled],
-                params={"pooling_param": {"pool": "AVE", "kernel_h": terms, "kernel_w": 1}})
-        blob = pooled
-        scale = float(terms) if op.attrs.op == "sum" else 1.0
+        blob = reshape_blob(ctx, f"{name}_planes", blob, planes)
+        word = "mean" if reduction.pool == "AVE" else "max"
+        combined = ctx.new_blob(f"{name}_{word}")
+        ctx.add("Pooling", name=f"{name}_{word}", bottoms=[blob], tops=[combined],
+                params={"pooling_param": {"pool": reduction.pool, "kernel_h": terms, "kernel_w": 1}})
+        blob, actual, pooled = combined, (planes[0], planes[1], 1, planes[3]), True
+    scale = reduction.scale_after(terms, pooled)
     if scale != 1.0:
-        scaled = ctx.new_blob(f"{op.name}_scaled")
-        ctx.add("Power", name=f"{op.name}_scaled", bottoms=[blob], tops=[scaled],
+        scaled = ctx.new_blob(f"{name}_scaled")
+        ctx.add("Power", name=f"{name}_scaled", bottoms=[blob], tops=[scaled],
                 params={"power_param": {"scale": float(np.float32(scale))}})
         blob = scaled
-    reshape_blob(ctx, op.name, blob, op.result.type.shape, top=ctx.top(op.result), source=op.result)
+    return blob, actual
+
+
+def _negated(ctx: EmitContext, name: str, bottom: str) -> str:
+    top = ctx.new_blob(name)
+    ctx.add("Power", name=name, bottoms=[bottom], tops=[top], params={"power_param": {"scale": -1.0}})
+    return top
+
+
+for _reduction in (ReduceSum, ReduceMean, ReduceMax, ReduceMin):
+    emitter(_reduction, layers=("Reshape", "Slice", "Eltwise", "Power", "Pooling"),
+            legal=_reduction_legality)(emit_reduce)
+
+
+@emitter(Split, layers=("Slice", "Power"))
+def emit_split(op, ctx: EmitContext) -> None:
+    """One Slice with a top per part. A runtime returns a layer's first top, so a later part that is a graph output
+    is copied out by an identity Power whose first top it is."""
+    x = op.operands[0]
+    outputs = {id(v) for v in ctx.graph.outputs}
+    copied = [i > 0 and id(v) in outputs for i, v in enumerate(op.results)]
+    tops = [ctx.new_blob(f"{v.name}_part") if copy else ctx.top(v) for v, copy in zip(op.results, copied)]
+    ctx.add("Slice", name=op.name, bottoms=[ctx.bottom(x)], tops=tops,
+            params={"slice_param": {"axis": op.attrs.positive_axis(x.type.rank), "slice_point": list(op.attrs.points)}},
+            source=op.results[0])
+    for value, top, copy in zip(op.results, tops, copied):
+        if copy:
+            ctx.add("Power", name=value.name, bottoms=[top], tops=[ctx.top(value)], source=value)
 
 
 def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | None = None, source=None) -> str:

@@ -23,7 +23,10 @@ README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def _names(classes) -> set[str]:
-    return {getattr(c, "__name__", None) for c in classes}
+    """The op kinds named by classes in a @rewrites declaration (a family's base class names all its kinds)."""
+    from compiler.ir.graph import kinds_derived_from
+
+    return {kind for c in classes if isinstance(c, type) for kind in kinds_derived_from(c)}
 
 
 def _passes(target):

@@ -9,9 +9,12 @@ from compiler.errors import BadModel
 
 @attrs.define
 class SymbolModel:
-    """An exported model, run through MXNet's own SymbolBlock."""
+    """An exported model, run through MXNet's own SymbolBlock. Label variables of training heads
+    (SoftmaxOutput's `softmax_label`) are no inputs: they get zeros, which inference never reads."""
     block: object
     input_names: list[str]
+    symbol: object = None
+    label_names: list[str] = attrs.field(factory=list)
 
     @property
     def default_input(self) -> str:
@@ -22,21 +25,36 @@ class SymbolModel:
         import mxnet as mx
 
         from compiler.frontend import load_params
-        from compiler.frontend.symbol import load_symbol_json
+        from compiler.frontend.symbol import data_inputs, label_variables, load_symbol_json
 
         with open(symbol_path, encoding="utf-8", errors="replace") as f:
             symbol = load_symbol_json(f.read(), source=symbol_path)
         params = load_params(params_path)
-        names = [n for n in symbol.list_inputs() if n not in params]
+        names = data_inputs(symbol, params)
+        labels = sorted(label_variables(symbol) - set(params))
         try:
-            block = symbol_block(symbol, names)
+            block = symbol_block(symbol, names + labels)
             block.collect_params().load(params_path, ctx=mx.cpu(), ignore_extra=True)
         except (mx.base.MXNetError, AssertionError, ValueError) as exc:
             raise BadModel(f"MXNet cannot run {symbol_path} with {params_path}: {str(exc).splitlines()[0]}") from None
-        return cls(block, names)
+        return cls(block, names, symbol, labels)
+
+    def with_labels(self, inputs: dict) -> dict:
+        """`inputs` (data by name) with zero arrays for the label variables, shaped as MXNet infers them."""
+        if not self.label_names:
+            return dict(inputs)
+        shapes, _, _ = self.symbol.infer_shape_partial(**{k: np.shape(v) for k, v in inputs.items()})
+        by_name = dict(zip(self.symbol.list_arguments(), shapes))
+        return {**inputs, **{name: np.zeros(by_name[name], np.float32) for name in self.label_names}}
 
     def __call__(self, *arrays):
-        return self.block(*arrays)
+        import mxnet as mx
+
+        if not self.label_names:
+            return self.block(*arrays)
+        inputs = self.with_labels({n: a.asnumpy() if hasattr(a, "asnumpy") else a
+                                   for n, a in zip(self.input_names, arrays)})
+        return self.block(*[mx.nd.array(a) for a in inputs.values()])
 
 
 def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> list[np.ndarray]:
@@ -68,6 +86,8 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
 
     from compiler.frontend import trace
 
+    if isinstance(model, SymbolModel):
+        inputs = model.with_labels(inputs)
     block = getattr(model, "block", model)
     internals = trace(block, inputs).get_internals()
     outputs = internals.list_outputs()

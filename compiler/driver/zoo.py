@@ -127,6 +127,13 @@ def builder_arguments(name: str) -> tuple[dict, dict]:
     return named, ({k: v for k, v in _OFFLINE.items() if k not in named} if forwards else {})
 
 
+def takes_class_names(builder) -> bool:
+    """Whether a zoo builder requires a list of class names (the `*_custom` detectors). googlenet's optional
+    `classes` is a class count, not names."""
+    parameter = inspect.signature(builder).parameters.get("classes")
+    return parameter is not None and parameter.default is inspect.Parameter.empty
+
+
 def _build_offline(name: str, arguments: dict, input_shape=None):
     """get_model with the offline arguments (and, for a segmentation net, the input size); one that only **kwargs
     took and something downstream refused as unexpected is dropped and the build retried."""
@@ -134,7 +141,7 @@ def _build_offline(name: str, arguments: dict, input_shape=None):
 
     named, forwarded = builder_arguments(name)
     builder = model_zoo.model_zoo._models[name.lower()]
-    if "classes" in inspect.signature(builder).parameters and "classes" not in arguments:
+    if takes_class_names(builder) and "classes" not in arguments:
         named["classes"] = list(DEFAULT_CLASSES)   # the *_custom detectors take the user's classes (--classes)
     if input_shape is not None and _SIZED_AT_BUILD.search(name):
         forwarded.update(height=int(input_shape[2]), width=int(input_shape[3]))

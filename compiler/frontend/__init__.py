@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from compiler.errors import BadModel, ParamError
-from compiler.frontend.symbol import import_symbol, load_symbol_json, mxnet_message
+from compiler.frontend.symbol import data_inputs, import_symbol, load_symbol_json, mxnet_message
 from compiler.ir.graph import Graph
 
 
@@ -165,7 +165,7 @@ def import_files(symbol_path: str, params_path: str, input_shape, name: str | No
         text = f.read()
     symbol = load_symbol_json(text, source=os.path.basename(symbol_path))
     params = load_params(params_path)
-    data_vars = [v for v in symbol.list_inputs() if v not in params]
+    data_vars = data_inputs(symbol, params)
     default = data_vars[0] if len(data_vars) == 1 else "data"
     shapes = normalise_input_shapes(input_shape, default_name=default)
     base = name or os.path.basename(symbol_path).removesuffix("-symbol.json").removesuffix(".json")

@@ -56,18 +56,61 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
     return symbol
 
 
+def label_variables(symbol) -> set[str]:
+    """Variables that feed nothing but the label operand of a training head (SoftmaxOutput's `softmax_label`,
+    LinearRegressionOutput's label, ...): inference never reads them, so they are no inputs."""
+    nodes = json.loads(symbol.tojson())["nodes"]
+    labels, read = set(), set()
+    for node in nodes:
+        skipped = TRAINING_ONLY_OPERANDS.get(node["op"], frozenset())
+        for position, entry in enumerate(node.get("inputs", [])):
+            source = nodes[entry[0]]
+            if source["op"] == "null":
+                (labels if position in skipped else read).add(source["name"])
+    return labels - read
+
+
+def data_inputs(symbol, params) -> list[str]:
+    """The variables a caller must feed: neither parameters nor training labels."""
+    labels = label_variables(symbol)
+    return [name for name in symbol.list_inputs() if name not in params and name not in labels]
+
+
 # Ops that no Caffe consumer can compute exactly, with the reason (any other unknown op has no lowering yet).
+_DATA_DEPENDENT = ("it gathers or orders values by data-dependent indices, which no Caffe layer does")
 NO_CAFFE_FORM = {
     "batch_dot": "it multiplies two activations (DANet's attention), and every Caffe layer that multiplies "
                  "matrices (InnerProduct, Convolution) takes a constant weight",
+    "dot": "it multiplies two arrays as matrices, and every Caffe layer that multiplies matrices takes a constant "
+           "weight",
     "_contrib_DeformableConvolution": "deformable convolution samples at data-dependent offsets, which no Caffe "
                                       "layer does",
     "_contrib_ModulatedDeformableConvolution": "deformable convolution samples at data-dependent offsets, which no "
                                                "Caffe layer does",
+    "ROIPooling": "it pools regions whose boxes are data (a two-stage detector's proposals)",
+    "_contrib_ROIAlign": "it pools regions whose boxes are data (a two-stage detector's proposals)",
+    "_contrib_Proposal": "it proposes regions by sorting and suppressing data-dependent boxes",
+    "_contrib_MultiProposal": "it proposes regions by sorting and suppressing data-dependent boxes",
+    "BilinearSampler": "it samples at data-dependent coordinates",
+    "GridGenerator": "it makes the data-dependent sampling grid of a spatial transformer",
+    "SpatialTransformer": "it samples at data-dependent coordinates",
+    "Correlation": "it correlates two activations (optical flow), which no Caffe layer does",
+    "topk": _DATA_DEPENDENT, "sort": _DATA_DEPENDENT, "argsort": _DATA_DEPENDENT, "gather_nd": _DATA_DEPENDENT,
+    "take": _DATA_DEPENDENT, "pick": _DATA_DEPENDENT, "Embedding": _DATA_DEPENDENT,
+    "RNN": "recurrent layers (LSTM, GRU) have no layer in the Caffe dialects written here",
+    "floor": "rounding has no Caffe layer", "ceil": "rounding has no Caffe layer", "round": "rounding has no Caffe "
+    "layer", "rint": "rounding has no Caffe layer", "fix": "rounding has no Caffe layer", "trunc": "rounding has no "
+    "Caffe layer", "sign": "the sign function has no Caffe layer",
 }
 
 
 def unsupported(node: dict, hint: str = "see the README's table of supported ops; open an issue with the model"):
+    if node["op"] == "Custom":
+        attributes = node.get("attrs") or node.get("attr") or node.get("param") or {}
+        kind = attributes.get("op_type", "?")
+        return UnsupportedOp(f"custom operator '{kind}' runs Python code registered in the training script, which a "
+                             "converter cannot see", node=node["name"], op="Custom", attribute="op_type",
+                             hint="rewrite it with MXNet's built-in operators, or cut the model before it")
     reason = NO_CAFFE_FORM.get(node["op"])
     if reason is not None:
         return UnsupportedOp(f"no Caffe form: {reason}", node=node["name"], op=node["op"],

@@ -10,8 +10,9 @@ from compiler.errors import UnsupportedOp
 from compiler.frontend.attr_parser import build_attrs
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.opdef import REGISTRY
-from compiler.ops import (Activation, BatchNorm, BroadcastArith, CompareScalar, Deconvolution, ElemwiseAdd,
-                          LeakyReLU, Pooling, Reduce, Resample2D, Reshape, ScalarOp, SliceAxis, Softmax, Transpose)
+from compiler.ops import (Activation, ArgMax, BatchNorm, BroadcastAdd, BroadcastTo, Clip, CompareScalar, Copy,
+                          Deconvolution, ElemwiseAdd, Exp, LeakyReLU, Pooling, Power, Resample2D, Reshape, ScalarOp,
+                          SliceAxis, Softmax, Split, Transpose)
 from compiler.ops.arith import SCALAR_OPS
 
 
@@ -96,11 +97,106 @@ def supported_ops() -> list[str]:
     return sorted(names)
 
 
-@composite("relu", "sigmoid", "tanh", "softsign", "exp", builds=(Activation,))
-def _named_activation(ctx: NodeContext) -> Value:
+def _no_attributes(ctx: NodeContext) -> None:
     if ctx.raw_attrs:
         raise ctx.unsupported("takes no attributes", attribute=sorted(ctx.raw_attrs)[0])
+
+
+@composite("relu", "sigmoid", "tanh", "softsign", builds=(Activation,))
+def _named_activation(ctx: NodeContext) -> Value:
+    _no_attributes(ctx)
     return ctx.add(Activation(act_type=ctx.op), *ctx.operands)
+
+
+@composite("exp", builds=(Exp,))
+def _exp(ctx: NodeContext) -> Value:
+    _no_attributes(ctx)
+    return ctx.add(Exp(), *ctx.operands)
+
+
+@composite("_rpower_scalar", "_RPowerScalar", builds=(Exp,))
+def _rpower_scalar(ctx: NodeContext) -> Value:
+    """c^x: Caffe's Exp with base c."""
+    base = _parse_scalar(ctx)
+    if not base > 0:
+        raise ctx.unsupported(f"base {base}: c^x of a non-positive c is NaN or 0 for most x, so it has no Exp form",
+                              attribute="scalar")
+    return ctx.add(Exp(base=base), *ctx.operands)
+
+
+# Element-wise powers: MXNet's name → Caffe's Power (shift + scale·x)^power.
+_POWERS = {"sqrt": Power(power=0.5), "rsqrt": Power(power=-0.5), "square": Power(power=2.0),
+           "reciprocal": Power(power=-1.0), "negative": Power(scale=-1.0)}
+
+
+@composite(*_POWERS, builds=(Power,))
+def _power(ctx: NodeContext) -> Value:
+    _no_attributes(ctx)
+    return ctx.add(_POWERS[ctx.op], *ctx.operands)
+
+
+@composite("hard_sigmoid", builds=(Power, Clip))
+def _hard_sigmoid(ctx: NodeContext) -> Value:
+    """clip(alpha·x + beta, 0, 1)."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"alpha", "beta"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    alpha = parse_value(str(ctx.raw_attrs.get("alpha", "0.2")), float)
+    beta = parse_value(str(ctx.raw_attrs.get("beta", "0.5")), float)
+    affine = ctx.add(Power(scale=alpha, shift=beta), *ctx.operands, suffix="_affine")
+    return ctx.add(Clip(a_min=0.0, a_max=1.0), affine)
+
+
+# Scalar bounds: max(x, c) and min(x, c) are clips with one open end.
+_SCALAR_BOUNDS = {"_maximum_scalar": "a_min", "_MaximumScalar": "a_min", "_minimum_scalar": "a_max",
+                  "_MinimumScalar": "a_max"}
+
+
+@composite(*_SCALAR_BOUNDS, builds=(Clip,))
+def _scalar_bound(ctx: NodeContext) -> Value:
+    bounds = {"a_min": float("-inf"), "a_max": float("inf"), _SCALAR_BOUNDS[ctx.op]: _parse_scalar(ctx)}
+    return ctx.add(Clip(**bounds), *ctx.operands)
+
+
+@composite("Cast", "amp_cast", builds=(Copy,))
+def _cast(ctx: NodeContext) -> Value:
+    """A cast to float32 of float32 data is the identity; any other changes values (rounding to float16, to
+    integers) and Caffe models carry float32."""
+    extra = sorted(set(ctx.raw_attrs) - {"dtype"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    dtype = ctx.raw_attrs.get("dtype", "float32")
+    if dtype != "float32":
+        raise ctx.unsupported(f"a cast to {dtype} changes the values (Caffe models compute in float32)",
+                              attribute="dtype", hint="export the model in float32 (without AMP or a cast)")
+    return ctx.add(Copy(), *ctx.operands)
+
+
+@composite("amp_multicast", builds=(Copy,))
+def _amp_multicast(ctx: NodeContext) -> list[Value]:
+    """AMP's cast of several inputs to their widest type: the identity on float32 data."""
+    extra = sorted(set(ctx.raw_attrs) - {"num_outputs", "cast_narrow"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    return [ctx.add(Copy(), value, suffix=f"_{i}") for i, value in enumerate(ctx.operands)]
+
+
+# Training heads whose inference output is their data (or its sigmoid); their label operand is never read.
+_REGRESSION_HEADS = {"LinearRegressionOutput": None, "MAERegressionOutput": None, "LogisticRegressionOutput": "sigmoid",
+                     "SVMOutput": None, "MakeLoss": None, "make_loss": None}
+_HEAD_TRAINING_ATTRIBUTES = {"grad_scale", "normalization", "valid_thresh", "margin", "regularization_coefficient",
+                             "use_linear"}
+
+
+@composite(*_REGRESSION_HEADS, builds=(Copy, Activation))
+def _regression_head(ctx: NodeContext) -> Value:
+    extra = sorted(set(ctx.raw_attrs) - _HEAD_TRAINING_ATTRIBUTES)
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    act = _REGRESSION_HEADS[ctx.op]
+    return ctx.add(Activation(act_type=act) if act else Copy(), ctx.operands[0])
 
 
 @composite("BatchNorm", builds=(BatchNorm,))
@@ -168,6 +264,8 @@ def _leaky_relu(ctx: NodeContext) -> list[Value]:
 TRAINING_ONLY_OPERANDS: dict[str, frozenset[int]] = {
     "SoftmaxOutput": frozenset({1}),
     "Softmax": frozenset({1}),
+    **{head: frozenset({1}) for head in ("LinearRegressionOutput", "MAERegressionOutput", "LogisticRegressionOutput",
+                                         "SVMOutput")},
 }
 
 
@@ -179,21 +277,14 @@ def _scalar(ctx: NodeContext) -> Value:
     return ctx.add(ScalarOp(op=SCALAR_OPS[ctx.op], scalar=scalar), *ctx.operands)
 
 
-_BROADCAST = {"broadcast_add": "add", "broadcast_plus": "add", "broadcast_sub": "sub", "broadcast_minus": "sub",
-              "broadcast_mul": "mul", "broadcast_div": "div", "elemwise_sub": "sub", "elemwise_mul": "mul",
-              "elemwise_div": "div", "_Minus": "sub", "_minus": "sub", "_Mul": "mul", "_mul": "mul", "_Div": "div",
-              "_div": "div"}
-
-
-@composite(*_BROADCAST, builds=(BroadcastArith, ElemwiseAdd))
-def _broadcast(ctx: NodeContext) -> Value:
-    if ctx.raw_attrs:
-        raise ctx.unsupported("unknown attribute", attribute=sorted(ctx.raw_attrs)[0])
-    op = _BROADCAST[ctx.op]
+@composite("broadcast_add", "broadcast_plus", builds=(BroadcastAdd, ElemwiseAdd))
+def _broadcast_add(ctx: NodeContext) -> Value:
+    """A sum of same-shaped operands is the n-ary ElemwiseAdd; any other a BroadcastAdd."""
+    _no_attributes(ctx)
     lhs, rhs = ctx.operands
-    if op == "add" and lhs.type.shape == rhs.type.shape:
+    if lhs.type.shape == rhs.type.shape:
         return ctx.add(ElemwiseAdd(), lhs, rhs)
-    return ctx.add(BroadcastArith(op=op), lhs, rhs)
+    return ctx.add(BroadcastAdd(), lhs, rhs)
 
 
 _COMPARISONS = {"_greater_scalar": "greater", "_greater_equal_scalar": "greater_equal", "_lesser_scalar": "lesser",
@@ -244,14 +335,15 @@ def _bilinear_resize(ctx: NodeContext) -> Value:
 @composite("UpSampling", builds=(Deconvolution,))
 def _upsampling(ctx: NodeContext) -> Value:
     """Nearest upsampling by an integer factor s repeats each value in an s×s block: a grouped Deconvolution with
-    kernel = stride = s and unit weights computes exactly that."""
+    kernel = stride = s and unit weights computes exactly that. Bilinear upsampling is, in MXNet itself, the
+    grouped Deconvolution with its weight input: kernel 2s − s mod 2, stride s, pad ceil((s − 1)/2), no bias."""
     import numpy as np
 
     sample_type = ctx.raw_attrs.get("sample_type", "nearest")
-    if sample_type != "nearest":
-        raise ctx.unsupported(f"sample_type '{sample_type}' takes a learned weight input; only nearest converts",
-                              attribute="sample_type")
-    if len(ctx.operands) != 1:
+    if sample_type not in ("nearest", "bilinear"):
+        raise ctx.unsupported(f"unknown sample_type '{sample_type}'", attribute="sample_type")
+    images = ctx.operands[:1] if sample_type == "nearest" else ctx.operands[:-1]
+    if len(images) != 1:
         raise ctx.unsupported("several inputs (num_args > 1) are summed after resizing; only one converts",
                               attribute="num_args")
     extra = sorted(set(ctx.raw_attrs) - {"scale", "sample_type", "num_args", "num_filter", "multi_input_mode",
@@ -264,6 +356,10 @@ def _upsampling(ctx: NodeContext) -> Value:
     if ctx.out_shapes[0][2:] != (h * factor, w * factor):
         raise ctx.unsupported(f"output {ctx.out_shapes[0]} is not an integer upsampling of {x.type.shape}",
                               attribute="scale")
+    if sample_type == "bilinear":
+        kernel = 2 * factor - factor % 2
+        return ctx.add(Deconvolution(num_filter=channels, kernel=kernel, stride=factor, pad=-(-(factor - 1) // 2),
+                                     num_group=channels), x, ctx.operands[-1])
     weight = ctx.graph.constant(np.ones((channels, 1, factor, factor), np.float32), ctx.name + "_unit_weight")
     return ctx.add(Deconvolution(num_filter=channels, kernel=factor, stride=factor, num_group=channels), x, weight)
 
@@ -306,13 +402,30 @@ def _slice_like(ctx: NodeContext) -> Value:
     return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)
 
 
-@composite("mean", "sum", "sum_axis", builds=(Reduce,))
-def _reduce(ctx: NodeContext) -> Value:
-    if str(ctx.raw_attrs.get("exclude", "False")).lower() in ("true", "1"):
-        raise ctx.unsupported("exclude=True (reduce over every axis but these) is not supported; name the axes",
-                              attribute="exclude")
-    reduction = ctx.parse(Reduce, drop=("exclude",))
-    return ctx.add(attrs.evolve(reduction, op="mean" if ctx.op == "mean" else "sum"), ctx.operands[0])
+@composite("argmax_channel", builds=(ArgMax,))
+def _argmax_channel(ctx: NodeContext) -> Value:
+    """The index of the largest value along the last axis."""
+    _no_attributes(ctx)
+    return ctx.add(ArgMax(axis=-1), *ctx.operands)
+
+
+@composite("broadcast_axis", "broadcast_axes", builds=(BroadcastTo,))
+def _broadcast_axis(ctx: NodeContext) -> Value:
+    """x repeated along the size-1 axes `axis` to `size`."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"axis", "size"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    axes = parse_value(str(ctx.raw_attrs.get("axis", "()")), tuple[int, ...])
+    sizes = parse_value(str(ctx.raw_attrs.get("size", "()")), tuple[int, ...])
+    if len(axes) != len(sizes):
+        raise ctx.unsupported(f"axis {axes} and size {sizes} differ in length", attribute="size")
+    shape = [0] * x.type.rank
+    for axis, size in zip(axes, sizes):
+        shape[axis + x.type.rank if axis < 0 else axis] = size
+    return ctx.add(BroadcastTo(shape=tuple(shape)), x)
 
 
 @composite("SwapAxis", "swapaxes", builds=(Transpose,))
@@ -350,3 +463,149 @@ def _slice(ctx: NodeContext) -> Value:
             continue
         value = ctx.add(SliceAxis(axis=axis, begin=b or 0, end=e), value, suffix=f"_axis{axis}")
     return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)
+
+
+def _squeezed(ctx: NodeContext, parts: list[Value], axis: int) -> list[Value]:
+    """Each part without its size-1 `axis` (MXNet's squeeze_axis)."""
+    squeezed = []
+    for i, part in enumerate(parts):
+        shape = part.type.shape[:axis] + part.type.shape[axis + 1:]
+        squeezed.append(ctx.add(Reshape(shape=shape or (1,)), part, suffix=f"_squeeze{i}"))
+    return squeezed
+
+
+@composite("SliceChannel", "split", builds=(Split, Reshape))
+def _slice_channel(ctx: NodeContext) -> list[Value]:
+    """x cut into num_outputs equal parts along `axis` (default 1); squeeze_axis drops that axis from each."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"num_outputs", "axis", "squeeze_axis"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    count = parse_value(str(ctx.raw_attrs.get("num_outputs", "0")), int)
+    axis = parse_value(str(ctx.raw_attrs.get("axis", "1")), int)
+    axis = axis + x.type.rank if axis < 0 else axis
+    size = x.type.shape[axis]
+    if count < 1 or size % count:
+        raise ctx.unsupported(f"num_outputs {count} does not divide axis {axis} of size {size}",
+                              attribute="num_outputs")
+    part = size // count
+    return _split(ctx, x, axis, tuple(part * i for i in range(1, count)),
+                  parse_value(str(ctx.raw_attrs.get("squeeze_axis", "False")), bool))
+
+
+@composite("_split_v2", "split_v2", builds=(Split, Reshape))
+def _split_v2(ctx: NodeContext) -> list[Value]:
+    """x cut along `axis` at `indices` (their first entry is 0), or into `sections` equal parts."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"indices", "sections", "axis", "squeeze_axis"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    axis = parse_value(str(ctx.raw_attrs.get("axis", "1")), int)
+    axis = axis + x.type.rank if axis < 0 else axis
+    size = x.type.shape[axis]
+    sections = parse_value(str(ctx.raw_attrs.get("sections", "0")), int)
+    indices = parse_value(str(ctx.raw_attrs.get("indices", "()")), tuple[int, ...])
+    if sections > 0:
+        if size % sections:
+            raise ctx.unsupported(f"{sections} sections do not divide axis {axis} of size {size}",
+                                  attribute="sections")
+        points = tuple(size // sections * i for i in range(1, sections))
+    else:
+        points = tuple(i for i in indices if i != 0)
+    return _split(ctx, x, axis, points, parse_value(str(ctx.raw_attrs.get("squeeze_axis", "False")), bool))
+
+
+def _split(ctx: NodeContext, x: Value, axis: int, points: tuple[int, ...], squeeze: bool) -> list[Value]:
+    if not points:   # one part: the data itself
+        parts = [ctx.add(Reshape(shape=x.type.shape), x)]
+    else:
+        op = ctx.graph.add(Split(axis=axis, points=points), x, name=ctx.name, origin=ctx.origin)
+        parts = list(op.results)
+    if squeeze:
+        if any(part.type.shape[axis] != 1 for part in parts):
+            raise ctx.unsupported("squeeze_axis needs parts of size 1 along the axis", attribute="squeeze_axis")
+        return _squeezed(ctx, parts, axis)
+    return parts
+
+
+@composite("Crop", builds=(SliceAxis, Reshape))
+def _crop(ctx: NodeContext) -> Value:
+    """The legacy Crop: x's H×W window at `offset` (y, x), or centred with center_crop, sized `h_w` or like the
+    second input (the FPN form after UpSampling)."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"num_args", "offset", "h_w", "center_crop"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    x = ctx.operands[0]
+    height, width = ctx.out_shapes[0][2:]
+    if parse_value(str(ctx.raw_attrs.get("center_crop", "False")), bool):
+        offsets = ((x.type.shape[2] - height) // 2, (x.type.shape[3] - width) // 2)
+    else:
+        offsets = parse_value(str(ctx.raw_attrs.get("offset", "(0, 0)")), tuple[int, int])
+    value = x
+    for axis, begin, size in ((2, offsets[0], height), (3, offsets[1], width)):
+        if (begin, size) != (0, value.type.shape[axis]):
+            value = ctx.add(SliceAxis(axis=axis, begin=begin, end=begin + size), value, suffix=f"_axis{axis}")
+    return value if value is not x else ctx.add(Reshape(shape=x.type.shape), x)
+
+
+@composite("depth_to_space", builds=(Reshape, Transpose))
+def _depth_to_space(ctx: NodeContext) -> Value:
+    """(N, b·b·C, H, W) → (N, C, H·b, W·b): channel (i·b + j)·C + c goes to offset (i, j) of channel c (MXNet's
+    DCR order), as MXNet itself computes it: reshape, transpose (0, 3, 4, 1, 5, 2), reshape."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"block_size"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    b = parse_value(str(ctx.raw_attrs.get("block_size", "0")), int)
+    x = ctx.operands[0]
+    n, channels, h, w = x.type.shape
+    blocks = ctx.add(Reshape(shape=(n, b, b, channels // (b * b), h, w)), x, suffix="_blocks")
+    moved = ctx.add(Transpose(axes=(0, 3, 4, 1, 5, 2)), blocks, suffix="_move")
+    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
+
+
+@composite("space_to_depth", builds=(Reshape, Transpose))
+def _space_to_depth(ctx: NodeContext) -> Value:
+    """(N, C, H·b, W·b) → (N, b·b·C, H, W), the inverse of depth_to_space: reshape, transpose (0, 3, 5, 1, 2, 4),
+    reshape."""
+    from compiler.frontend.attr_parser import parse_value
+
+    extra = sorted(set(ctx.raw_attrs) - {"block_size"})
+    if extra:
+        raise ctx.unsupported("unknown attribute", attribute=extra[0])
+    b = parse_value(str(ctx.raw_attrs.get("block_size", "0")), int)
+    x = ctx.operands[0]
+    n, channels, h, w = x.type.shape
+    cells = ctx.add(Reshape(shape=(n, channels, h // b, b, w // b, b)), x, suffix="_cells")
+    moved = ctx.add(Transpose(axes=(0, 3, 5, 1, 2, 4)), cells, suffix="_move")
+    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
+
+
+@composite("Deconvolution", builds=(Deconvolution,))
+def _deconvolution(ctx: NodeContext) -> Value:
+    """A `target_shape` makes MXNet recompute pad and adj: total = s·(H − 1) + d·(k − 1) + 1 − T per axis,
+    pad = ceil(total / 2), adj = total mod 2 (docs/mxnet.md#deconvolution); they are written out here."""
+    import attrs as attrs_module
+
+    deconvolution = ctx.parse(Deconvolution)
+    if not deconvolution.target_shape:
+        return ctx.add(deconvolution, *ctx.operands)
+    target = deconvolution.target_shape[-2:]
+    pads, adjs = [], []
+    for size, want, k, s, d in zip(ctx.operands[0].type.shape[2:], target, deconvolution.kernel, deconvolution.stride,
+                                   deconvolution.dilate):
+        total = s * (size - 1) + d * (k - 1) + 1 - want
+        if total < 0:
+            raise ctx.unsupported(f"target_shape {target} is larger than the full transposed convolution",
+                                  attribute="target_shape")
+        pads.append(-(-total // 2))
+        adjs.append(total % 2)
+    explicit = attrs_module.evolve(deconvolution, target_shape=(), pad=tuple(pads), adj=tuple(adjs))
+    return ctx.add(explicit, *ctx.operands)

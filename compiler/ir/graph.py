@@ -227,8 +227,11 @@ class Graph:
         return sum(len(ops) for ops in self._by_kind.values())
 
     def ops_of(self, *kinds) -> list[Op]:
-        """A snapshot, in graph order, of the ops of these kinds (classes or kind names)."""
-        names = {k if isinstance(k, str) else k.__name__ for k in kinds}
+        """A snapshot, in graph order, of the ops of these kinds (kind names, op classes, or the shared base
+        classes of op families, which stand for every kind derived from them)."""
+        names = set()
+        for k in kinds:
+            names |= {k} if isinstance(k, str) else kinds_derived_from(k)
         found = [op for name in names for op in self._by_kind.get(name, {})]
         if len(names) > 1:
             position = {op: i for i, op in enumerate(self)}
@@ -329,6 +332,11 @@ class Graph:
     def verify(self) -> None:
         from compiler.ir.verifier import verify
         verify(self)
+
+
+def kinds_derived_from(base: type) -> set[str]:
+    """The registered op kinds whose class is `base` or derives from it."""
+    return {kind for kind, definition in REGISTRY.items() if issubclass(definition.cls, base)} or {base.__name__}
 
 
 def known_kinds() -> list[str]:

@@ -1,9 +1,11 @@
 """Activation, LeakyReLU, clip and softmax with MXNet's names and operator defaults (docs/mxnet.md#activations)."""
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import attrs
+import numpy as np
 
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
@@ -12,9 +14,9 @@ from compiler.ir.types import TensorType
 @op_def(mxnet=("Activation",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
 @attrs.frozen(kw_only=True)
 class Activation:
-    """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|), exp (MXNet's unary `exp`)."""
-    act_type: Literal["relu", "sigmoid", "tanh", "softrelu", "softsign", "exp"] = attrs.field(
-        validator=attrs.validators.in_(("relu", "sigmoid", "tanh", "softrelu", "softsign", "exp")))
+    """relu, sigmoid, tanh, softrelu = log(1+eˣ), softsign = x/(1+|x|)."""
+    act_type: Literal["relu", "sigmoid", "tanh", "softrelu", "softsign"] = attrs.field(
+        validator=attrs.validators.in_(("relu", "sigmoid", "tanh", "softrelu", "softsign")))
 
     def infer(self, x: TensorType) -> TensorType:
         return x
@@ -85,3 +87,65 @@ class ReLU6:
 
     def infer(self, x: TensorType) -> TensorType:
         return x
+
+
+@op_def(mxnet=("abs",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
+@attrs.frozen(kw_only=True)
+class AbsVal:
+    """y = |x|."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        return np.abs(x)
+
+
+@op_def(mxnet=("log",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
+@attrs.frozen(kw_only=True)
+class Log:
+    """y = ln x (NaN below 0, −inf at 0, as in MXNet)."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.log(x)
+
+
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
+@attrs.frozen(kw_only=True)
+class Exp:
+    """y = base^(scale·x + shift), Caffe's Exp; base e by default: MXNet's `exp` (base e) and `_rpower_scalar`
+    (c^x, base c)."""
+    base: float = attrs.field(default=math.e, validator=attrs.validators.gt(0.0))
+    scale: float = 1.0
+    shift: float = 0.0
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.power(np.float32(self.base), x * np.float32(self.scale) + np.float32(self.shift))
+
+
+@op_def(mxnet=("log_softmax",), ignored=("dtype",), traits=(Trait.CHANNELWISE,))
+@attrs.frozen(kw_only=True)
+class LogSoftmax:
+    """log(softmax(x / temperature)) over one axis, computed as MXNet does: x − max − log Σ exp(x − max)."""
+    axis: int = -1
+    temperature: float | None = None
+    use_length: bool = attrs.field(default=False, validator=attrs.validators.in_((False,)))
+
+    def positive_axis(self, rank: int) -> int:
+        return self.axis + rank if self.axis < 0 else self.axis
+
+    def infer(self, x: TensorType) -> TensorType:
+        if not 0 <= self.positive_axis(x.rank) < x.rank:
+            raise ValueError(f"axis {self.axis} is out of range for rank {x.rank}")
+        return x
+
+    def channel_constants(self, x: TensorType) -> tuple[int, ...] | None:
+        return None if self.positive_axis(x.rank) == 1 else ()

@@ -6,6 +6,7 @@ import numpy as np
 
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
+from compiler.ops.activation import Clip
 
 
 @op_def(operands=("data*",), mxnet=("elemwise_add", "_Plus", "_plus", "add_n", "ElementWiseSum"),
@@ -83,18 +84,100 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
-@op_def(operands=("lhs", "rhs"), traits=(Trait.FOLDABLE,))
-@attrs.frozen(kw_only=True)
-class BroadcastArith:
-    """lhs (op) rhs with NumPy broadcasting: broadcast_add/sub/mul/div and elemwise_sub/mul/div."""
-    op: str = attrs.field(validator=attrs.validators.in_(("add", "sub", "mul", "div")))
+class BroadcastBinary:
+    """The shared rule of lhs ∘ rhs with NumPy broadcasting (docs/mxnet.md#arithmetic). Each subclass is one op
+    kind and declares how Caffe computes it:
+
+    - `eltwise`: Caffe's Eltwise form of same-shaped data ∘ data, (operation, coefficients), or None;
+    - `negated`: the Eltwise form computes −(−lhs ∘ −rhs) (min as −max(−lhs, −rhs));
+    - `constant_scale(c, constant_first)`: data ∘ c as x·w + b (b None for no bias), or None;
+    - `scalar_clip(c)`: data ∘ scalar c as a Clip, or None."""
+    numpy = None
+    eltwise: tuple[str, tuple[float, ...]] | None = None
+    negated = False
 
     def infer(self, lhs: TensorType, rhs: TensorType) -> TensorType:
         return lhs.with_shape(broadcast_shape(lhs.shape, rhs.shape))
 
     def evaluate(self, lhs: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
-            return {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide}[self.op](lhs, rhs)
+            return type(self).numpy(lhs, rhs)
+
+    def constant_scale(self, c, constant_first: bool):
+        return None
+
+    def scalar_clip(self, c: float):
+        return None
+
+
+def _binary(*mxnet: str):
+    return op_def(operands=("lhs", "rhs"), mxnet=mxnet, traits=(Trait.FOLDABLE,))
+
+
+@_binary()   # MXNet's adds: the frontend makes a same-shaped add an ElemwiseAdd, any other a BroadcastAdd
+@attrs.frozen(kw_only=True)
+class BroadcastAdd(BroadcastBinary):
+    """lhs + rhs with NumPy broadcasting."""
+    numpy = staticmethod(np.add)
+    eltwise = ("SUM", ())
+
+    def constant_scale(self, c, constant_first: bool):
+        return 1.0, c
+
+
+@_binary("broadcast_sub", "broadcast_minus", "elemwise_sub", "_Minus", "_minus")
+@attrs.frozen(kw_only=True)
+class BroadcastSub(BroadcastBinary):
+    """lhs − rhs with NumPy broadcasting."""
+    numpy = staticmethod(np.subtract)
+    eltwise = ("SUM", (1.0, -1.0))
+
+    def constant_scale(self, c, constant_first: bool):
+        return (-1.0, c) if constant_first else (1.0, -np.asarray(c))
+
+
+@_binary("broadcast_mul", "elemwise_mul", "_Mul", "_mul")
+@attrs.frozen(kw_only=True)
+class BroadcastMul(BroadcastBinary):
+    """lhs · rhs with NumPy broadcasting."""
+    numpy = staticmethod(np.multiply)
+    eltwise = ("PROD", ())
+
+    def constant_scale(self, c, constant_first: bool):
+        return c, None
+
+
+@_binary("broadcast_div", "elemwise_div", "_Div", "_div")
+@attrs.frozen(kw_only=True)
+class BroadcastDiv(BroadcastBinary):
+    """lhs / rhs with NumPy broadcasting (no Eltwise divides: data / data is data · rhs⁻¹)."""
+    numpy = staticmethod(np.divide)
+
+    def constant_scale(self, c, constant_first: bool):
+        return None if constant_first else (1.0 / np.asarray(c, np.float64), None)
+
+
+@_binary("broadcast_maximum", "_maximum", "_Maximum")
+@attrs.frozen(kw_only=True)
+class BroadcastMax(BroadcastBinary):
+    """max(lhs, rhs) element-wise with NumPy broadcasting."""
+    numpy = staticmethod(np.maximum)
+    eltwise = ("MAX", ())
+
+    def scalar_clip(self, c: float):
+        return Clip(a_min=float(c), a_max=float("inf"))
+
+
+@_binary("broadcast_minimum", "_minimum", "_Minimum")
+@attrs.frozen(kw_only=True)
+class BroadcastMin(BroadcastBinary):
+    """min(lhs, rhs) element-wise with NumPy broadcasting (Caffe: −max(−lhs, −rhs), negation being exact)."""
+    numpy = staticmethod(np.minimum)
+    eltwise = ("MAX", ())
+    negated = True
+
+    def scalar_clip(self, c: float):
+        return Clip(a_min=float("-inf"), a_max=float(c))
 
 
 @op_def(operands=("data*",), traits=(Trait.ELEMENTWISE,))

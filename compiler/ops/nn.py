@@ -75,7 +75,7 @@ class Convolution:
         return self.num_filter
 
 
-@op_def(operands=("data", "weight", "bias?"), mxnet=("Deconvolution",),
+@op_def(operands=("data", "weight", "bias?"),   # MXNet's Deconvolution: the frontend resolves target_shape
         ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"),
         traits=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.OUTPUT_CHANNEL_WEIGHTS))
 @attrs.frozen(kw_only=True)
@@ -303,3 +303,36 @@ class Pad:
         if self.mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
             raise ValueError(f"reflect padding {self.hw} needs pads smaller than the plane {h}×{w}")
         return x.with_shape((n, c, h + top + bottom, w + left + right))
+
+
+@op_def(mxnet=("LRN",), traits=(Trait.CHANNELWISE,))
+@attrs.frozen(kw_only=True)
+class LRN:
+    """Local response normalisation across channels: y = x / (knorm + alpha/nsize · Σ x²)^beta, the sum over the
+    nsize channels centred on each one (MXNet's and Caffe's LRN alike)."""
+    nsize: int = attrs.field(validator=positive)
+    alpha: float = 1e-4
+    beta: float = 0.75
+    knorm: float = 2.0
+
+    def infer(self, x: TensorType) -> TensorType:
+        if x.rank != 4:
+            raise ValueError(f"LRN takes NCHW data, got rank {x.rank}")
+        return x
+
+    def channel_constants(self, x: TensorType) -> tuple[int, ...] | None:
+        return None   # the window mixes neighbouring channels
+
+
+@op_def(operands=("data", "gamma", "beta"), mxnet=("InstanceNorm",))
+@attrs.frozen(kw_only=True)
+class InstanceNorm:
+    """y = (x − mean) / sqrt(var + eps) · γ + β, mean and var over the spatial axes of each sample and channel."""
+    eps: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
+
+    def infer(self, x: TensorType, gamma: TensorType, beta: TensorType) -> TensorType:
+        if x.rank < 3:
+            raise ValueError(f"InstanceNorm needs spatial axes, got rank {x.rank}")
+        for role, t in (("gamma", gamma), ("beta", beta)):
+            _expect_shape(role, t.shape, (x.shape[1],))
+        return x

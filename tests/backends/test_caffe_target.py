@@ -28,7 +28,7 @@ def test_legality_error_lists_every_offending_op_before_writing(tmp_path):
     conv = mx.sym.Convolution(data, kernel=(1, 1), num_filter=4, name="conv")
     first = mx.sym.transpose(conv, axes=(1, 0, 2, 3), name="to_nhwc")   # moves the batch axis
     second = mx.sym.LeakyReLU(conv, act_type="gelu", name="gelu")
-    third = mx.sym.Pooling(conv, kernel=(2, 2), pool_type="lp", p_value=2, name="lp")
+    third = mx.sym.Pooling(conv, kernel=(2, 2), pool_type="lp", p_value=3, name="lp")
     symbol = mx.sym.Group([first, second, third])
     shapes = {"data": (2, 3, 4, 4)}
     with pytest.raises(IllegalForTarget) as info:

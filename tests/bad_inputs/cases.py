@@ -91,7 +91,8 @@ CASES = [
     Case("lp_pooling", symbol="lp_pooling",
          message="1 op(s) cannot be expressed exactly for target 'caffe':\n  - pool0 (Pooling) as Pooling "
                  "{kernel=(2,2), pool_type=lp, global_pool=False, pooling_convention=valid, stride=(2,2), "
-                 "pad=(0,0), count_include_pad=None, p_value=2, layout=None}: pool_type 'lp' has no Caffe layer"),
+                 "pad=(0,0), count_include_pad=None, p_value=3, layout=None}: p_value 3: MXNet's Lp pooling takes the "
+                 "real root of a signed sum of powers, which no Caffe layer computes (p 1 and 2 convert)"),
     # MXNet's own loader refuses it first; compiler/frontend/attr_parser never evaluates either.
     Case("code_in_attribute", symbol="code_in_attribute",
          message="model-symbol.json: Invalid Parameter format for kernel expect Shape(tuple) but "

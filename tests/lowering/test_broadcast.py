@@ -1,5 +1,6 @@
 """Data × data broadcasting (squeeze-and-excitation gates) as Caffe's two-bottom Scale, run in OpenCV and pycaffe."""
 import mxnet as mx
+import numpy as np
 import pytest
 
 from compiler.errors import IllegalForTarget
@@ -37,10 +38,11 @@ def test_hard_swish_gate_of_mobilenetv3(tmp_path):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
 
 
-@pytest.mark.parametrize("kind", ["broadcast_mul", "broadcast_add", "broadcast_sub"])
+@pytest.mark.parametrize("kind", ["broadcast_mul", "broadcast_add", "broadcast_sub", "broadcast_maximum",
+                                  "broadcast_minimum"])
 def test_a_map_over_the_trailing_axes_is_repeated_exactly(tmp_path, kind):
-    """(N, 1, H, W) ∘ (N, C, H, W) is no leading block: the map is repeated over the channels by a Concat of copies
-    (YOLOv3's class scores × objectness have this form)."""
+    """(N, 1, H, W) ∘ (N, C, H, W) is no leading block: the map is repeated over the channels by a 1×1 Convolution
+    with unit weights (YOLOv3's class scores × objectness have this form)."""
     data = mx.sym.var("data")
     x = mx.sym.Convolution(data, kernel=(1, 1), num_filter=3, name="conv")
     mask = mx.sym.Convolution(data, kernel=(1, 1), num_filter=1, name="mask")
@@ -48,17 +50,31 @@ def test_a_map_over_the_trailing_axes_is_repeated_exactly(tmp_path, kind):
     shapes = {"data": (2, 3, 4, 4)}
     for target in ("caffe", "caffe-ssd", "ncnn"):
         compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
-        assert "Concat" in [layer.type for layer in compiled.layers]
+        repeat = next(layer for layer in compiled.layers if layer.name.startswith("masked_lhs"))
+        # all ones (−1 for the minimum, whose negation folds into the repeat)
+        assert repeat.type == "Convolution" and (np.abs(repeat.blobs[0]) == 1).all() and repeat.blobs[0].shape == (3, 1, 1, 1)
 
 
-def test_broadcast_between_ranks_is_refused():
+def test_broadcast_between_ranks_gives_the_smaller_rank_leading_ones(tmp_path):
+    """(1, 3, 4, 4) · (4, 4): the plane is read as (1, 1, 4, 4) and repeated over the channels."""
     data = mx.sym.var("data")
     x = mx.sym.Convolution(data, kernel=(1, 1), num_filter=3, name="conv")
     plane = mx.sym.reshape(mx.sym.Convolution(data, kernel=(1, 1), num_filter=1, name="mask"), shape=(4, 4))
     symbol = mx.sym.broadcast_mul(x, plane, name="masked")
     shapes = {"data": (1, 3, 4, 4)}
-    with pytest.raises(IllegalForTarget, match="masked"):
-        convert_and_compare(symbol, random_params(symbol, shapes), shapes, "/tmp")
+    for target in ("caffe", "ncnn"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+
+
+def test_broadcast_over_the_batch_beyond_the_copy_limit_is_refused(tmp_path):
+    """Only a Concat repeats the batch axis: (1, C, H, W) + (2000, C, H, W) would take 2000 copies."""
+    data = mx.sym.var("data")
+    one = mx.sym.slice_axis(mx.sym.Convolution(data, kernel=(1, 1), num_filter=2, name="conv"), axis=0, begin=0, end=1)
+    symbol = mx.sym.broadcast_add(one, mx.sym.Convolution(data, kernel=(1, 1), num_filter=2, name="other"),
+                                  name="summed")
+    shapes = {"data": (1025, 1, 1, 1)}
+    with pytest.raises(IllegalForTarget, match="summed"):
+        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
 
 
 def test_non_square_gate_block_in_five_dimensions(tmp_path):

@@ -60,12 +60,13 @@ def test_deconvolution_with_batchnorm(tmp_path, kwargs, merge_bn):
                                      else ["Input", "Deconvolution", "BatchNorm", "Scale"])
 
 
-@pytest.mark.parametrize("kwargs, reason", [(dict(adj=(1, 1)), "adj"), (dict(dilate=(2, 2)), "dilated")])
+@pytest.mark.parametrize("kwargs, reason", [(dict(adj=(1, 1), pad=(0, 0)), "adj"),
+                                            (dict(dilate=(2, 2), pad=(1, 1)), "dilated")])
 def test_deconvolution_without_exact_lowering_is_refused(tmp_path, kwargs, reason):
     from compiler.errors import IllegalForTarget
 
-    symbol = mx.sym.Deconvolution(mx.sym.var("data"), kernel=(3, 3), stride=(2, 2), pad=(1, 1), num_filter=2,
-                                  name="up", **kwargs)
+    symbol = mx.sym.Deconvolution(mx.sym.var("data"), kernel=(3, 3), stride=(2, 2), num_filter=2, name="up",
+                                  **kwargs)
     shapes = {"data": (1, 2, 4, 4)}
     with pytest.raises(IllegalForTarget, match=reason):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)

@@ -65,12 +65,16 @@ def test_broadcast_like_of_named_axes_into_a_product(tmp_path):
         convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
 
 
-def test_broadcast_like_as_an_output_is_refused_naming_it(tmp_path):
+@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn"])
+def test_broadcast_like_as_an_output_is_repeated_by_a_unit_deconvolution(tmp_path, target):
+    """A broadcast_like no arithmetic absorbs: the (N, C, 1, 1) mean spread over H×W by a grouped Deconvolution whose
+    (H, W) kernel is all ones."""
     x = _conv(mx.sym.var("data"), 3, "conv")
     symbol = mx.sym.broadcast_like(mx.sym.mean(x, axis=(2, 3), keepdims=True), x, name="repeated")
     shapes = {"data": (1, 3, 4, 5)}
-    with pytest.raises(IllegalForTarget, match="repeated.*BroadcastLike"):
-        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+    compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+    spread = compiled.layers[-1]
+    assert spread.type == "Deconvolution" and spread.blobs[0].shape == (3, 1, 4, 5) and (spread.blobs[0] == 1).all()
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 4, 5), (2, 3, 3, 3)])

@@ -80,7 +80,28 @@ def test_full_window_entirely_in_padding_is_refused(tmp_path):
         convert_and_compare(symbol, {}, {"data": (1, 2, 3, 3)}, tmp_path)
 
 
-def test_lp_pooling_is_refused(tmp_path):
-    symbol = _pool_symbol(2, 2, 0, "valid", "lp", p_value=2)
-    with pytest.raises(IllegalForTarget, match="pool_type 'lp'"):
+@pytest.mark.parametrize("kernel, stride, pad, convention", [(2, 2, 0, "valid"), (3, 2, 1, "valid"),
+                                                              (3, 2, 1, "full"), (3, 1, 1, "valid")])
+@pytest.mark.parametrize("pool_type, extra", [("sum", {}), ("lp", {"p_value": 1}), ("lp", {"p_value": 2})])
+@pytest.mark.parametrize("target", ["caffe", "ncnn"])
+def test_sum_and_lp_pooling(tmp_path, kernel, stride, pad, convention, pool_type, extra, target):
+    """A sum is Caffe's average times its divisor per position; L1 pooling is MXNet's sum of x (not |x|); L2 is
+    the square root of a sum of squares."""
+    symbol = _pool_symbol(kernel, stride, pad, convention, pool_type, **extra)
+    if target == "ncnn" and pad and convention == "full":   # as for avg: ncnn's exact form rounds down only
+        with pytest.raises(IllegalForTarget, match="rounds up"):
+            convert_and_compare(symbol, {}, {"data": (1, 2, 9, 8)}, tmp_path, target=target)
+        return
+    convert_and_compare(symbol, {}, {"data": (1, 2, 9, 8)}, tmp_path, target=target)
+
+
+@pytest.mark.parametrize("target", ["caffe", "ncnn"])
+def test_global_sum_pooling(tmp_path, target):
+    symbol = mx.sym.Pooling(mx.sym.var("data"), kernel=(1, 1), global_pool=True, pool_type="sum", name="pool")
+    convert_and_compare(symbol, {}, {"data": (2, 3, 5, 7)}, tmp_path, target=target)
+
+
+def test_lp_pooling_with_p_3_is_refused(tmp_path):
+    symbol = _pool_symbol(2, 2, 0, "valid", "lp", p_value=3)
+    with pytest.raises(IllegalForTarget, match="p_value 3.*signed sum"):
         convert_and_compare(symbol, {}, {"data": (1, 2, 8, 8)}, tmp_path)

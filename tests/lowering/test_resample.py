@@ -60,11 +60,14 @@ def test_nearest_upsampling_is_a_unit_deconvolution(tmp_path, scale):
         assert layer_types(compiled)[-1] == "Deconvolution"
 
 
-def test_bilinear_upsampling_with_a_weight_is_refused():
-    from compiler.frontend.symbol import import_symbol
-
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_bilinear_upsampling_with_its_weight_is_a_grouped_deconvolution(tmp_path, scale):
+    """MXNet's bilinear UpSampling is itself a depthwise Deconvolution with its weight input (kernel 2s − s mod 2,
+    stride s, pad ceil((s − 1)/2)); the weight here is random, which any trained one may be."""
     data = mx.sym.var("data")
-    symbol = mx.sym.UpSampling(data, mx.sym.var("w"), scale=2, sample_type="bilinear", num_filter=3, name="up")
-    shapes = {"data": (1, 3, 4, 4)}
-    with pytest.raises(ConversionError, match="up.*sample_type"):
-        import_symbol(symbol, random_params(symbol, shapes), shapes)
+    symbol = mx.sym.UpSampling(_conv(data, 3), mx.sym.var("up_weight"), scale=scale, sample_type="bilinear",
+                               num_filter=3, name="up")
+    shapes = {"data": (1, 3, 4, 5)}
+    for target in TARGETS:
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        assert layer_types(compiled)[-1] == "Deconvolution"

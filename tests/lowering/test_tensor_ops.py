@@ -30,13 +30,15 @@ def test_broadcast_add_of_two_data_tensors_repeats_the_smaller(tmp_path):
     convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path)
 
 
-def test_broadcast_add_needing_too_many_copies_is_refused(tmp_path):
-    """Repeating a (N, C, 1, 1) value over a 40×40 map would take 1600 copies: refused, naming the op."""
+def test_broadcast_add_over_a_large_map_spreads_the_value_by_deconvolution(tmp_path):
+    """Repeating a (N, C, 1, 1) value over a 40×40 map: a grouped Deconvolution with a 40×40 kernel of ones, not
+    1600 copies."""
     data = mx.sym.var("data")
     symbol = mx.sym.broadcast_add(_conv(data), mx.sym.mean(_conv(data, "c2"), axis=(2, 3), keepdims=True), name="sum")
     shapes = {"data": (1, 3, 40, 40)}
-    with pytest.raises(IllegalForTarget, match="sum"):
-        convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
+    for target in ("caffe", "ncnn"):
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        assert "Deconvolution" in layer_types(compiled) and "Concat" not in layer_types(compiled)
 
 
 @pytest.mark.parametrize("flatten, no_bias", [(True, False), (True, True), (False, False)])

@@ -37,8 +37,11 @@ def test_same_shaped_data(tmp_path, op, layer):
     assert layer_types(compiled)[-1] == layer
 
 
-def test_data_divided_by_data_is_refused(tmp_path):
+@pytest.mark.parametrize("target", ["caffe", "ncnn"])
+def test_data_divided_by_data_is_a_product_with_the_reciprocal(tmp_path, target):
+    """No Eltwise divides: x / y is x · y⁻¹ (Power {power −1}), one rounding more than MXNet's division."""
     data = mx.sym.var("data")
     symbol = mx.sym.elemwise_div(conv(data, "a"), conv(data, "b"), name="ratio")
-    with pytest.raises(IllegalForTarget, match="ratio"):
-        convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path)
+    compiled, _ = convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path, target=target)
+    assert layer_types(compiled)[-2:] == ["Power", "Eltwise"]
+    assert compiled.net().layer[-2].power_param.power == -1
