@@ -108,7 +108,11 @@ class CaffeWeights:
     def _pieces(self):
         """The file in order, as bytes (keys, lengths, names, shapes) and blobs: float32 arrays written from their
         own buffers, or ScaledArrays computed block by block as they are written (compiler/ir/deferred.py)."""
-        yield _key(_NET_NAME_FIELD) + _varint(len(self.name.encode())) + self.name.encode()
+        return (piece for _, piece in self._records())
+
+    def _records(self):
+        """(the layer whose record this is, or None for the net's header; a piece of the file), in file order."""
+        yield None, _key(_NET_NAME_FIELD) + _varint(len(self.name.encode())) + self.name.encode()
         for layer in self.layers:
             head = self.target.proto.NetParameter().layer.add(name=layer.name, type=layer.type).SerializeToString()
             arrays = [b if isinstance(b, ScaledArray) else np.require(b, dtype="<f4", requirements="C")
@@ -116,10 +120,21 @@ class CaffeWeights:
             headers = [self._blob_header(a) for a in arrays]
             blob_sizes = [len(h) + a.nbytes for h, a in zip(headers, arrays)]
             body = len(head) + sum(len(_key(_LAYER_BLOBS_FIELD)) + len(_varint(n)) + n for n in blob_sizes)
-            yield _key(_NET_LAYER_FIELD) + _varint(body) + head
+            yield layer, _key(_NET_LAYER_FIELD) + _varint(body) + head
             for header, array, size in zip(headers, arrays, blob_sizes):
-                yield _key(_LAYER_BLOBS_FIELD) + _varint(size) + header
-                yield array
+                yield layer, _key(_LAYER_BLOBS_FIELD) + _varint(size) + header
+                yield layer, array
+
+    def layer_spans(self) -> list[tuple[str, int, int]]:
+        """(layer name, first byte, end) of each layer's record in the file."""
+        spans: dict[int, list] = {}
+        position = 0
+        for layer, piece in self._records():
+            size = len(piece) if isinstance(piece, bytes) else piece.nbytes
+            if layer is not None:
+                spans.setdefault(id(layer), [layer.name, position, position])[2] = position + size
+            position += size
+        return [tuple(span) for span in spans.values()]
 
     def nbytes(self) -> int:
         return sum(len(piece) if isinstance(piece, bytes) else piece.nbytes for piece in self._pieces())

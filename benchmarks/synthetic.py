@@ -22,6 +22,8 @@
     L2Normalization → Scale                               lower_l2_normalization
     one SSD level: class/box heads, anchors, box_decode,
     softmax, box_nms, top-k slice                         fuse_ssd_head
+    boxes decoded by arithmetic, scores moved per class
+    into box_nms rows                                     fuse_box_nms
 
 Run it for target ncnn with OPTIONS: ncnn has the SSD layers, Normalize and ReLU6, and lacks 5-D blobs and Permutes, so every
 pass acts there.
@@ -66,6 +68,30 @@ def _ssd_tail(g: Graph, feature, rng) -> None:
     kept = g.add(BoxNMS(overlap_thresh=0.45, valid_thresh=0.01, topk=50, coord_start=2, score_index=1, id_index=0),
                  rows, name="ssd_nms").result
     g.outputs = [g.add(SliceAxis(axis=1, begin=0, end=20), kept, name="ssd_top").result]
+
+
+def _decoded_nms_tail(g: Graph, feature, rng) -> None:
+    """Boxes decoded by arithmetic and sigmoid class scores moved per class into box_nms rows, as an exported
+    YOLOv3 or a minimal-opset SSD has them: fuse_box_nms's pattern."""
+    _, channels, h, w = feature.type.shape
+    classes = 2
+    heads = []
+    for name, filters in (("cls", classes), ("box", 4)):
+        weight = g.constant(rng.standard_normal((filters, channels, 1, 1)) * 0.1, f"nms_{name}_weight")
+        y = g.add(Convolution(num_filter=filters, kernel=1), feature, weight, name=f"nms_{name}").result
+        y = g.add(Transpose(axes=(0, 2, 3, 1)), y, name=f"nms_{name}_nhwc").result
+        heads.append(g.add(Reshape(shape=(1, h * w, filters)), y, name=f"nms_{name}_rows").result)
+    scores = g.add(Activation(act_type="sigmoid"), heads[0], name="nms_scores").result
+    boxes = g.add(ScalarOp(op="mul", scalar=4.0), heads[1], name="nms_boxes").result
+    pieces = []
+    for c in range(classes):
+        ids = g.constant(np.full((1, h * w, 1), float(c)), f"nms_ids{c}")
+        score = g.add(SliceAxis(axis=2, begin=c, end=c + 1), scores, name=f"nms_score{c}").result
+        pieces.append(g.add(Concat(dim=2), ids, score, boxes, name=f"nms_rows{c}").result)
+    rows = g.add(Concat(dim=1), *pieces, name="nms_rows").result
+    kept = g.add(BoxNMS(overlap_thresh=0.45, valid_thresh=0.01, topk=50, coord_start=2, score_index=1, id_index=0),
+                 rows, name="nms_nms").result
+    g.outputs = g.outputs + [g.add(SliceAxis(axis=1, begin=0, end=20), kept, name="nms_top").result]
 
 
 def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
@@ -123,5 +149,7 @@ def conv_bn_chain(target_ops: int, channels: int = 4, seed: int = 0) -> Graph:
         x = g.add(BatchNorm(eps=1e-5, fix_gamma=False), y, *stats(p + "post_"), name=p + "post_bn").result
     x = g.add(L2Normalization(mode="channel"), x, name="l2norm").result
     x = g.add(Scale(axis=1), x, g.constant(rng.uniform(5, 20, channels), "l2norm_scale"), name="l2norm_scale").result
-    _ssd_tail(g, g.add(Activation(act_type="relu"), x, name="feature").result, rng)
+    feature = g.add(Activation(act_type="relu"), x, name="feature").result
+    _ssd_tail(g, feature, rng)
+    _decoded_nms_tail(g, feature, rng)
     return g

@@ -10,6 +10,7 @@ from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, 
 ORDER = (
     "eliminate_identities",
     "fold_constants",
+    "fuse_box_nms",
     "fold_padding",
     "lower_lp_pooling",
     "absorb_broadcast_like",

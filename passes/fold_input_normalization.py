@@ -5,7 +5,7 @@ import numpy as np
 
 from compiler.errors import BadAttribute
 from compiler.ops import Scale
-from compiler.options import image_inputs
+from compiler.options import normalized_inputs, normalizes_inputs
 from passes.manager import PassContext, PassResult, rewrites
 from passes.weights import input_channel_view, per_input_channel
 
@@ -24,17 +24,23 @@ def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray
 
 @rewrites(produces=(Scale,))
 def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
-    """Pattern: each image input, when the mean, std or input_scale option is set
+    """Pattern: each image input (every rank-4 input, or those the options name), when the mean, std or
+             input_scale option is set
     Emits:   y = x·w + b per channel (axis 1) with w = input_scale/std, b = −mean/std: folded into the weights of the
              input's consumers when there is no mean (a mean does not fold exactly into zero padding) and every
              consumer is an INPUT_CHANNEL_WEIGHTS op whose definition names the weight's input-channel axis;
              otherwise one Scale {axis 1, bias} right after the input
     Exact:   yes up to float32 rounding of w, b and folded weights"""
     options = ctx.options
-    if options.mean is None and options.std is None and options.input_scale is None:
+    if not normalizes_inputs(options):
         return PassResult(0)
+    chosen = normalized_inputs(graph, options)
+    if not chosen:
+        raise BadAttribute("mean, std or input_scale is set, but the model has no image input (N, C, H, W) to fold "
+                           "them into", node="input", op="input", attribute="mean",
+                           hint="name the input with Options(image_inputs=...), or convert without them")
     rewrites_done = 0
-    for value in image_inputs(graph, options):
+    for value in chosen:
         channels = value.type.shape[1]
         mean = _per_channel(options.mean, channels, "mean", 0.0)
         std = _per_channel(options.std, channels, "std", 1.0)

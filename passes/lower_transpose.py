@@ -3,11 +3,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ops import Convolution, Reshape, Transpose
+from compiler.ops import Concat, Convolution, Reshape, Split, Transpose
 from passes.manager import PassContext, PassResult, rewrites
 
 # A K×K permutation weight for more elements than this would make the caffemodel huge.
 MAX_PERMUTED = 4096
+# Slicing one axis apart to move it: beyond this many slices the net would grow more than the op is worth.
+MAX_SLICES = 1024
+
+
+def _single_move(order: tuple[int, ...]) -> tuple[int, int] | None:
+    """(axis, position) when the transpose moves one axis (not the batch axis) to another position and keeps the
+    others in order (NCHW → NHWC is (0, 2, 3, 1): axis 1 to position 3)."""
+    for axis in range(1, len(order)):
+        position = order.index(axis)
+        rest = [a for a in order if a != axis]
+        if position != axis and position != 0 and rest == sorted(rest):
+            return axis, position
+    return None
+
+
+def _moved_by_slices(graph, op, axis: int, position: int):
+    """x with `axis` moved to `position`: x sliced into its size-1 parts along the axis, each part's size-1 axis
+    moved (a reshape: no element moves), the parts concatenated along `position`."""
+    x = op.operands[0]
+    size, out_shape = x.type.shape[axis], op.result.type.shape
+    part_shape = out_shape[:position] + (1,) + out_shape[position + 1:]
+    with graph.inserting_before(op):
+        parts = graph.add(Split(axis=axis, points=tuple(range(1, size))), x, name=op.name + "_parts",
+                          origin=op.origin).results
+        moved = [graph.add(Reshape(shape=part_shape), part, name=f"{op.name}_part{i}", origin=op.origin).result
+                 for i, part in enumerate(parts)]
+        return graph.add(Concat(dim=position), *moved, name=op.name + "_moved", origin=op.origin).result
 
 
 def _moved_block(order: tuple[int, ...]) -> tuple[int, int] | None:
@@ -19,7 +46,7 @@ def _moved_block(order: tuple[int, ...]) -> tuple[int, int] | None:
     return (first, end) if sorted(order[first:end]) == list(range(first, end)) else None
 
 
-@rewrites(Transpose, produces=(Reshape, Convolution))
+@rewrites(Transpose, produces=(Reshape, Convolution, Split, Concat))
 def lower_transpose(graph, ctx: PassContext) -> PassResult:
     """Pattern: a Transpose the target's Permute cannot compute (vanilla Caffe has none; ncnn only 4-D orders with the
              batch first) that keeps axis 0 and the trailing axes t.. in place and reorders the K ≤ 4096 elements of
@@ -27,9 +54,12 @@ def lower_transpose(graph, ctx: PassContext) -> PassResult:
              swap on (N, cardinality, radix, C))
     Emits:   Reshape to (N, K, T, 1) with T the product of the trailing axes → 1×1 Convolution whose K×K weight is the
              permutation (one 1.0 per row, no bias) → Reshape to the transposed shape; a Reshape feeding the
-             Transpose (used only there) or reading its result reshapes the new layers' blobs directly
-    Exact:   yes: every output is one input times 1.0 plus zeros
-    Skips:   transposes that move the batch axis or interleave the trailing axes; those stay for the legality
+             Transpose (used only there) or reading its result reshapes the new layers' blobs directly. Any other
+             transpose that moves one axis (not the batch) and keeps the rest in order — NCHW → NHWC, (0, 2, 1) —
+             with at most MAX_SLICES entries on that axis: Split into size-1 parts along it → a Reshape of each that
+             moves the size-1 axis → Concat along the new position
+    Exact:   yes: every output is one input times 1.0 plus zeros, or one input moved
+    Skips:   transposes that move the batch axis or more than one axis otherwise; those stay for the legality
              check to name"""
     rewrites_done = 0
     for op in graph.ops_of(Transpose):
@@ -39,16 +69,18 @@ def lower_transpose(graph, ctx: PassContext) -> PassResult:
             continue
         block = _moved_block(order)
         shape = x.type.shape
-        if block is None:
-            ctx.skip(op, f"order {order} moves the batch axis or the trailing axes")
+        count = None if block is None else int(np.prod(shape[1:block[1]]))
+        if block is None or count > MAX_PERMUTED:
+            move = _single_move(order)
+            if move is not None and shape[move[0]] <= MAX_SLICES:
+                graph.replace_op(op, _moved_by_slices(graph, op, *move))
+                rewrites_done += 1
+                continue
+            ctx.skip(op, f"order {order} moves the batch axis or the trailing axes" if block is None else
+                     f"it permutes {count} elements per position, more than {MAX_PERMUTED}")
             continue
         first, end = block
-        lead = int(np.prod(shape[1:first]))
-        count = lead * int(np.prod(shape[first:end]))
         trailing = int(np.prod(shape[end:]))
-        if count > MAX_PERMUTED:
-            ctx.skip(op, f"it permutes {count} elements per position, more than {MAX_PERMUTED}")
-            continue
         # Output element j (in the transposed layout of axes 1..end) reads input element source[j].
         index = np.arange(count).reshape(shape[1:end])
         source = np.transpose(index, [a - 1 for a in order[1:end]]).reshape(-1)

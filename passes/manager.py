@@ -41,6 +41,9 @@ class PassContext:
     skipped: list[tuple[str, str]] = attrs.field(factory=list)
     approximations: list[tuple[str, str]] = attrs.field(factory=list)
     warnings: list[tuple[str, str]] = attrs.field(factory=list)
+    # What the application does after the model, when a pass ends it before a step no layer computes (the IR
+    # values it names become layer names once the layers exist): PREFIX.decode.json
+    decode: dict | None = None
 
     @property
     def layers(self) -> frozenset:
@@ -135,6 +138,7 @@ class PassRecord:
 @attrs.define
 class Report:
     records: list[PassRecord] = attrs.field(factory=list)
+    decode: dict | None = None   # PassContext.decode at the end of the pipeline
 
     @property
     def exact(self) -> bool:
@@ -235,6 +239,7 @@ class Pipeline:
             report.records.append(record)
             if after_pass is not None:
                 after_pass(record)
+        report.decode = ctx.decode
         return report
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from compiler.errors import UnsupportedOp
 from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
-from compiler.options import image_inputs
+from compiler.options import bgr_inputs
 from passes.manager import PassContext, PassResult, rewrites
 from passes.weights import input_channel_view, per_input_channel
 
@@ -28,7 +28,7 @@ def reorder_input_channels(graph, ctx: PassContext) -> PassResult:
     if not ctx.options.to_bgr:
         return PassResult(0)
     rewrites_done = 0
-    pending = list(image_inputs(graph, ctx.options))
+    pending = list(bgr_inputs(graph, ctx.options))
     seen: set[int] = set()
     while pending:
         value = pending.pop()

@@ -35,6 +35,7 @@ def fold_output_affine(graph, producer, scale, shift, suffix: str) -> None:
     w_value = graph.constant(new_weight, f"{producer.operands[1].name}_{suffix}")
     b_value = graph.constant(bias * scale + shift, f"{producer.name}_bias_{suffix}")
     graph.set_operands(producer, (producer.operands[0], w_value, b_value))
+    producer.result.ref = None   # it computes another value now (the caller hands it the folded op's reference)
 
 
 def input_channel_view(op, value) -> tuple[tuple[int, ...], int] | None:

@@ -167,3 +167,25 @@ def mxnet_outputs_in_a_new_process(symbol, params: dict, inputs: dict, environme
                        env={**os.environ, **environment, "PYTHONPATH": root})
         with np.load(os.path.join(directory, "outputs.npz")) as loaded:
             return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
+
+
+def export_random_detector(name: str, shape, prefix: str, minimal_opset: bool = False) -> tuple[str, str]:
+    """A zoo SSD or YOLOv3 with seeded random weights (heads tuned for separated detections), exported as a user who
+    trained one has it: PREFIX-symbol.json + PREFIX-0000.params. `minimal_opset` builds the SSD box decoder as
+    get_model(pretrained=True) does (a dozen elementary ops instead of box_decode)."""
+    import mxnet as mx
+
+    from compiler.driver import zoo
+
+    net = zoo.get_zoo_model(name, {}, shape)
+    zoo.randomize(net, 0, shape)
+    if hasattr(net, "class_predictors"):
+        zoo.tune_ssd_heads(net, 0, shape)
+    if hasattr(net, "yolo_outputs"):
+        zoo.tune_yolo_heads(net, 0, shape)
+    if minimal_opset:
+        net.bbox_decoder._minimal_opset, net.bbox_decoder._clip = True, None
+    net.hybridize()
+    net(mx.nd.zeros(shape))
+    net.export(prefix)
+    return prefix + "-symbol.json", prefix + "-0000.params"

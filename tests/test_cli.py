@@ -61,5 +61,56 @@ def test_verification_failure_exits_1(exported, capsys):
     assert _run(capsys, "convert", str(exported / "m-symbol.json"), "--params", str(exported / "m-0000.params"),
                 "--input-shape", "1,3,8,8", "-o", str(exported / "out"))[0] == 0
     code, out, err = _run(capsys, "verify", str(exported / "out"), str(exported / "m-symbol.json"), "--params",
-                          str(exported / "m-0000.params"), "--input-shape", "1,3,8,8", "--to-bgr")
+                          str(exported / "m-0000.params"), "--input-shape", "1,3,8,8", "--tolerance", "1e-12")
     assert code == 1 and "FAIL" in out
+
+
+@pytest.fixture(scope="module")
+def bgr_resnet(tmp_path_factory):
+    """resnet18_v1 (seeded random weights) converted with --to-bgr and --std."""
+    folder = tmp_path_factory.mktemp("bgr")
+    assert main(["convert", "resnet18_v1", "--random-init", "0", "--to-bgr", "--std", "58,57,57.5",
+                 "-o", str(folder / "r18")]) == 0
+    return folder / "r18"
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--std", "58,57,57.5"], "--to-bgr added"),
+    (["--to-bgr", "--mean", "1,2,3", "--std", "58,57,57.5"], "--mean left out"),
+    (["--to-bgr", "--std", "58,57,57.5", "--input-scale", "0.5"], "--input-scale left out"),
+    (["--to-bgr", "--std", "58,57,57.5", "--no-merge-bn"], "--no-merge-bn left out"),
+])
+def test_verify_with_other_options_than_convert_says_which(capsys, bgr_resnet, argv, named):
+    """verify never blames the conversion for options that do not match the files: exit 2, naming the option."""
+    code, out, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "0", *argv)
+    assert code == 2 and "converted with other options" in err and named in err, err
+    assert "differs from MXNet" not in err + out
+
+
+def test_verify_without_the_std_of_convert_points_at_the_first_layer(capsys, bgr_resnet):
+    """--std alone folds into the first convolution's weights: no option change can guess its values, but the
+    difference is located where the preprocessing acts."""
+    code, _, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "0", "--to-bgr")
+    assert code == 2 and "reads the input: --mean/--std/--input-scale and --to-bgr act there" in err, err
+
+
+def test_verify_with_another_seed_says_the_files_are_not_this_model(capsys, bgr_resnet):
+    code, _, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "1", "--to-bgr", "--std",
+                        "58,57,57.5")
+    assert code == 2 and "no single option change reproduces them" in err, err
+
+
+def test_verify_on_an_image_with_mismatched_options_is_not_a_verification_failure(tmp_path, capsys, bgr_resnet):
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "photo.png"), np.random.RandomState(0).randint(0, 255, (40, 50, 3), np.uint8))
+    code, _, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "0", "--image",
+                        str(tmp_path / "photo.png"), "--mean", "123.7,116.3,103.5", "--std", "58,57,57.5", "--to-bgr")
+    assert code == 2 and "--mean left out" in err and "differs from MXNet" not in err, err
+
+
+def test_verify_with_the_options_of_convert_passes(capsys, bgr_resnet):
+    code, out, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "0", "--to-bgr", "--std",
+                          "58,57,57.5", "--runtime", "all")
+    assert code == 0 and out.count(" ok") == 2, out + err

@@ -103,7 +103,8 @@ def test_scalar_with_a_float_suffix_converts_like_mxnet_reads_it(tmp_path, capsy
 # -- verify compares every output, or says which it cannot --------------------------------------------------
 
 def test_verify_fails_when_the_files_have_other_outputs_than_the_model(tmp_path, capsys):
-    """Was: outputs paired by zip, so a model with fewer outputs than the files verified 'ok'."""
+    """Was: outputs paired by zip, so a model with fewer outputs than the files verified 'ok'. Now verify first
+    finds that the files are not what this model converts to, and says so (exit 2)."""
     data = mx.sym.var("data")
     conv = mx.sym.Convolution(data, kernel=(3, 3), num_filter=4, name="conv")
     two = mx.sym.Group([mx.sym.relu(conv, name="relu"), mx.sym.sigmoid(conv, name="sig")])
@@ -115,8 +116,8 @@ def test_verify_fails_when_the_files_have_other_outputs_than_the_model(tmp_path,
     one.save(str(tmp_path / "one-symbol.json"))
     code, out, err = _run(capsys, "verify", tmp_path / "two", tmp_path / "one-symbol.json", "--params", params_path,
                           "--input-shape", "1,3,8,8")
-    assert code == 1, out + err
-    assert "sig" in out + err and "unmatched" in out + err
+    assert code == 2, out + err
+    assert "not converted from this model" in err
 
 
 # -- options are never dropped ------------------------------------------------------------------------------
@@ -272,3 +273,31 @@ def test_no_layer_runs_in_place_on_a_view_of_a_blob_others_read(tmp_path):
     compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path)
     assert comparisons
     assert not any(layer.type == "Sigmoid" and layer.tops == layer.bottoms for layer in compiled.layers)
+
+
+# -- consumers that change layers: their rules are encoded -----------------------------------------------------
+
+@pytest.mark.parametrize("affine", ["shift", "scale"])
+def test_opencv_never_fuses_an_affine_power_into_a_non_affine_one(tmp_path, affine):
+    """Was: sqrt(x² + 1) came out of OpenCV as sqrt((x)² + 0)-like values (10 % off): OpenCV fuses a Power with
+    power ≠ 1 and shift 0 with a following scale-shift layer wrongly. Such a Power's top now goes through a Split."""
+    x = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=3, name="conv")
+    squared = mx.sym.square(x)
+    symbol = mx.sym.sqrt(squared + 1.0) if affine == "shift" else squared * 3.0
+    symbol = mx.sym.Group([symbol, mx.sym.abs(x)])
+    compiled, _ = convert_and_compare(symbol, random_params(symbol, {"data": (1, 3, 4, 4)}), {"data": (1, 3, 4, 4)},
+                                      tmp_path)
+    assert "Split" in [layer.type for layer in compiled.layers]
+
+
+def test_a_weight_folded_affine_clears_the_mxnet_reference_of_its_producer(tmp_path, capsys):
+    """Was: hard_sigmoid's affine step folded into the convolution before it, whose blob kept the reference to the
+    convolution's MXNet output: verify --per-layer reported a divergence that was not there."""
+    x = mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=3, name="gate")
+    symbol = mx.sym.hard_sigmoid(x, name="hsig")
+    symbol_path, params_path = _export(tmp_path, symbol, {"data": (1, 3, 4, 4)})
+    assert _run(capsys, "convert", symbol_path, "--params", params_path, "--input-shape", "1,3,4,4",
+                "-o", tmp_path / "m")[0] == 0
+    code, out, err = _run(capsys, "verify", tmp_path / "m", symbol_path, "--params", params_path, "--input-shape",
+                          "1,3,4,4", "--per-layer")
+    assert code == 0 and "FAIL" not in out and "gate_output" not in out, out + err

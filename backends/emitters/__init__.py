@@ -23,6 +23,18 @@ from compiler.ir.opdef import Trait
 VIEW_LAYERS = frozenset({"Reshape", "Flatten"})
 # Element-wise layers that BVLC Caffe refuses to run in place (absval_layer.cpp CHECKs top != bottom).
 NOT_IN_PLACE = frozenset({"AbsVal"})
+# Layers OpenCV may fuse into a preceding Power as a scale and shift (an affine Power, a Scale, a BatchNorm).
+SCALE_SHIFT_LAYERS = frozenset({"Power", "Scale", "BatchNorm"})
+
+
+def _fused_wrongly_after(layer) -> bool:
+    """OpenCV 4.x fuses a scale-shift layer into a preceding Power that has power ≠ 1 and shift 0, and then computes
+    (x·scale')^power with the next layer's scale folded into the base: x² followed by +1 came out as (x)² + 0, three
+    times x² as (3x)²-like values (docs/caffe.md#opencv). Such a Power's top gets a Split before that layer."""
+    if layer is None or layer.type != "Power":
+        return False
+    param = layer.params.get("power_param", {})
+    return param.get("power", 1.0) != 1.0 and param.get("shift", 0.0) == 0.0
 
 
 @attrs.define
@@ -77,6 +89,7 @@ class EmitContext:
         self.layers: list[Layer] = []
         self._layer_names: set[str] = set()
         self._blob_names: set[str] = set()
+        self._writer: dict[str, Layer] = {}   # blob → the layer that last wrote it
         self.blob_of: dict[int, str] = {}
         for value in graph.inputs:
             self.blob_of[id(value)] = self._claim_blob(value.name)
@@ -108,12 +121,29 @@ class EmitContext:
         while unique in self._layer_names:
             unique, n = f"{name}_{n}", n + 1
         self._layer_names.add(unique)
-        layer = Layer(unique, type_, list(bottoms), list(tops), dict(params or {}),
+        bottoms = list(bottoms)
+        if type_ in SCALE_SHIFT_LAYERS and bottoms and _fused_wrongly_after(self._writer.get(bottoms[0])) and \
+                (type_ != "Power" or (params or {}).get("power_param", {}).get("power", 1.0) == 1.0):
+            bottoms[0] = self._guarded(bottoms[0])
+        layer = Layer(unique, type_, bottoms, list(tops), dict(params or {}),
                       [b if isinstance(b, ScaledArray) else np.require(b, dtype=np.float32, requirements="C")
                        for b in blobs],   # a ScaledArray stays deferred: the writer computes it
                       source.name if source is not None else None)
         self.layers.append(layer)
+        for top in layer.tops:
+            self._writer[top] = layer
         return layer
+
+    def _guarded(self, blob: str) -> str:
+        """A one-top Split of `blob` (a copy-free view in every consumer): OpenCV then has no Power to fuse the next
+        layer into (see _fused_wrongly_after)."""
+        guarded = self.new_blob(f"{blob}_unfused")
+        allowed, self.allowed = self.allowed, None   # a consumer's rule, not the op's layers
+        try:
+            self.add("Split", name=f"{blob}_unfused", bottoms=[blob], tops=[guarded])
+        finally:
+            self.allowed = allowed
+        return guarded
 
     def emit(self, op: Op) -> None:
         found = EMITTERS[op.kind]

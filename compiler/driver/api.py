@@ -119,7 +119,19 @@ def emit(graph: Graph, target: str, options: Options, report) -> Compilation:
     _compute_every_output(graph)
     graph.verify()
     check(graph, chosen)
-    return Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)
+    compiled = Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)
+    compiled.decode = _named_decode(report.decode, compiled)
+    return compiled
+
+
+def _named_decode(decode: dict | None, compiled: Compilation) -> dict | None:
+    """A pass's decode description with the output values it names replaced by their layers' names."""
+    if decode is None:
+        return None
+    layers = dict(zip((id(v) for v in compiled.graph.outputs), compiled.output_layers))
+    named = dict(decode, input_shape=list(compiled.graph.inputs[0].type.shape))
+    named["outputs"] = {role: layers[id(value)] for role, value in decode["outputs"].items()}
+    return named
 
 
 def _first_shape(input_shape):
@@ -172,7 +184,7 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
     graph = import_model(source, input_shape, params=params)
     notes, approximations = source.finish_graph(graph) if is_cut_model(source) else ([], [])
     compiled = compile_graph(graph, target, options)
-    compiled.decode = decode_metadata(source, compiled)
+    compiled.decode = decode_metadata(source, compiled) or compiled.decode
     compiled.notes, compiled.approximations = notes, approximations
     if is_block:
         compiled.source = source

@@ -110,11 +110,15 @@ def _input_shapes(args, default):
 
 def _add_model_arguments(parser) -> None:
     parser.add_argument("model", help="a GluonCV model-zoo name or a PREFIX-symbol.json path")
-    parser.add_argument("--params", help="the PREFIX-NNNN.params file that goes with a symbol file")
+    parser.add_argument("--params", help="the PREFIX-NNNN.params file that goes with a symbol file; for a zoo name, "
+                                         "weights saved with net.save_parameters (a fine-tuned net)")
     parser.add_argument("--input-shape", action="append", type=_shape, metavar="[NAME:]N,C,H,W",
                         help="input shape (repeat with NAME: for several inputs); zoo default 1,3,224,224")
     parser.add_argument("--random-init", type=_SEED, metavar="SEED",
                         help="zoo models: seeded random weights and random BatchNorm statistics (no download)")
+    parser.add_argument("--pretrained", action="store_true",
+                        help="zoo models: GluonCV's pretrained weights from its model store (~/.mxnet/models or "
+                             "$MXNET_HOME/models; GluonCV downloads them there when the machine is online)")
     parser.add_argument("--zoo-arg", action="append", default=[], type=_zoo_argument, metavar="KEY=VALUE",
                         help="zoo models: an argument for GluonCV's builder, e.g. num_segments=3 (repeatable)")
     parser.add_argument("--classes", type=_names, metavar="A,B,C",
@@ -256,8 +260,8 @@ def load_reference(args):
     if _is_symbol_file(args.model):
         from compiler.driver.reference import SymbolModel
 
-        if args.random_init is not None or args.zoo_arg or args.classes:
-            raise ConversionError("--random-init, --zoo-arg and --classes apply to zoo models only")
+        if args.random_init is not None or args.zoo_arg or args.classes or args.pretrained:
+            raise ConversionError("--random-init, --pretrained, --zoo-arg and --classes apply to zoo models only")
         if args.params is None:
             raise ConversionError(f"{args.model} needs --params PREFIX-0000.params")
         if not args.input_shape:
@@ -265,18 +269,33 @@ def load_reference(args):
         model = SymbolModel.load(args.model, args.params)
         shapes = normalise_input_shapes(_input_shapes(args, None), default_name=model.default_input)
         return model, shapes, args.model
-    if args.random_init is None:
-        raise ConversionError(f"zoo model '{args.model}' has no weights offline",
-                              hint="pass --random-init SEED, or export the model and pass its symbol file")
+    sources = [flag for flag, given in (("--random-init", args.random_init is not None), ("--params", args.params),
+                                        ("--pretrained", args.pretrained)) if given]
+    if len(sources) != 1:
+        raise ConversionError(f"zoo model '{args.model}' takes its weights from one of --random-init, --params and "
+                              f"--pretrained ({', '.join(sources) or 'none was'} given)",
+                              hint="--params FILE for weights saved with net.save_parameters, --pretrained for "
+                                   "GluonCV's, --random-init SEED for seeded random ones")
     arguments = dict(args.zoo_arg)
     if args.classes:
         arguments["classes"] = args.classes
     shapes = normalise_input_shapes(_input_shapes(args, zoo.default_input_shape(args.model, arguments)))
-    net = zoo.random_zoo_model(args.model, args.random_init, next(iter(shapes.values())), arguments)
+    shape = next(iter(shapes.values()))
+    if args.params:
+        from compiler.driver.trained import zoo_model_with_params
+
+        net = zoo_model_with_params(args.model, args.params, shape, arguments)
+    elif args.pretrained:
+        from compiler.driver.trained import pretrained_zoo_model
+
+        net = pretrained_zoo_model(args.model, shape, arguments)
+    else:
+        net = zoo.random_zoo_model(args.model, args.random_init, shape, arguments)
     return net, shapes, net
 
 
-def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names) -> bool:
+def run_verification(args, model, input_shapes, prototxt, caffemodel, output_layers, output_names,
+                     decode: dict | None = None) -> bool:
     from compiler.driver import verify
     from compiler.driver.verify.runtimes import runtime_names
 
@@ -284,7 +303,7 @@ def run_verification(args, model, input_shapes, prototxt, caffemodel, output_lay
     image = getattr(args, "image_pixels", None)
     verdicts = verify.verify_files(model, input_shapes, prototxt, caffemodel, output_layers, output_names,
                                    conversion_options(args), runtime_names(args.runtime), args.seed, tolerance,
-                                   image=image, progress=not args.quiet)
+                                   image=image, progress=not args.quiet, decode=decode)
     source = f"the image {args.image}" if image is not None else f"a seeded random input (seed {args.seed})"
     for verdict in verdicts:
         print(f"{'detection verification' if verdict.detections else 'verification'} in {verdict.runtime} on "
@@ -327,7 +346,8 @@ def cmd_convert(args) -> int:
         print("warning: the output is an approximation; see --report")
     if args.verify:
         names = [v.name for v in compiled.graph.outputs]
-        ok = run_verification(args, model, shapes, prototxt, caffemodel, compiled.output_layers, names)
+        ok = run_verification(args, model, shapes, prototxt, caffemodel, compiled.output_layers, names,
+                              compiled.decode)
         if not ok:
             raise VerificationFailed("the converted model differs from MXNet beyond tolerance",
                                      hint="rerun with --report and --check-ir; please report the model")
@@ -349,12 +369,27 @@ def cmd_verify(args) -> int:
         if not os.path.isfile(path):
             raise ConversionError(f"{path} does not exist", hint="convert the model first")
     model, shapes, source = load_reference(args)
+    _check_same_conversion(args, source, shapes)
     if args.per_layer:
         return per_layer(args, model, shapes, source)
     layers = output_layers_of(prototxt)
-    if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers):
+    if not run_verification(args, model, shapes, prototxt, caffemodel, layers, layers, _decode_file(args.prefix)):
         raise VerificationFailed("the Caffe model differs from MXNet beyond tolerance")
     return 0
+
+
+def _decode_file(prefix: str) -> dict | None:
+    """PREFIX.decode.json, when the files end before a decoder (what the application must still do)."""
+    import json
+
+    path = prefix + ".decode.json"
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ConversionError(f"{path} cannot be read: {exc}", hint="convert the model again") from None
 
 
 def per_layer(args, model, shapes, source) -> int:
@@ -366,7 +401,6 @@ def per_layer(args, model, shapes, source) -> int:
     from compiler.driver.verify.runtimes import runtime_names
 
     options = conversion_options(args, inplace=False)
-    _check_same_conversion(args, source, shapes)
     compiled = compile_model(source, shapes, target=args.target, options=options, params=args.params)
     tolerance = args.tolerance if args.tolerance is not None else verify.DEFAULT_TOLERANCE
     with tempfile.TemporaryDirectory() as directory:
@@ -401,20 +435,13 @@ def per_layer(args, model, shapes, source) -> int:
 
 
 def _check_same_conversion(args, source, shapes) -> None:
-    """Per-layer verification converts the model again; that conversion must be the one whose files are on disk,
-    or it would vouch for other files. Converting with the given options must reproduce PREFIX.prototxt."""
+    """Verification must be of the files these options make of this model (verify --per-layer converts again, and
+    plain verify feeds the Caffe side what the options say): a difference names the option behind it, exit 2."""
     from compiler.driver.api import compile_model
+    from compiler.driver.verify.same_files import check_same_conversion
 
-    again = compile_model(source, shapes, target=args.target, options=conversion_options(args), params=args.params)
-    with open(args.prefix + ".prototxt", encoding="utf-8") as f:
-        on_disk = f.read().splitlines()
-    produced = again.prototxt().splitlines()
-    if on_disk != produced:
-        line = next((i for i, (a, b) in enumerate(zip(on_disk, produced)) if a != b), min(len(on_disk), len(produced)))
-        raise ConversionError(f"{args.prefix}.prototxt was not converted from this model with these options (first "
-                              f"difference at line {line + 1})", hint="pass verify the same conversion options as "
-                              "convert (--target, --no-merge-bn, --relu6, --to-bgr, --mean/--std/--input-scale, "
-                              "--softmax, --ssd-*)")
+    check_same_conversion(lambda options: compile_model(source, shapes, target=args.target, options=options,
+                                                        params=args.params), conversion_options(args), args.prefix)
 
 
 def main(argv=None) -> int:

@@ -29,6 +29,7 @@ class SymbolModel:
 
         with open(symbol_path, encoding="utf-8", errors="replace") as f:
             symbol = load_symbol_json(f.read(), source=symbol_path)
+        _use_native_kernels_if_needed(symbol)
         params = load_params(params_path)
         names = data_inputs(symbol, params)
         labels = sorted(label_variables(symbol) - set(params))
@@ -57,10 +58,32 @@ class SymbolModel:
         return self.block(*[mx.nd.array(a) for a in inputs.values()])
 
 
+def _use_native_kernels_if_needed(symbol) -> None:
+    """MXNet's oneDNN kernel cannot run a Deconvolution with target_shape ("could not create a descriptor for a
+    dilated deconvolution"); its own kernels can. MXNet reads MXNET_MKLDNN_ENABLED at its first operator call, so
+    this is set (unless the user set it) before the reference runs anything (docs/mxnet.md#deconvolution)."""
+    import json
+    import os
+
+    nodes = json.loads(symbol.tojson())["nodes"]
+    if any(n["op"] == "Deconvolution" and (n.get("attrs") or {}).get("target_shape", "()") not in ("()", "[]")
+           for n in nodes):
+        os.environ.setdefault("MXNET_MKLDNN_ENABLED", "0")
+
+
 def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> list[np.ndarray]:
+    """The model's outputs on `inputs` in MXNet; MXNet failing to run it is a clear error, not a traceback."""
     import mxnet as mx
 
-    out = model(*[mx.nd.array(a) for a in inputs.values()])
+    try:
+        out = model(*[mx.nd.array(a) for a in inputs.values()])
+        mx.nd.waitall()
+    except mx.base.MXNetError as exc:
+        from compiler.frontend.symbol import mxnet_message
+
+        raise BadModel(f"MXNet itself cannot run the model for verification: {mxnet_message(exc)}",
+                       hint="MXNet's oneDNN kernels fail on a few valid graphs (a Deconvolution with target_shape): "
+                            "set MXNET_MKLDNN_ENABLED=0 before the first MXNet call") from None
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
     if softmax:
         outs = [mx.nd.softmax(o, axis=1) for o in outs]

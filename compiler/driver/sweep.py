@@ -184,7 +184,8 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
         try:
             chosen = [r for r in runtimes if r in RUNTIMES_OF_TARGET.get(target, runtimes)]
             verdicts = verify.verify_files(net, {"data": shape}, prototxt, caffemodel, compiled.output_layers,
-                                           [v.name for v in compiled.graph.outputs], options, chosen, seed)
+                                           [v.name for v in compiled.graph.outputs], options, chosen, seed,
+                                           decode=compiled.decode)
         except ConversionError as exc:
             result.status[target] = "failed"
             result.add_reason(f"{target}: verification could not run: {_first_lines(exc, 1)}")

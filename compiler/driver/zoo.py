@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import re
 
 import numpy as np
 
 from compiler.driver.heads import cut_decoder
-from compiler.errors import BadModel, UnsupportedOp
+from compiler.errors import BadModel, ConversionError, UnsupportedOp
 
 # Default input sizes of the families that do not take 224×224 (first match wins).
 # Sizes are (height, width): pose nets take 256×192 people crops, monodepth2 the 640×192 (or 1024×320) frames its
@@ -90,6 +91,42 @@ def _no_downloads():
         model_store.download = original
 
 
+def pretrained_file(name: str) -> str:
+    """Where GluonCV's model store keeps (or would download) the pretrained weights of `name`:
+    $MXNET_HOME/models, or ~/.mxnet/models, then NAME-HASH.params."""
+    from gluoncv.model_zoo import model_store
+
+    root = os.path.join(os.environ["MXNET_HOME"], "models") if "MXNET_HOME" in os.environ else \
+        os.path.join("~", ".mxnet", "models")
+    return os.path.join(os.path.expanduser(root), f"{name}-{model_store.short_hash(name)}.params")
+
+
+@contextlib.contextmanager
+def _store_downloads(name: str):
+    """GluonCV may fetch `name`'s pretrained weights into its model store; a download that fails (no network) is one
+    clear error saying where the file goes."""
+    from gluoncv.model_zoo import model_store
+
+    original = model_store.download
+
+    def fetch(url, *args, **kwargs):
+        try:
+            return original(url, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (whatever the network did, the answer is the same)
+            path = pretrained_file(name)
+            raise BadModel(f"GluonCV's pretrained weights for '{name}' are not in its model store ({path}), and "
+                           f"downloading them failed ({type(exc).__name__})",
+                           hint=f"on a machine with network, run gluoncv.model_zoo.get_model('{name}', "
+                                f"pretrained=True) and copy {os.path.basename(path)} to {os.path.dirname(path)}, or "
+                                "set MXNET_HOME to the folder whose models/ holds it") from None
+
+    model_store.download = fetch
+    try:
+        yield
+    finally:
+        model_store.download = original
+
+
 @contextlib.contextmanager
 def _nested_builds_offline(builder):
     """Builders that build their backbone with another zoo builder do not always pass pretrained_base on (the
@@ -134,9 +171,10 @@ def takes_class_names(builder) -> bool:
     return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
-def _build_offline(name: str, arguments: dict, input_shape=None):
+def _build_offline(name: str, arguments: dict, input_shape=None, pretrained: bool = False):
     """get_model with the offline arguments (and, for a segmentation net, the input size); one that only **kwargs
-    took and something downstream refused as unexpected is dropped and the build retried."""
+    took and something downstream refused as unexpected is dropped and the build retried. `pretrained` loads
+    GluonCV's own weights for the whole net (its backbone is still built without)."""
     from gluoncv import model_zoo
 
     named, forwarded = builder_arguments(name)
@@ -147,7 +185,7 @@ def _build_offline(name: str, arguments: dict, input_shape=None):
         forwarded.update(height=int(input_shape[2]), width=int(input_shape[3]))
     while True:
         try:
-            return model_zoo.get_model(name, pretrained=False, **{**named, **forwarded, **arguments})
+            return model_zoo.get_model(name, pretrained=pretrained, **{**named, **forwarded, **arguments})
         except (TypeError, Warning) as exc:   # GluonCV's darknet raises a Warning for an unexpected keyword
             if not forwarded:
                 raise
@@ -161,8 +199,10 @@ _NO_CAFFE_FORM = ((re.compile(r"(faster|doublehead|mask)_rcnn"),
                    "data-dependent boxes have no Caffe layer"),)
 
 
-def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
-    """A zoo model built offline for `input_shape`; `arguments` go to its builder (e.g. num_segments, classes)."""
+def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None, pretrained: bool = False):
+    """A zoo model built offline for `input_shape`; `arguments` go to its builder (e.g. num_segments, classes).
+    `pretrained` takes GluonCV's pretrained weights from its model store, which GluonCV fills when the machine is
+    online; any other download is refused."""
     import mxnet as mx
     from gluoncv import model_zoo
 
@@ -177,9 +217,11 @@ def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None):
     try:
         builder = model_zoo.model_zoo._models[name.lower()]
         # A fresh name scope: layer names (yolov30_…) are then the same however many models this process built.
-        with _reset_ctx_skips_uninitialized(), _no_downloads(), _nested_builds_offline(builder), \
-                mx.name.NameManager():
-            return _build_offline(name, dict(arguments or {}), input_shape)
+        downloads = _store_downloads(name) if pretrained else _no_downloads()
+        with _reset_ctx_skips_uninitialized(), downloads, _nested_builds_offline(builder), mx.name.NameManager():
+            return _build_offline(name, dict(arguments or {}), input_shape, pretrained)
+    except ConversionError:
+        raise
     except _DownloadAttempted as exc:
         raise BadModel(f"GluonCV's builder for '{name}' downloads pretrained weights ({str(exc).rsplit('/', 1)[-1]}) "
                        "even with pretrained_base=False, and this machine has no network",

@@ -127,6 +127,10 @@ class CompareScalar:
     def infer(self, x: TensorType) -> TensorType:
         return x
 
+    def kept_above(self) -> float | None:
+        """t when this comparison is x > t (a mask that keeps what exceeds t), else None."""
+        return self.scalar if self.op == "greater" else None
+
 
 @op_def(mxnet=("zeros_like",), traits=(Trait.FOLDABLE,), shape_operands=(0,))
 @attrs.frozen(kw_only=True)

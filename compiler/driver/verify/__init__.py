@@ -82,11 +82,12 @@ class RuntimeVerdict:
 
 def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, output_layers, output_names, options,
                  runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE, image=None,
-                 progress: bool = False) -> list[RuntimeVerdict]:
+                 progress: bool = False, decode: dict | None = None) -> list[RuntimeVerdict]:
     """Run the files in each runtime on a seeded input (or on `image`, RGB uint8, resized to the input and
     preprocessed as the options say) and compare with the MXNet model on the same input. With an image, a
     classifier's verdict also lists the top-5 classes of both sides, a detector's the best detections. `progress`
-    shows a bar over the runtimes on stderr when it is a terminal."""
+    shows a bar over the runtimes on stderr when it is a terminal. `decode` is PREFIX.decode.json: a model that
+    ends in boxes and scores for the application's NMS ("box_nms") is compared by its detections."""
     import sys
 
     from tqdm import tqdm
@@ -96,10 +97,13 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
     from compiler.driver.reference import input_shapes_of, run_mxnet
     from compiler.driver.verify.ssd import is_ssd, native_yolo_layer, verify_native_yolo, verify_ssd, verify_yolo
 
+    from compiler.driver.verify.detections import verify_decoded
+
     mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt), image)
     ssd = is_ssd(prototxt)
     native = native_yolo_layer(prototxt) is not None
-    reference = None if ssd or native else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
+    decoded = decode is not None and decode.get("model") == "box_nms"
+    reference = None if ssd or native or decoded else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
     verdicts = []
     for runtime in tqdm(runtimes, desc="verifying", unit="runtime", file=sys.stderr,
                         disable=not progress or not sys.stderr.isatty()):
@@ -111,10 +115,14 @@ def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, outp
             worst = _worst(results)
             verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
             continue
-        if ssd:
-            check = verify_yolo if isinstance(model, yolo_heads_class()) else verify_ssd
-            result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
-            worst = max((t.relative for t in result.tensors[1:]), default=0.0)
+        if ssd or decoded:
+            if decoded:
+                result = verify_decoded(model, decode, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
+                                        tolerance)
+            else:
+                check = verify_yolo if isinstance(model, yolo_heads_class()) else verify_ssd
+                result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
+            worst = result.worst
             lines = result.lines() + (detection_lines(*result.rows, runtime) if image is not None else [])
             verdicts.append(RuntimeVerdict(runtime, tuple(lines), result.ok, worst, detections=True,
                                            rows=result.rows))
@@ -151,12 +159,13 @@ def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | N
     pixels resized to their size instead of random ones (0..255, normalised for MXNet as above when asked).
     """
     from compiler.driver.verify.image import image_pixels
-    from compiler.options import image_inputs_by_shape
+    from compiler.options import bgr_inputs_by_shape, normalized_inputs_by_shape, normalizes_inputs
 
     caffe_shapes = {k: tuple(v) for k, v in (caffe_shapes or input_shapes).items()}
-    images = image_inputs_by_shape(caffe_shapes, options.image_inputs)
-    normalise = options.mean is not None or options.std is not None or options.input_scale is not None
+    images = normalized_inputs_by_shape(caffe_shapes, options.image_inputs)
+    normalise = normalizes_inputs(options)
     if image is not None:
+        images = bgr_inputs_by_shape(caffe_shapes, options.image_inputs)
         if not images:
             from compiler.errors import ConversionError
 
@@ -190,7 +199,7 @@ def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | N
         if len(rest) == 3 and caffe_shapes.get(name) == (n, rest[2], rest[0], rest[1]) != array.shape:
             caffe_side[name] = np.ascontiguousarray(array.transpose(0, 3, 1, 2))
     if options.to_bgr:
-        caffe_side = to_caffe_inputs(caffe_side, images)
+        caffe_side = to_caffe_inputs(caffe_side, bgr_inputs_by_shape(caffe_shapes, options.image_inputs))
     return mxnet_side, caffe_side
 
 

@@ -87,6 +87,14 @@ class SSDVerification:
     def ok(self) -> bool:
         return all(t.ok for t in self.tensors) and self.detections.equal
 
+    @property
+    def worst(self) -> float:
+        """The largest relative difference of the tensors after the priors (compared absolutely), or, without
+        tensors, the largest score or normalised box difference of the matched detections."""
+        if self.tensors:
+            return max((t.relative for t in self.tensors[1:]), default=0.0)
+        return max(self.detections.max_score_diff, self.detections.max_box_diff)
+
     def lines(self) -> list[str]:
         return [str(t) for t in self.tensors] + [str(self.detections)]
 
@@ -104,15 +112,16 @@ def is_ssd(prototxt: str) -> bool:
     return _ssd_layers(prototxt)[1] is not None
 
 
-def _anchor_node(model) -> str:
-    """The MXNet node whose value is the (1, P, 4) anchors fed to box_decode."""
+def _anchor_node(model, inputs) -> str | None:
+    """The MXNet node whose value is the (1, P, 4) anchors fed to box_decode; None for a net whose boxes are decoded
+    by elementary ops (its DetectionOutput then runs as NMS only, on boxes the net's own layers decode)."""
     import json
 
     from compiler.frontend import trace
 
-    nodes = json.loads(trace(getattr(model, "block", model), ["data"]).tojson())["nodes"]
+    nodes = json.loads(trace(getattr(model, "block", model), list(inputs)).tojson())["nodes"]
     decode = [n for n in nodes if n["op"] == "_contrib_box_decode"]
-    return nodes[decode[0]["inputs"][1][0]]["name"]
+    return nodes[decode[0]["inputs"][1][0]]["name"] if decode else None
 
 
 def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict, runtime: str,
@@ -131,13 +140,18 @@ def verify_ssd(model, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_
     caffe = run_runtime(runtime, prototxt, caffemodel, caffe_inputs,
                         [detection.name, producer[loc_blob].name, producer[conf_blob].name, producer[prior_blob].name])
     det, loc, conf, priors = caffe
-    anchors, mx_loc, mx_conf = mxnet_internals(model, mxnet_inputs, [_anchor_node(model), loc_blob, softmax_blob])
-    corners = normalised_corners(anchors.reshape(-1, 4).astype(np.float64), image_hw)
-    prior_check = compare_outputs(["priors vs anchors"], [corners.reshape(-1)], [priors.reshape(2, -1)[0]], 1e-6)[0]
-    # Priors are compared in absolute terms: normalised coordinates are their own scale.
-    prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
-    tensors = [prior_check] + compare_outputs(["loc", "conf (softmax)"], [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)],
-                                              [loc, conf], tolerance)
+    anchor_node = _anchor_node(model, mxnet_inputs)
+    tensors = []
+    if anchor_node is not None:   # PriorBoxes from GluonCV's anchors: priors, loc and conf are MXNet's own values
+        anchors, mx_loc, mx_conf = mxnet_internals(model, mxnet_inputs, [anchor_node, loc_blob, softmax_blob])
+        corners = normalised_corners(anchors.reshape(-1, 4).astype(np.float64), image_hw)
+        prior_check = compare_outputs(["priors vs anchors"], [corners.reshape(-1)], [priors.reshape(2, -1)[0]],
+                                      1e-6)[0]
+        # Priors are compared in absolute terms: normalised coordinates are their own scale.
+        prior_check = attrs.evolve(prior_check, max_abs_ref=1.0)
+        tensors = [prior_check] + compare_outputs(["loc", "conf (softmax)"],
+                                                  [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)], [loc, conf],
+                                                  tolerance)
     detections, rows = compare_batch(run_mxnet(model, mxnet_inputs), det, image_hw, tolerance)
     return SSDVerification(tensors, detections, rows)
 

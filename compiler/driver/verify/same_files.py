@@ -1,0 +1,111 @@
+"""Before verifying written files, make sure they are what these options make of this model: verification of other
+files would blame the conversion for options that do not match (a missing --to-bgr, --mean/--std given to verify
+but not to convert, another seed). The model is converted again (nothing written) and both files are compared byte
+by byte; on a difference, the option whose change reproduces them is named."""
+from __future__ import annotations
+
+import attrs
+
+from compiler.errors import ConversionError
+
+# Options whose change alters the files, each as (how to change it, how to say it on the command line).
+_VARIATIONS = (
+    (lambda o: attrs.evolve(o, to_bgr=not o.to_bgr), lambda o: "--to-bgr " + ("left out" if o.to_bgr else "added")),
+    (lambda o: attrs.evolve(o, mean=None), lambda o: "--mean left out"),
+    (lambda o: attrs.evolve(o, std=None), lambda o: "--std left out"),
+    (lambda o: attrs.evolve(o, input_scale=None), lambda o: "--input-scale left out"),
+    (lambda o: attrs.evolve(o, mean=None, std=None, input_scale=None),
+     lambda o: "--mean/--std/--input-scale left out"),
+    (lambda o: attrs.evolve(o, merge_bn=not o.merge_bn),
+     lambda o: "--no-merge-bn " + ("added" if o.merge_bn else "left out")),
+    (lambda o: attrs.evolve(o, softmax=not o.softmax), lambda o: "--softmax " + ("left out" if o.softmax else "added")),
+    (lambda o: attrs.evolve(o, relu6="approx" if o.relu6 == "exact" else "exact"),
+     lambda o: "--relu6 " + ("approx" if o.relu6 == "exact" else "exact")),
+)
+
+
+class _Comparing:
+    """A write-only stream that compares what is written with a file, remembering where they first differ."""
+
+    def __init__(self, path: str):
+        self.file = open(path, "rb")
+        self.offset, self.differs_at = 0, None
+
+    def write(self, data) -> None:
+        data = bytes(data)
+        if self.differs_at is None:
+            theirs = self.file.read(len(data))
+            if theirs != data:
+                same = next((i for i, (a, b) in enumerate(zip(theirs, data)) if a != b), min(len(theirs), len(data)))
+                self.differs_at = self.offset + same
+        self.offset += len(data)
+
+    def close(self) -> None:
+        if self.differs_at is None and self.file.read(1):
+            self.differs_at = self.offset   # the file is longer
+        self.file.close()
+
+
+def difference(compiled, prefix: str) -> str | None:
+    """How PREFIX.prototxt/.caffemodel differ from the compilation's files (None when they are the same bytes); a
+    difference in a layer that reads an input says so (where --mean/--std/--input-scale and --to-bgr act)."""
+    with open(prefix + ".prototxt", encoding="utf-8") as f:
+        on_disk = f.read().splitlines()
+    produced = compiled.prototxt().splitlines()
+    if on_disk != produced:
+        line = next((i for i, (a, b) in enumerate(zip(on_disk, produced)) if a != b), min(len(on_disk), len(produced)))
+        layer = _layer_at(produced, line) or _layer_at(on_disk, line)
+        return f"the prototxt differs at line {line + 1}" + (f" (layer '{layer}')" if layer else "")
+    stream = _Comparing(prefix + ".caffemodel")
+    try:
+        compiled.weights().write_to(stream)
+    finally:
+        stream.close()
+    if stream.differs_at is None:
+        return None
+    name = _weights_layer(compiled, stream.differs_at)
+    if name is None:
+        return "the weights differ (the files have different lengths)"
+    inputs = {layer.tops[0] for layer in compiled.layers if layer.type == "Input"}
+    reads_input = any(layer.name == name and set(layer.bottoms) & inputs for layer in compiled.layers)
+    return f"the weights differ (first in layer '{name}'" + (
+        ", which reads the input: --mean/--std/--input-scale and --to-bgr act there)" if reads_input else ")")
+
+
+def _layer_at(lines: list[str], index: int) -> str | None:
+    for line in reversed(lines[:index + 1]):
+        stripped = line.strip()
+        if stripped.startswith("name:") and line.startswith("  name:"):
+            return stripped.split('"')[1]
+    return None
+
+
+def _weights_layer(compiled, offset: int) -> str | None:
+    """The name of the layer whose record holds byte `offset` of the caffemodel (None: the header, or past the
+    end)."""
+    return next((name for name, start, end in compiled.weights().layer_spans() if start <= offset < end), None)
+
+
+def check_same_conversion(convert, options, prefix: str) -> None:
+    """ConversionError unless `convert(options)` (a compilation, nothing written) reproduces PREFIX.*; it names the
+    option that does reproduce them when one change does."""
+    found = difference(convert(options), prefix)
+    if found is None:
+        return
+    for change, describe in _VARIATIONS:
+        varied = change(options)
+        if varied == options:
+            continue
+        try:
+            reproduced = difference(convert(varied), prefix) is None
+        except ConversionError:
+            continue   # the model does not convert that way
+        if reproduced:
+            raise ConversionError(f"{prefix}.prototxt/.caffemodel were converted with other options than these: "
+                                  f"{found}; they are what this model gives with {describe(options)}",
+                                  hint="pass verify the options that convert had")
+    raise ConversionError(f"{prefix}.prototxt/.caffemodel were not converted from this model with these options: "
+                          f"{found}, and no single option change reproduces them",
+                          hint="pass verify the model, weights (--random-init seed, --params) and options that convert "
+                               "had (--target, --to-bgr, --mean/--std/--input-scale, --no-merge-bn, --softmax, "
+                               "--relu6, --ssd-*)")
