@@ -301,3 +301,11 @@ def test_a_weight_folded_affine_clears_the_mxnet_reference_of_its_producer(tmp_p
     code, out, err = _run(capsys, "verify", tmp_path / "m", symbol_path, "--params", params_path, "--input-shape",
                           "1,3,4,4", "--per-layer")
     assert code == 0 and "FAIL" not in out and "gate_output" not in out, out + err
+
+
+def test_googlenet_builds_and_verifies_again(tmp_path, capsys):
+    """Was: a traceback (TypeError from Parameter.initialize): the zoo build passed the *_custom detectors'
+    placeholder class names to googlenet, whose `classes` is a count."""
+    code, out, err = _run(capsys, "convert", "googlenet", "--random-init", "0", "-o", tmp_path / "googlenet",
+                          "--verify", "--runtime", "all", "--quiet")
+    assert code == 0 and "(1, 1000)" in out and "FAIL" not in out, out + err

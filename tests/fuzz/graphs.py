@@ -11,7 +11,10 @@ OPS = ("conv", "deconv", "batchnorm", "activation", "leaky", "pool", "global_poo
        # shuffle, ResNeSt's split attention (5-D values), a mean over channels
        "se_gate", "adaptive_pool", "resize", "pad", "upsample", "shuffle", "split_attention", "mean",
        # pose and segmentation heads: pixel shuffle (DUC), broadcast_like into a product
-       "pixel_shuffle", "broadcast_like")
+       "pixel_shuffle", "broadcast_like",
+       # the symbol API's ops: max/min with a scalar or a branch, element-wise maths, hard sigmoid, max/min over
+       # channels, LRN, InstanceNorm, a channel tile, a −inf pad before a max pooling
+       "extreme", "math", "hard_sigmoid", "reduce_extreme", "lrn", "instance_norm", "tile", "pad_max")
 
 
 class FuzzGraph(tuple):
@@ -173,6 +176,32 @@ def small_graphs(draw):
             x = mx.sym.broadcast_like(gate, x, name=f"like{i}") * x
         elif kind == "mean":
             x = mx.sym.mean(x, axis=1, keepdims=True, name=f"mean{i}")
+        elif kind == "extreme":
+            op = draw(st.sampled_from(["maximum", "minimum"]))
+            other = draw(st.sampled_from([0.0, -0.5, 0.7]) | st.just("branch"))
+            if other == "branch":
+                other = mx.sym.Convolution(x, kernel=(1, 1), num_filter=channels, name=f"other{i}")
+            x = getattr(mx.sym, op)(x, other)
+        elif kind == "math":
+            op = draw(st.sampled_from(["abs", "square", "sqrt", "negative"]))
+            x = mx.sym.sqrt(mx.sym.abs(x) + 0.1) if op == "sqrt" else getattr(mx.sym, op)(x, name=f"math{i}")
+        elif kind == "hard_sigmoid":
+            x = mx.sym.hard_sigmoid(x, alpha=draw(st.sampled_from([0.2, 1 / 6])), beta=0.5, name=f"hsig{i}")
+        elif kind == "reduce_extreme":
+            x = getattr(mx.sym, draw(st.sampled_from(["max", "min"])))(x, axis=1, keepdims=True, name=f"ext{i}")
+        elif kind == "lrn":
+            x = mx.sym.LRN(x, nsize=draw(st.sampled_from([1, 3, 5])), alpha=draw(st.sampled_from([1e-4, 0.01])),
+                           beta=0.75, knorm=draw(st.sampled_from([1.0, 2.0])), name=f"lrn{i}")
+        elif kind == "instance_norm":
+            x = mx.sym.InstanceNorm(x, mx.sym.var(f"in{i}_gamma"), mx.sym.var(f"in{i}_beta"),
+                                    eps=draw(st.sampled_from([1e-5, 1e-3])), name=f"in{i}")
+        elif kind == "tile":
+            x = mx.sym.tile(x, reps=(1, draw(st.integers(1, 3)), 1, 1), name=f"tile{i}")
+        elif kind == "pad_max":
+            pads = [draw(st.integers(0, 1)) for _ in range(4)]
+            x = mx.sym.Pooling(mx.sym.pad(x, mode="constant", constant_value=-float("inf"),
+                                          pad_width=(0, 0, 0, 0, *pads), name=f"minf_pad{i}"),
+                               kernel=(2, 2), stride=(2, 2), pool_type="max", name=f"pad_pool{i}")
         assume(_shape(x, shapes) is not None and min(_shape(x, shapes)) >= 1)
         used.append(kind)
     if options.to_bgr and c == 3 and draw(st.booleans()):
@@ -180,11 +209,17 @@ def small_graphs(draw):
         # besides a refusal (the reversal would otherwise reach the output).
         x = mx.sym.Convolution(x, kernel=(1, 1), num_filter=2, name="bgr_sink")
         used.append("conv")
-    head = draw(st.sampled_from(["none", "dense", "softmax"]))
+    head = draw(st.sampled_from(["none", "dense", "softmax", "log_softmax", "argmax"]))
     if head == "dense":
         x = mx.sym.FullyConnected(x, num_hidden=draw(st.integers(1, 5)), name="fc")
         used.append("dense")
     elif head == "softmax":
         x = mx.sym.softmax(x, axis=1, name="prob")
         used.append("softmax")
+    elif head == "log_softmax":
+        x = mx.sym.log_softmax(x, axis=1, name="log_prob")
+        used.append("log_softmax")
+    elif head == "argmax":
+        x = mx.sym.argmax(x, axis=1, name="label")
+        used.append("argmax")
     return FuzzGraph((x, shapes, used, options))
