@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from backends import schema
 from backends.target import Target, TargetPolicy
+from compiler.ops.detection import BoxCode
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target(name="caffe", proto=schema.dialect(schema.CAFFE), description="BVLC Caffe 1.0 (tag 1.0)"),
@@ -18,7 +19,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target(name="ncnn", proto=schema.dialect(schema.NCNN), description="ncnn's caffe2ncnn",
            policy=TargetPolicy(inplace=False, average_pool_counts_padding=False, permute_any_order=False,
                                axis_params=False, reshape_batch=False, max_rank=4,
-                               detection_codes=("CENTER_SIZE",), weightless_entries=frozenset({"Scale"}),
+                               detection_codes=(BoxCode.CENTER_SIZE,), weightless_entries=frozenset({"Scale"}),
                                global_pooling_flattens=True)),
 )}
 

@@ -1,28 +1,10 @@
-"""A target is data: the consumer's dialect (schema and layer types), its policy, and the passes it drops."""
+"""A target is data: the consumer's dialect (schema and layer types), its policy (compiler/policy.py: what passes
+read too), and the passes it drops."""
 from __future__ import annotations
 
 import attrs
 
-
-@attrs.frozen(kw_only=True)
-class TargetPolicy:
-    """What a consumer does differently with layers it shares with the others; passes and emitters read it."""
-    inplace: bool = True                 # element-wise layers may write into their bottom blob
-    average_pool_counts_padding: bool = True   # AVE pooling divides by the padded window (Caffe; not ncnn)
-    permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
-    axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
-    reshape_batch: bool = True           # Reshape may change the batch axis (caffe2ncnn drops dim 0 of Reshape)
-    max_rank: int | None = None          # the largest blob rank the consumer holds (ncnn: 4, the batch included)
-    # DetectionOutput code types the consumer decodes (ncnn's layer always decodes CENTER_SIZE)
-    detection_codes: tuple[str, ...] = ("CORNER", "CENTER_SIZE")
-    # PriorBox truncates fractional min_size/max_size to integers (weiliu89 caffe-ssd; OpenCV and ncnn use floats)
-    prior_box_truncates_sizes: bool = False
-    # Layer types the consumer looks up in the caffemodel by name even when they have no blobs (caffe2ncnn reads
-    # a Scale's blob count there, and crashes when the layer is missing: a two-bottom Scale has none)
-    weightless_entries: frozenset[str] = frozenset()
-    # Global pooling returns a flat (C,) blob, which later layers no longer treat as a (C, 1, 1) image (ncnn: a
-    # grouped convolution after it mixed the channels): write the window size instead
-    global_pooling_flattens: bool = False
+from compiler.policy import TargetPolicy  # noqa: F401  (a target's policy; re-exported for the backends)
 
 
 @attrs.frozen(kw_only=True)

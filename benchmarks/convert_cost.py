@@ -120,12 +120,12 @@ def staged_conversion(net, shape, target: str, prefix: str) -> list[tuple[str, f
     peak = PeakRSS()
     stages = []
     start = time.perf_counter()
-    graph = import_model(net, shape)
+    graph = import_model(net, shape, target=target)
     stages.append(("frontend", time.perf_counter() - start, peak.growth()))
-    report = run_passes(graph, target, options,
-                        after_pass=lambda record: stages.append((record.name, record.seconds, peak.growth())))
+    report, ctx = run_passes(graph, target, options,
+                             after_pass=lambda record: stages.append((record.name, record.seconds, peak.growth())))
     start = time.perf_counter()
-    compiled = emit(graph, target, options, report)
+    compiled = emit(graph, target, options, report, ctx)
     stages.append(("emit", time.perf_counter() - start, peak.growth()))
     start = time.perf_counter()
     compiled.save(prefix)

@@ -38,7 +38,7 @@ def measure(build, target: str, options: Options, repeats: int = 3):
         graph = build()
         ops = len(graph)
         baseline = min(baseline, *(_walk_seconds(graph) for _ in range(3)))
-        for r in run_passes(graph, target, options).records:
+        for r in run_passes(graph, target, options)[0].records:
             best[r.name] = min(best.get(r.name, float("inf")), r.seconds)
             rewrites[r.name] = r.rewrites
     return best, ops, baseline, rewrites
@@ -61,7 +61,8 @@ def main(argv=None) -> int:
         import mxnet as mx
 
         from compiler.driver.api import import_model
-        from compiler.driver.zoo import default_input_shape, get_zoo_model
+        from compiler.driver.families import default_input_shape
+        from compiler.driver.zoo import get_zoo_model
 
         net = get_zoo_model(name)
         net.initialize(mx.init.Xavier())

@@ -1,35 +1,116 @@
-"""Conversion options shared by the API, the CLI and the passes."""
+"""Conversion options, each declared once: its type, default, check, help text and command-line flag. The API takes
+them as keywords (`compile_model(..., to_bgr=True)`), the seed API's defaults and the CLI's flags are generated
+from them (compiler/driver/cli_options.py), `verify` names the flag behind a difference of files from them, and the
+report lists them.
+
+A field's metadata (OPTION) says how it shows on the command line: `flag`, `help`, `metavar`, and `category`:
+  conversion  changes the written files (convert and verify take it; verify names it when files differ)
+  debug       changes how the compiler runs, never the files (convert only)
+  api         set by the API or a caller (the image inputs, in-place layers)
+"""
 from __future__ import annotations
+
+import enum
+import math
 
 import attrs
 
 
+class Relu6(enum.StrEnum):
+    EXACT = "exact"     # clip(0, 6) exactly
+    APPROX = "approx"   # a plain ReLU (reported as an approximation)
+
+
+OPTION = "gluon2caffe.option"   # the metadata key of a field's command-line form
+
+
+def option(default, *, flag: str | None = None, help: str, category: str = "conversion", metavar: str | None = None,
+           choices=None, converter=None, validator=None, negated: bool = False):
+    """An Options field with its command-line form. `negated`: the flag turns a default-True field off
+    (--no-merge-bn)."""
+    metadata = {OPTION: {"flag": flag, "help": help, "category": category, "metavar": metavar, "choices": choices,
+                         "negated": negated}}
+    return attrs.field(default=default, converter=converter, validator=validator, metadata=metadata)
+
+
+def _numbers(check, wanted: str):
+    """A converter to a tuple of floats (or None), refusing values outside `check`."""
+    def convert(values):
+        if values is None:
+            return None
+        values = tuple(float(v) for v in (values if isinstance(values, (tuple, list)) else [values]))
+        if not values or not all(math.isfinite(v) and check(v) for v in values):
+            raise ValueError(f"{values} must be {wanted}")
+        return values
+    return convert
+
+
+def _number(check, wanted: str):
+    def convert(value):
+        if value is None:
+            return None
+        value = float(value)
+        if not (math.isfinite(value) and check(value)):
+            raise ValueError(f"{value} must be {wanted}")
+        return value
+    return convert
+
+
 @attrs.frozen(kw_only=True)
 class Options:
-    to_bgr: bool = False                     # the Caffe model takes BGR where the MXNet model takes RGB
-    merge_bn: bool = True                    # fold BatchNorm into weights; False keeps BatchNorm + Scale layers
-    softmax: bool = False                    # append a softmax over axis 1 to every output
+    to_bgr: bool = option(False, flag="--to-bgr", help="the Caffe model takes BGR where the MXNet model takes RGB")
+    softmax: bool = option(False, flag="--softmax", help="append a softmax over axis 1 to every output")
+    mean: tuple[float, ...] | None = option(
+        None, flag="--mean", metavar="R,G,B", converter=_numbers(lambda v: True, "finite numbers"),
+        help="fold (x·input_scale − mean) / std into the model so that it takes raw pixels (per channel, in the "
+             "MXNet model's channel order)")
+    std: tuple[float, ...] | None = option(
+        None, flag="--std", metavar="R,G,B", converter=_numbers(lambda v: v != 0, "non-zero finite numbers"),
+        help="see --mean")
+    input_scale: float | None = option(
+        None, flag="--input-scale", metavar="S", converter=_number(lambda v: v != 0, "a non-zero finite number"),
+        help="multiply raw pixels by S first (e.g. 1/255)")
+    merge_bn: bool = option(True, flag="--no-merge-bn", negated=True,
+                            help="keep BatchNorm + Scale layers (default: fold BatchNorm into the weights)")
+    relu6: Relu6 = option(Relu6.EXACT, flag="--relu6", choices=tuple(r.value for r in Relu6), converter=Relu6,
+                          help="clip(0,6) exactly (default) or as a plain ReLU, which is reported as an approximation")
+    ssd_confidence: float | None = option(
+        None, flag="--ssd-confidence", metavar="T", converter=_number(lambda v: 0 <= v <= 1, "from 0 to 1"),
+        help="SSD: DetectionOutput's confidence_threshold (default: the net's own, 0.01)")
+    ssd_integer_sizes: bool = option(
+        False, flag="--ssd-integer-sizes",
+        help="SSD: integer PriorBox sizes (scaled with img_h/img_w), exact in weiliu89 caffe-ssd, which truncates "
+             "fractional sizes; OpenCV ignores img_h/img_w")
+    ncnn_yolo_layer: bool = option(
+        False, flag="--ncnn-yolo-layer",
+        help="YOLOv3 on ncnn: end in ncnn's native Yolov3DetectionOutput (one class per box, class-agnostic NMS: an "
+             "approximation of GluonCV's detections, reported) instead of the exact DetectionOutput ending")
+    check_ir: bool = option(False, flag="--check-ir", category="debug", help="verify the IR after every pass")
+    dump_ir: str | None = option(None, flag="--dump-ir", category="debug", metavar="DIR",
+                                 help="write the IR text after every pass into DIR")
+    disable_passes: tuple[str, ...] = option((), flag="--disable-pass", category="debug", metavar="NAME",
+                                             converter=tuple, help="skip a pass (repeatable)")
     # the inputs to_bgr and the input normalisation apply to (default: see bgr_inputs_by_shape and
     # normalized_inputs_by_shape)
-    image_inputs: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    check_ir: bool = False                   # verify the IR after every pass
-    inplace: bool = True                     # let element-wise layers write into their bottom where the target may
-    dump_ir: str | None = None               # directory for the IR text after every pass
-    disable_passes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    relu6: str = attrs.field(default="exact", validator=attrs.validators.in_(("exact", "approx")))
-    # Raw-pixel preprocessing folded into the model: y = (x·input_scale − mean) / std per channel, in the
-    # channel order the MXNet model sees (RGB for zoo models).
-    mean: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
-    std: tuple[float, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
-    input_scale: float | None = None
-    # DetectionOutput's confidence_threshold; None takes the one the GluonCV net uses.
-    ssd_confidence: float | None = None
-    # PriorBox sizes scaled to integers, with img_h/img_w scaled alike: exact in weiliu89's caffe-ssd, which
-    # truncates sizes to int, but not in OpenCV, which ignores img_h/img_w.
-    ssd_integer_sizes: bool = False
-    # A YOLOv3 on ncnn ends in ncnn's native Yolov3DetectionOutput (its own semantics, not GluonCV's; reported)
-    # instead of the exact DetectionOutput ending.
-    ncnn_yolo_layer: bool = False
+    image_inputs: tuple[str, ...] = option((), category="api", converter=tuple,
+                                           help="the inputs to_bgr and mean/std/input_scale apply to")
+    inplace: bool = option(True, category="api",
+                           help="let element-wise layers write into their bottom where the target may")
+
+    @property
+    def normalizes_inputs(self) -> bool:
+        return self.mean is not None or self.std is not None or self.input_scale is not None
+
+
+attrs.resolve_types(Options)
+DEFAULTS = Options()
+# Options that act together: verify names the group when leaving all of them out reproduces the files.
+RELATED = (("mean", "std", "input_scale"),)
+
+
+def fields(category: str | None = None) -> list:
+    """The Options fields (of one category), in declaration order."""
+    return [f for f in attrs.fields(Options) if category is None or f.metadata[OPTION]["category"] == category]
 
 
 def bgr_inputs_by_shape(input_shapes: dict, names=()) -> list[str]:
@@ -60,7 +141,3 @@ def bgr_inputs(graph, options) -> list:
 def normalized_inputs(graph, options) -> list:
     """The graph inputs (IR values) the input normalisation applies to."""
     return _chosen(graph, normalized_inputs_by_shape, options)
-
-
-def normalizes_inputs(options) -> bool:
-    return options.mean is not None or options.std is not None or options.input_scale is not None

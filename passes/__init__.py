@@ -1,11 +1,14 @@
-"""Every pass, in the one canonical order. Each is one function in passes/<name>.py with a stated contract; a target
-runs this list minus the passes it drops (backends.Target.dropped_passes). A pass that does not apply to a target
-checks the target's layers itself and does nothing."""
+"""Every pass, in the one canonical order. Each is one function in passes/<name>.py declared with @compiler_pass: its
+contract, the ops it reads and adds, and the passes it must follow or precede, with the reason (checked here against
+ORDER when the package loads). A target runs this list minus the passes it drops (backends.Target.dropped_passes);
+a pass that does not apply to a target checks the target's layers itself and does nothing. What several passes
+share lives in passes/support/."""
 from __future__ import annotations
 
 import importlib
 
-from passes.manager import Pass, PassContext, PassRecord, PassResult, Pipeline, Report, rewrites
+from passes.manager import (Pass, PassContext, PassRecord, PassResult, Pipeline, Report, compiler_pass,
+                            ordering_problems)
 
 ORDER = (
     "eliminate_identities",
@@ -39,6 +42,8 @@ ORDER = (
 PASSES: tuple[Pass, ...] = tuple(
     Pass.from_function(getattr(importlib.import_module(f"passes.{name}"), name)) for name in ORDER)
 REGISTRY: dict[str, Pass] = {p.name: p for p in PASSES}
+if ordering_problems(PASSES):
+    raise TypeError("the pass order breaks declared constraints: " + "; ".join(ordering_problems(PASSES)))
 
 
 def pipeline(names=ORDER, *, disable=(), extra=()) -> Pipeline:
@@ -53,5 +58,5 @@ def pipeline(names=ORDER, *, disable=(), extra=()) -> Pipeline:
     return Pipeline(chosen)
 
 
-__all__ = ["ORDER", "PASSES", "REGISTRY", "pipeline", "rewrites", "Pass", "PassContext", "PassRecord", "PassResult",
+__all__ = ["ORDER", "PASSES", "REGISTRY", "pipeline", "compiler_pass", "Pass", "PassContext", "PassRecord", "PassResult",
            "Pipeline", "Report"]

@@ -4,17 +4,23 @@ from __future__ import annotations
 from compiler.ops import BroadcastAdd, BroadcastLike, ElemwiseAdd
 from compiler.ops.arith import BroadcastBinary
 from compiler.ops.arith import broadcast_shape
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(BroadcastLike, within=(BroadcastBinary, ElemwiseAdd), produces=(BroadcastAdd,))
+@compiler_pass(
+    before={"lower_repeats": "lower_repeats would turn a broadcast_like the arithmetic absorbs into layers",
+            "lower_broadcast_arithmetic": "the arithmetic then broadcasts by itself, and is lowered there"},
+    rewrites=(BroadcastLike,),
+    within=(BroadcastBinary, ElemwiseAdd),
+    produces=(BroadcastAdd,),
+    pattern=("BroadcastLike(a, like) read by broadcast arithmetic whose other operand already has the "
+             "broadcast shape (AlphaPose's SE layer: "
+             "gate.expand_dims(-1).expand_dims(-1).broadcast_like(x) * x)"),
+    emits=("the arithmetic reads a itself (a two-operand elemwise_add becomes a broadcast add); the "
+           "BroadcastLike goes when no reader is left"),
+    exact="yes: NumPy broadcasting of a repeats it exactly as broadcast_like does",
+    skips="a BroadcastLike read by anything else (no Caffe layer repeats a blob; legality names it)")
 def absorb_broadcast_like(graph, ctx: PassContext) -> PassResult:
-    """Pattern: BroadcastLike(a, like) read by broadcast arithmetic whose other operand already has the broadcast
-             shape (AlphaPose's SE layer: gate.expand_dims(-1).expand_dims(-1).broadcast_like(x) * x)
-    Emits:   the arithmetic reads a itself (a two-operand elemwise_add becomes a broadcast add); the BroadcastLike
-             goes when no reader is left
-    Exact:   yes: NumPy broadcasting of a repeats it exactly as broadcast_like does
-    Skips:   a BroadcastLike read by anything else (no Caffe layer repeats a blob; legality names it)"""
     rewrites_done = 0
     for op in graph.ops_of(BroadcastLike):
         data = op.operands[0]

@@ -5,7 +5,8 @@ import numpy as np
 
 from compiler.ir.match import sole_producer
 from compiler.ops import Activation, Clip, Power, ReLU6
-from passes.manager import PassContext, PassResult, rewrites
+from compiler.options import Relu6
+from passes.manager import PassContext, PassResult, compiler_pass
 
 _UNBOUNDED = float(np.finfo(np.float32).max)
 
@@ -17,15 +18,18 @@ def merged_clip(inner: Clip, outer: Clip) -> Clip:
     return Clip(a_min=low, a_max=max(min(inner.a_max, outer.a_max), low))
 
 
-@rewrites(Clip, produces=(ReLU6, Activation, Power))
+@compiler_pass(
+    rewrites=(Clip,),
+    produces=(ReLU6, Activation, Power),
+    pattern="Clip(x) {a_min, a_max}; Clip(Clip(x)) with the inner result used once",
+    emits=("clip(clip(x, a1, b1), a2, b2) → one clip (see merged_clip); then clip(0, ≥FLT_MAX) → ReLU; "
+           "clip(0, 6) → ReLU6 where the target has that layer; otherwise min(max(x, a), b) = b − "
+           "relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1, shift b − a) → ReLU "
+           "→ Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous; with the "
+           "`relu6=approx` option clip(0, 6) becomes a plain ReLU"),
+    exact=("yes up to float32 rounding of the shifts (≤ ulp(b)); only the relu6=approx option is not, "
+           "and it is reported as an approximation"))
 def clip_to_relu(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Clip(x) {a_min, a_max}; Clip(Clip(x)) with the inner result used once
-    Emits:   clip(clip(x, a1, b1), a2, b2) → one clip (see merged_clip); then clip(0, ≥FLT_MAX) → ReLU;
-             clip(0, 6) → ReLU6 where the target has that layer; otherwise min(max(x, a), b) = b − relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1,
-             shift b − a) → ReLU → Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous;
-             with the `relu6=approx` option clip(0, 6) becomes a plain ReLU
-    Exact:   yes up to float32 rounding of the shifts (≤ ulp(b)); only the relu6=approx option is not, and it is
-             reported as an approximation"""
     rewrites = 0
     for op in graph.ops_of(Clip):
         inner = sole_producer(op.operands[0], Clip)
@@ -40,7 +44,7 @@ def clip_to_relu(graph, ctx: PassContext) -> PassResult:
         steps: list = []
         if (a, b) == (0.0, 6.0) and "ReLU6" in ctx.layers:
             steps = [ReLU6()]
-        elif (a, b) == (0.0, 6.0) and ctx.options.relu6 == "approx":
+        elif (a, b) == (0.0, 6.0) and ctx.options.relu6 is Relu6.APPROX:
             steps = [Activation(act_type="relu")]
             ctx.approximated(op, "clip(0, 6) emitted as ReLU (--relu6 approx): values above 6 pass unclipped")
         else:

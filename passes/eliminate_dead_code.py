@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from compiler.ir.match import is_output
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites()
+@compiler_pass(
+    pattern="an op none of whose results is used or is a graph output; a constant with no use",
+    emits="nothing (erased, last op first so chains disappear in one sweep)",
+    exact="yes")
 def eliminate_dead_code(graph, ctx: PassContext) -> PassResult:
-    """Pattern: an op none of whose results is used or is a graph output; a constant with no use
-    Emits:   nothing (erased, last op first so chains disappear in one sweep)
-    Exact:   yes"""
     removed = 0
     for op in reversed(graph.ops):
         if all(not v.uses and not is_output(graph, v) for v in op.results):

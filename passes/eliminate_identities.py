@@ -5,17 +5,19 @@ from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
 from compiler.ir.printer import format_attrs
 from compiler.ops import Reshape, Transpose
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(Trait.MAY_BE_IDENTITY, produces=(Reshape,))
+@compiler_pass(
+    rewrites=(Trait.MAY_BE_IDENTITY,),
+    produces=(Reshape,),
+    pattern=("an op whose definition is MAY_BE_IDENTITY and whose is_identity() holds for its operand "
+             "(Dropout in training mode, Copy, a Reshape/Flatten to the same shape, the identity "
+             "Transpose); a Transpose that moves only size-1 axes"),
+    emits="nothing (users read the input directly); the size-1 Transpose becomes a Reshape",
+    exact="yes",
+    skips="an identity between a graph input and an output (it keeps its layer)")
 def eliminate_identities(graph, ctx: PassContext) -> PassResult:
-    """Pattern: an op whose definition is MAY_BE_IDENTITY and whose is_identity() holds for its operand (Dropout in
-             training mode, Copy, a Reshape/Flatten to the same shape, the identity Transpose); a Transpose that
-             moves only size-1 axes
-    Emits:   nothing (users read the input directly); the size-1 Transpose becomes a Reshape
-    Exact:   yes
-    Skips:   an identity between a graph input and an output (it keeps its layer)"""
     rewrites_done = 0
     for op in [op for op in graph if op.has(Trait.MAY_BE_IDENTITY)]:
         source, result = op.operands[0], op.result

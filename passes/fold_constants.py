@@ -5,16 +5,18 @@ import numpy as np
 
 from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(Trait.FOLDABLE)
+@compiler_pass(
+    after={"eliminate_identities": "an identity between a constant and its reader would hide the constant"},
+    rewrites=(Trait.FOLDABLE,),
+    pattern=("a FOLDABLE op whose operands are constants, except those its definition lists as "
+             "shape_operands (read for their static shape only, like slice_like's `shape_like`)"),
+    emits=("one constant holding the op's result (one per result of a multi-result op), computed by the "
+           "op's evaluate() in numpy"),
+    exact="yes (data movement and float32 arithmetic identical to the op's)")
 def fold_constants(graph, ctx: PassContext) -> PassResult:
-    """Pattern: a FOLDABLE op whose operands are constants, except those its definition lists as shape_operands
-             (read for their static shape only, like slice_like's `shape_like`)
-    Emits:   one constant holding the op's result (one per result of a multi-result op), computed by the op's
-             evaluate() in numpy
-    Exact:   yes (data movement and float32 arithmetic identical to the op's)"""
     folded = 0
     for op in graph.ops:
         definition = op.definition

@@ -5,9 +5,9 @@ import numpy as np
 
 from compiler.errors import BadAttribute
 from compiler.ops import Scale
-from compiler.options import normalized_inputs, normalizes_inputs
-from passes.manager import PassContext, PassResult, rewrites
-from passes.weights import input_channel_view, per_input_channel
+from compiler.options import normalized_inputs
+from passes.manager import PassContext, PassResult, compiler_pass
+from passes.support.weights import input_channel_view, per_input_channel
 
 
 def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray:
@@ -22,17 +22,20 @@ def _per_channel(values, channels: int, name: str, default: float) -> np.ndarray
     return array
 
 
-@rewrites(produces=(Scale,))
+@compiler_pass(
+    before={"reorder_input_channels": ("mean and std are in the model's channel order; the reorder moves them with every "
+                                   "other per-channel constant")},
+    produces=(Scale,),
+    pattern=("each image input (every rank-4 input, or those the options name), when the mean, std or "
+             "input_scale option is set"),
+    emits=("y = x·w + b per channel (axis 1) with w = input_scale/std, b = −mean/std: folded into the "
+           "weights of the input's consumers when there is no mean (a mean does not fold exactly into "
+           "zero padding) and every consumer is an INPUT_CHANNEL_WEIGHTS op whose definition names the "
+           "weight's input-channel axis; otherwise one Scale {axis 1, bias} right after the input"),
+    exact="yes up to float32 rounding of w, b and folded weights")
 def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
-    """Pattern: each image input (every rank-4 input, or those the options name), when the mean, std or
-             input_scale option is set
-    Emits:   y = x·w + b per channel (axis 1) with w = input_scale/std, b = −mean/std: folded into the weights of the
-             input's consumers when there is no mean (a mean does not fold exactly into zero padding) and every
-             consumer is an INPUT_CHANNEL_WEIGHTS op whose definition names the weight's input-channel axis;
-             otherwise one Scale {axis 1, bias} right after the input
-    Exact:   yes up to float32 rounding of w, b and folded weights"""
     options = ctx.options
-    if not normalizes_inputs(options):
+    if not options.normalizes_inputs:
         return PassResult(0)
     chosen = normalized_inputs(graph, options)
     if not chosen:
@@ -48,6 +51,8 @@ def fold_input_normalization(graph, ctx: PassContext) -> PassResult:
             raise BadAttribute("must not contain 0", node="input", op="input", attribute="std")
         weight = (options.input_scale if options.input_scale is not None else 1.0) / std
         bias = -mean / std
+        ctx.record_input(value, scale=options.input_scale, mean=tuple(map(float, mean)) if options.mean is not None else None,
+                         std=tuple(map(float, std)) if options.std is not None else None)
         consumers = value.users
         views = [input_channel_view(op, value) for op in consumers]
         if options.mean is None and consumers and all(v is not None for v in views):

@@ -5,7 +5,8 @@ import attrs
 
 from compiler.ir.match import is_output
 from compiler.ops import Convolution, Pad, Pooling, SliceAxis
-from passes.manager import PassContext, PassResult, rewrites
+from compiler.ops.nn import PadMode, PoolType
+from passes.manager import PassContext, PassResult, compiler_pass
 
 # A pad value at or below this never wins a maximum over real activations (−inf and −FLT_MAX are the usual ones).
 NEGLIGIBLE = -1e30
@@ -35,25 +36,30 @@ def axis_plan(before: int, after: int, stride: int, pooling: bool) -> AxisPlan |
 
 def _folds_into(pad_op, user, index: int) -> bool:
     c = pad_op.attrs.constant_value
-    if index != 0 or pad_op.attrs.mode != "constant":
+    if index != 0 or pad_op.attrs.mode is not PadMode.CONSTANT:
         return False
     if user.isa(Convolution):
         return c == 0
-    return user.isa(Pooling) and user.attrs.pool_type == "max" and not user.attrs.global_pool and c <= NEGLIGIBLE
+    return user.isa(Pooling) and user.attrs.pool_type is PoolType.MAX and not user.attrs.global_pool and c <= NEGLIGIBLE
 
 
-@rewrites(within=(Pad, Convolution, Pooling), produces=(Convolution, Pooling, SliceAxis))
+@compiler_pass(
+    after={"eliminate_identities": "an identity between the Pad and its reader would hide the pair"},
+    within=(Pad, Convolution, Pooling),
+    produces=(Convolution, Pooling, SliceAxis),
+    pattern=("Pad {constant c} read as the data of a Convolution (c = 0) or of a max Pooling that is "
+             "not global (c ≤ −1e30: −inf, −FLT_MAX and the like)"),
+    emits=("the convolution or pooling reading the unpadded data with its pad grown by the Pad's, per "
+           "axis: P = before (+ its own pad) when before ≥ after, or for a pooling, which then rounds "
+           "up (its windows over the longer trailing pad exist); for a convolution P = after when "
+           "(after − before) is a multiple of the stride; then a SliceAxis keeps the outputs whose "
+           "windows the asymmetric padding had"),
+    exact=("yes: a convolution pads with zeros, a max pooling's padding never wins, and the kept "
+           "windows start where MXNet's did; for c > −inf, as long as no window's largest activation is "
+           "below c"),
+    skips=("a convolution's asymmetric pad whose difference is not a multiple of the stride (the Pad "
+           "stays: its emitter takes zeros exactly)"))
 def fold_padding(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Pad {constant c} read as the data of a Convolution (c = 0) or of a max Pooling that is not global
-             (c ≤ −1e30: −inf, −FLT_MAX and the like)
-    Emits:   the convolution or pooling reading the unpadded data with its pad grown by the Pad's, per axis:
-             P = before (+ its own pad) when before ≥ after, or for a pooling, which then rounds up (its windows
-             over the longer trailing pad exist); for a convolution P = after when (after − before) is a multiple of
-             the stride; then a SliceAxis keeps the outputs whose windows the asymmetric padding had
-    Exact:   yes: a convolution pads with zeros, a max pooling's padding never wins, and the kept windows start
-             where MXNet's did; for c > −inf, as long as no window's largest activation is below c
-    Skips:   a convolution's asymmetric pad whose difference is not a multiple of the stride (the Pad stays: its
-             emitter takes zeros exactly)"""
     rewrites_done = 0
     for pad_op in graph.ops_of(Pad):
         top, bottom, left, right = pad_op.attrs.hw

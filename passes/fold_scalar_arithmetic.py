@@ -5,8 +5,8 @@ import numpy as np
 
 from compiler.ir.match import single_use_producer, sole_producer
 from compiler.ops import Power, ScalarOp
-from passes.manager import PassContext, PassResult, rewrites
-from passes.weights import fold_output_affine, foldable_output_affine
+from passes.manager import PassContext, PassResult, compiler_pass
+from passes.support.weights import fold_output_affine, foldable_output_affine
 
 _LARGEST = float(np.finfo(np.float32).max)
 
@@ -18,16 +18,20 @@ def _representable(inner: Power, outer: Power) -> bool:
     return all(abs(v) <= _LARGEST for v in merged)
 
 
-@rewrites(ScalarOp, Power, produces=(Power,))
+@compiler_pass(
+    after={"fold_constants": "scalar arithmetic on constants is folded there"},
+    rewrites=(ScalarOp, Power),
+    produces=(Power,),
+    pattern=("ScalarOp (`_plus_scalar`, `_minus_scalar`, `_rminus_scalar`, `_mul_scalar`, "
+             "`_div_scalar`, `_rdiv_scalar`, `_power_scalar`); chains of affine Powers; an affine Power "
+             "on the single-use result of an OUTPUT_CHANNEL_WEIGHTS op (Convolution, Deconvolution, "
+             "FullyConnected) with constant weights"),
+    emits=("every ScalarOp (on data: fold_constants, which runs first, took those on constants) → Power "
+           "(x+c: shift c; x−c: shift −c; c−x: scale −1 shift c; x·c: scale c; x/c: scale 1/c; c/x: "
+           "power −1 scale 1/c; x^c: power c); Power(s2, t2)∘Power(s1, t1) → Power(s1·s2, s2·t1 + t2); "
+           "an affine Power after a conv/fc → weights·s, bias·s + t; Power(1, 1, 0) → removed"),
+    exact="yes up to float32 rounding (x/c becomes x·(1/c), folded weights round once)")
 def fold_scalar_arithmetic(graph, ctx: PassContext) -> PassResult:
-    """Pattern: ScalarOp (`_plus_scalar`, `_minus_scalar`, `_rminus_scalar`, `_mul_scalar`, `_div_scalar`,
-             `_rdiv_scalar`, `_power_scalar`); chains of affine Powers; an affine Power on the single-use result of an
-             OUTPUT_CHANNEL_WEIGHTS op (Convolution, Deconvolution, FullyConnected) with constant weights
-    Emits:   every ScalarOp (on data: fold_constants, which runs first, took those on constants) → Power (x+c: shift c; x−c: shift −c;
-             c−x: scale −1 shift c; x·c: scale c; x/c: scale 1/c; c/x: power −1 scale 1/c; x^c: power c);
-             Power(s2, t2)∘Power(s1, t1) → Power(s1·s2, s2·t1 + t2); an affine Power after a conv/fc →
-             weights·s, bias·s + t; Power(1, 1, 0) → removed
-    Exact:   yes up to float32 rounding (x/c becomes x·(1/c), folded weights round once)"""
     rewrites = 0
     for op in graph.ops_of(ScalarOp):
         with graph.inserting_before(op):

@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from collections import deque
-from fractions import Fraction
 
 import attrs
 import numpy as np
 
+from compiler.contract import DetectionEnding
 from compiler.errors import NeedsOtherTarget, UnsupportedOp
 from compiler.ir.graph import Graph, Op, Value
 from compiler.ops import Concat, Convolution, Flatten, FullyConnected, Pooling, Reshape, Softmax, Transpose
-from compiler.ops.detection import (BoxDecode, BoxNMS, CompareScalar, DetectionOutput, PriorBox, SliceAxis, Where,
-                                    normalised_corners)
-from passes.manager import PassContext, PassResult, rewrites
+from compiler.ops import BoxDecode, BoxNMS, CompareScalar, DetectionOutput, PriorBox, SliceAxis, Where
+from compiler.ops.detection import BoxFormat, normalised_corners
+from passes.manager import PassContext, PassResult, compiler_pass
+from passes.support.priors import PRIOR_TOLERANCE, NoPriorBox, f32, prior_box_for, snapped, with_integer_sizes
 
-PRIOR_TOLERANCE = 1e-6   # normalised units, the largest allowed |PriorBox − GluonCV anchor|
 NEEDS = frozenset({"PriorBox", "DetectionOutput"})
 
 
@@ -32,6 +32,7 @@ class SSDHead:
     loc: Value               # (N, P·4) concatenated box-head outputs
     class_scores: Value      # (N, P, C+1) softmax output
     anchors: np.ndarray      # (P, 4) centre-form pixel anchors
+    anchors_ref: str | None  # the MXNet internal output the anchors equal
     stds: tuple[float, ...]
     levels: tuple[SSDLevel, ...]
     num_classes: int         # C + 1, background included
@@ -93,7 +94,7 @@ def _head_convs(concat_value: Value, nms: Op) -> list[Op]:
 
 def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
     a = nms.attrs
-    if a.force_suppress or (a.id_index, a.score_index, a.coord_start) != (0, 1, 2) or a.in_format != "corner":
+    if a.force_suppress or (a.id_index, a.score_index, a.coord_start) != (0, 1, 2) or a.in_format is not BoxFormat.CORNER:
         raise _fail(nms, "box_nms must suppress per class over rows [id, score, xmin, ymin, xmax, ymax]")
     ancestors = _ancestors(nms)
     decoders = [op for op in ancestors if op.isa(BoxDecode)]
@@ -101,7 +102,7 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
     if len(decoders) != 1 or len(softmaxes) != 1:
         raise _fail(nms, f"expected one box_decode and one class softmax, found {len(decoders)} and {len(softmaxes)}")
     decode, softmax = decoders[0], softmaxes[0]
-    if decode.attrs.format != "center" or decode.attrs.clip > 0:
+    if decode.attrs.format is not BoxFormat.CENTER or decode.attrs.clip > 0:
         raise _fail(decode, "only centre-form decoding without an exp clip matches CENTER_SIZE")
     if softmax.attrs.positive_axis(3) != 2 or softmax.attrs.temperature not in (None, 1.0):
         raise _fail(softmax, "the class softmax must run over the last axis without temperature")
@@ -120,7 +121,7 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
         if box_conv.operands[0] is not class_conv.operands[0]:
             raise _fail(box_conv, "the box and class heads of a level read different feature maps")
         levels.append(SSDLevel(class_conv.operands[0], class_conv, box_conv))
-    thresholds = [op.attrs.scalar for op in ancestors if op.isa(CompareScalar) and op.attrs.op == "greater"]
+    thresholds = [op.attrs.kept_above() for op in ancestors if op.isa(CompareScalar) and op.attrs.kept_above() is not None]
     after, after_values = _descendants(nms.result)
     post_nms = next((op.attrs.bounds(op.operands[0].type.shape[1])[1] for op in after
                      if op.isa(SliceAxis) and op.attrs.axis == 1 and op.attrs.begin == 0), -1)
@@ -129,70 +130,8 @@ def match_ssd_head(graph: Graph, nms: Op) -> SSDHead:
     if not outputs or len(images) != 1:
         raise _fail(nms, "the detections must be graph outputs of a model with one image input")
     return SSDHead(nms, box_reshape.operands[0], softmax.result, anchors.reshape(-1, 4).astype(np.float64),
-                   (decode.attrs.std0, decode.attrs.std1, decode.attrs.std2, decode.attrs.std3), tuple(levels),
+                   decode.operands[1].ref, (decode.attrs.std0, decode.attrs.std1, decode.attrs.std2, decode.attrs.std3), tuple(levels),
                    class_reshape.result.type.shape[2], max([a.valid_thresh, *thresholds]), post_nms, outputs, images[0])
-
-
-def _f32(x: float) -> float:
-    return float(np.float32(x))
-
-
-def _snapped(prior: PriorBox) -> PriorBox:
-    """The same PriorBox with values read back from float32 anchors snapped to simple fractions (2, 0.5, 51.2)."""
-    def snap(x: float) -> float:
-        return _f32(float(Fraction(x).limit_denominator(1000)))
-
-    return attrs.evolve(prior, min_size=tuple(map(snap, prior.min_size)), max_size=tuple(map(snap, prior.max_size)),
-                        aspect_ratio=tuple(map(snap, prior.aspect_ratio)), step_h=snap(prior.step_h),
-                        step_w=snap(prior.step_w), offset=snap(prior.offset))
-
-
-def prior_box_for(level_anchors: np.ndarray, image_hw, variance, where: Op) -> tuple[PriorBox, list[int]]:
-    """PriorBox reproducing one level's (H, W, A, 4) centre-form pixel anchors, and the anchor → prior order."""
-    h, w, count, _ = level_anchors.shape
-    cell = level_anchors[0, 0]
-    steps = []
-    for axis, size in ((1, h), (0, w)):
-        if size > 1:
-            step = level_anchors[1, 0, 0, 1] - cell[0, 1] if axis == 1 else level_anchors[0, 1, 0, 0] - cell[0, 0]
-        else:
-            step = cell[0, axis] / 0.5   # one cell: GluonCV's offset is always 0.5
-        steps.append(step)
-    step_h, step_w = steps
-    offset = cell[0, 0] / step_w
-    if abs(cell[0, 1] / step_h - offset) > 1e-4:
-        raise _fail(where, "the anchors use different offsets along x and y")
-    sides = [(float(bw), float(bh)) for bw, bh in cell[:, 2:]]
-    low = sides[0][0]
-    if abs(sides[0][0] - sides[0][1]) > 1e-3 * low:
-        raise _fail(where, "the first anchor of a cell is not a square, so PriorBox cannot start with min_size")
-    squares = [s for s in sides[1:] if abs(s[0] - s[1]) <= 1e-3 * s[0]]
-    oblongs = [s for s in sides[1:] if abs(s[0] - s[1]) > 1e-3 * s[0]]
-    if len(squares) > 1:
-        raise _fail(where, f"{len(squares) + 1} square anchors per cell; PriorBox makes at most two")
-    high = (squares[0][0] ** 2 / low,) if squares else ()
-    if high and high[0] <= low:
-        raise _fail(where, "the second square is smaller than the first; caffe-ssd needs max_size > min_size")
-    ratios = []
-    for bw, bh in oblongs:
-        r = (bw / low) ** 2
-        if abs(low / np.sqrt(r) - bh) > 1e-3 * bh:
-            raise _fail(where, f"anchor {bw:.2f}×{bh:.2f} is not min_size·√r × min_size/√r; PriorBox ratio boxes "
-                               "always use min_size")
-        ratios.append(_f32(r))
-    prior = PriorBox(min_size=(_f32(low),), max_size=tuple(_f32(m) for m in high), aspect_ratio=tuple(ratios),
-                     variance=tuple(variance), step_h=_f32(step_h), step_w=_f32(step_w), offset=_f32(offset))
-    caffe_sides = [(low, low)] + [(np.sqrt(low * m),) * 2 for m in high] + [
-        (low * np.sqrt(r), low / np.sqrt(r)) for r in prior.ratios[1:]]
-    order = []
-    for bw, bh in sides:
-        match = [j for j, (cw, ch) in enumerate(caffe_sides) if abs(cw - bw) + abs(ch - bh) < 1e-3 * low]
-        if len(match) != 1 or match[0] in order:
-            raise _fail(where, f"anchor {bw:.2f}×{bh:.2f} has no unique PriorBox counterpart")
-        order.append(match[0])
-    if len(caffe_sides) != count:
-        raise _fail(where, f"PriorBox would make {len(caffe_sides)} priors per cell, the net has {count}")
-    return prior, order
 
 
 def _constant_priors(graph: Graph, level: SSDLevel, level_anchors: np.ndarray, image_hw, variance) -> Value:
@@ -216,23 +155,6 @@ def _constant_priors(graph: Graph, level: SSDLevel, level_anchors: np.ndarray, i
     return graph.add(Reshape(shape=(1, 2, boxes.size)), flat, name=f"{name}_priors", origin=origin).result
 
 
-def _integer_scale(prior: PriorBox) -> int | None:
-    """The smallest k ≤ 1000 that makes every size an integer."""
-    sizes = prior.min_size + prior.max_size
-    return next((k for k in range(1, 1001) if all(abs(k * s - round(k * s)) <= 1e-6 * k * s for s in sizes)), None)
-
-
-def _with_integer_sizes(prior: PriorBox, image_hw) -> PriorBox:
-    """The same priors with min/max sizes, steps and the normalising image size all scaled by one k that makes the
-    sizes integers: caffe-ssd truncates sizes to int, but k·x/(k·W) = x/W."""
-    k = _integer_scale(prior)
-    if k is None or k == 1:
-        return prior
-    return attrs.evolve(prior, min_size=tuple(float(round(k * s)) for s in prior.min_size),
-                        max_size=tuple(float(round(k * s)) for s in prior.max_size), step_h=_f32(k * prior.step_h),
-                        step_w=_f32(k * prior.step_w), img_h=k * image_hw[0], img_w=k * image_hw[1])
-
-
 def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> None:
     """Move each anchor's block of output channels to its prior's position (weights and bias)."""
     source = np.empty(len(order) * per_anchor, np.int64)
@@ -245,24 +167,30 @@ def _permute_head(graph: Graph, conv: Op, order: list[int], per_anchor: int) -> 
 
 
 # The tail it replaces (box_nms and what feeds only it) is left to eliminate_dead_code.
-@rewrites(within=(BoxNMS, BoxDecode, Where, CompareScalar),
-          produces=(PriorBox, Concat, Flatten, DetectionOutput, FullyConnected, Pooling, Reshape, SliceAxis),
-          needs_layers=NEEDS)
+@compiler_pass(
+    after={"eliminate_identities": ("the head chains it matches hold no identities, and a transpose on a 1×1 map is a "
+                                 "Reshape"),
+           "fold_constants": "the anchors are one constant by then"},
+    before={"transpose_to_permute": "it matches the heads' transposes before they become Permutes"},
+    within=(BoxNMS, BoxDecode, Where, CompareScalar),
+    produces=(PriorBox, Concat, Flatten, DetectionOutput, FullyConnected, Pooling, Reshape, SliceAxis),
+    needs_layers=NEEDS,
+    pattern=("GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → "
+             "transpose(0,2,3,1) → Flatten → Concat → Reshape; softmax over classes; "
+             "_contrib_box_decode with constant anchors; the class decoder; box_nms; slice to post_nms"),
+    emits=("loc = the box Concat; conf = Flatten(softmax); priors = Concat{axis 2} of one PriorBox per "
+           "level (min/max size, ratios with flip false, step_h/step_w, offset, clip false, variance = "
+           "decoder stds, all derived from the anchors and checked against them to 1e-6); "
+           "DetectionOutput {num_classes C+1, CENTER_SIZE, nms_threshold, top_k, keep_top_k = post_nms, "
+           "confidence_threshold} as the graph output in place of the ids/scores/boxes outputs; head "
+           "channels permuted where the anchor order differs; a level whose anchors no PriorBox makes "
+           "(the \"lite\" generators' ratio boxes), or whose fractional sizes the target's PriorBox "
+           "truncates (caffe-ssd), gets its priors as a constant: the bias of a zero-weight "
+           "InnerProduct on the global average of one channel of its box head"),
+    exact=("priors equal the anchors to 1e-6 (float sizes; caffe-ssd's int truncation is reported); "
+           "detections equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, "
+           "GluonCV's over all classes) — every remaining difference is listed in the report"))
 def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
-    """Pattern: GluonCV's SSD tail rooted at box_nms: per-level class and box convolutions → transpose(0,2,3,1) →
-             Flatten → Concat → Reshape; softmax over classes; _contrib_box_decode with constant anchors; the class
-             decoder; box_nms; slice to post_nms
-    Emits:   loc = the box Concat; conf = Flatten(softmax); priors = Concat{axis 2} of one PriorBox per level
-             (min/max size, ratios with flip false, step_h/step_w, offset, clip false, variance = decoder stds, all
-             derived from the anchors and checked against them to 1e-6); DetectionOutput {num_classes C+1,
-             CENTER_SIZE, nms_threshold, top_k, keep_top_k = post_nms, confidence_threshold} as the graph output
-             in place of the ids/scores/boxes outputs; head channels permuted where the anchor order differs; a
-             level whose anchors no PriorBox makes (the "lite" generators' ratio boxes), or whose fractional
-             sizes the target's PriorBox truncates (caffe-ssd), gets its priors as a constant: the bias of a
-             zero-weight InnerProduct on the global average of one channel of its box head
-    Exact:   priors equal the anchors to 1e-6 (float sizes; caffe-ssd's int truncation is reported); detections
-             equal GluonCV's when its nms_topk does not bind (Caffe's top_k is per class, GluonCV's over all
-             classes) — every remaining difference is listed in the report"""
     heads = graph.ops_of(BoxNMS)
     if heads and not NEEDS <= ctx.layers:
         raise NeedsOtherTarget("GluonCV SSD post-processing (anchors, box decoder, box_nms) needs PriorBox and "
@@ -279,23 +207,23 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
             level_anchors = head.anchors[start:start + h * w * per_cell].reshape(h, w, per_cell, 4)
             start += h * w * per_cell
             try:
-                prior, order = prior_box_for(level_anchors, image_hw, head.stds, level.class_conv)
-            except UnsupportedOp as exc:
+                prior, order = prior_box_for(level_anchors, image_hw, head.stds)
+            except NoPriorBox as exc:
                 # No PriorBox makes these anchors: DetectionOutput reads its priors from any blob, so they come in
                 # as a constant through layers every consumer runs.
                 with graph.inserting_before(nms):
                     priors.append(_constant_priors(graph, level, level_anchors, image_hw, head.stds))
-                ctx.warn(level.class_conv, f"level {i}: {exc.detail}; its priors are the anchors themselves, the "
+                ctx.warn(level.class_conv, f"level {i}: {exc}; its priors are the anchors themselves, the "
                                            "bias of a zero-weight InnerProduct")
                 continue
             expected = normalised_corners(level_anchors[:, :, np.argsort(order)], image_hw).reshape(-1, 4)
             error = float(np.abs(prior.boxes((h, w), image_hw) - expected).max())
-            snapped = _snapped(prior)
-            snapped_error = float(np.abs(snapped.boxes((h, w), image_hw) - expected).max())
+            simple = snapped(prior)
+            snapped_error = float(np.abs(simple.boxes((h, w), image_hw) - expected).max())
             if snapped_error <= PRIOR_TOLERANCE:
-                prior, error = snapped, snapped_error
+                prior, error = simple, snapped_error
             if ctx.options.ssd_integer_sizes:
-                integral = _with_integer_sizes(prior, image_hw)
+                integral = with_integer_sizes(prior, image_hw)
                 error_integral = float(np.abs(integral.boxes((h, w), image_hw) - expected).max())
                 if integral is not prior and error_integral <= PRIOR_TOLERANCE:
                     prior, error = integral, error_integral
@@ -331,9 +259,9 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
         a = nms.attrs
         threshold = ctx.options.ssd_confidence if ctx.options.ssd_confidence is not None else head.class_threshold
         detection = DetectionOutput(
-            num_classes=head.num_classes, nms_threshold=_f32(a.overlap_thresh), top_k=a.topk if a.topk > 0 else count,
+            num_classes=head.num_classes, nms_threshold=f32(a.overlap_thresh), top_k=a.topk if a.topk > 0 else count,
             keep_top_k=head.post_nms if head.post_nms > 0 else count * (head.num_classes - 1),
-            confidence_threshold=_f32(threshold))
+            confidence_threshold=f32(threshold))
         with graph.inserting_before(nms):
             prior_all = graph.add(Concat(dim=2), *priors, name="mbox_priorbox", origin=nms.origin).result
             conf = graph.add(Flatten(), head.class_scores, name="mbox_conf_flatten", origin=nms.origin).result
@@ -341,6 +269,8 @@ def fuse_ssd_head(graph, ctx: PassContext) -> PassResult:
         first = graph.outputs.index(head.outputs[0])
         kept = [v for v in graph.outputs if v not in head.outputs]
         graph.outputs = kept[:first] + [result] + kept[first:]
+        references = {"loc": head.loc.ref, "conf": head.class_scores.ref, "anchors": head.anchors_ref}
+        ctx.detections = DetectionEnding(result, references if all(references.values()) else {})
         ctx.warn(nms, f"priors equal the GluonCV anchors to {worst:.1e} (normalised)")
         if truncated_worst > PRIOR_TOLERANCE:
             ctx.warn(nms, f"caffe-ssd (weiliu89) truncates fractional min_size/max_size to integers: its priors move "

@@ -4,24 +4,28 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ops import ArgMax, ArgMin, BroadcastMul, BroadcastSub, Clip, Power, ReduceMax, ReduceMin, Reshape
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 # (−d)^(1/1024) is 0 for d = 0 and lies in [2^(−149/1024), 2^(128/1024)] ≈ [0.90, 1.09] for every other finite
 # float32 d ≤ 0: nothing overflows (OpenCV's ReLU turns −inf into NaN), and twice it is ≥ 1.8.
 _ROOT = 1.0 / 1024
 
 
-@rewrites(ArgMax, ArgMin, produces=(ReduceMax, ReduceMin, BroadcastSub, Power, Clip, BroadcastMul, Reshape))
+@compiler_pass(
+    before={"lower_broadcast_arithmetic": "the arithmetic it adds is lowered there",
+            "clip_to_relu": "the Clip of its indicator is lowered there"},
+    rewrites=(ArgMax, ArgMin),
+    produces=(ReduceMax, ReduceMin, BroadcastSub, Power, Clip, BroadcastMul, Reshape),
+    pattern="ArgMax(x) or ArgMin(x) {axis, keepdims}",
+    emits=("e = the extreme along the axis (ReduceMax, or ReduceMin for argmin; kept); d = x − e "
+           "(argmin: e − x), which is ≤ 0 and exactly 0 where x equals the extreme; hit = 1 − min(1, "
+           "2·(−d)^(1/1024)), 1 exactly there and 0 elsewhere; then the first such index i of K is K − "
+           "max over the axis of hit·(K − i) (BroadcastMul by the constant K − i, ReduceMax, Power "
+           "{scale −1, shift K}); a Reshape drops the axis unless keepdims"),
+    exact=("yes: differences of floats are 0 only for equal floats; (−d)^(1/1024) is 0 only for d = 0 "
+           "and at least 0.9 for the smallest non-zero difference (2^−149), at most 1.09 for the "
+           "largest; every other value is a small integer; ties go to the first index, as in MXNet"))
 def lower_argmax(graph, ctx: PassContext) -> PassResult:
-    """Pattern: ArgMax(x) or ArgMin(x) {axis, keepdims}
-    Emits:   e = the extreme along the axis (ReduceMax, or ReduceMin for argmin; kept); d = x − e (argmin: e − x),
-             which is ≤ 0 and exactly 0 where x equals the extreme; hit = 1 − min(1, 2·(−d)^(1/1024)), 1 exactly
-             there and 0 elsewhere; then the first such index i of K is K − max over the axis of hit·(K − i)
-             (BroadcastMul by the constant K − i, ReduceMax, Power {scale −1, shift K}); a Reshape drops the axis
-             unless keepdims
-    Exact:   yes: differences of floats are 0 only for equal floats; (−d)^(1/1024) is 0 only for d = 0 and at
-             least 0.9 for the smallest non-zero difference (2^−149), at most 1.09 for the largest; every other value
-             is a small integer; ties go to the first index, as in MXNet"""
     rewrites_done = 0
     for op in graph.ops_of(ArgMax, ArgMin):
         x = op.operands[0]

@@ -3,15 +3,18 @@ from __future__ import annotations
 
 from compiler.ir.match import constants_of
 from compiler.ops import BatchNorm, Scale
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(BatchNorm, produces=(Scale,))
+@compiler_pass(
+    rewrites=(BatchNorm,),
+    produces=(Scale,),
+    pattern=("BatchNorm with constant γ, β, mean, var; runs only with merge_bn (otherwise the backend "
+             "writes Caffe's BatchNorm + Scale pair)"),
+    emits=("Scale(x, s, t) {axis=1, num_axes=1} with s = γ/sqrt(var + eps), t = β − mean·s, γ := 1 "
+           "under fix_gamma"),
+    exact="yes, up to float32 rounding of s and t")
 def lower_batchnorm(graph, ctx: PassContext) -> PassResult:
-    """Pattern: BatchNorm with constant γ, β, mean, var; runs only with merge_bn (otherwise the backend writes
-             Caffe's BatchNorm + Scale pair)
-    Emits:   Scale(x, s, t) {axis=1, num_axes=1} with s = γ/sqrt(var + eps), t = β − mean·s, γ := 1 under fix_gamma
-    Exact:   yes, up to float32 rounding of s and t"""
     if not ctx.options.merge_bn:
         return PassResult(0)
     lowered = 0

@@ -6,8 +6,8 @@ import numpy as np
 from compiler.ops import (BroadcastAdd, BroadcastDiv, BroadcastMul, Clip, Concat, Convolution, Deconvolution,
                           ElemwiseAdd, Eltwise, FullyConnected, Pooling, Power, Reshape, Scale, SliceAxis)
 from compiler.ops.arith import BroadcastBinary
-from passes.broadcasting import MAX_COPIES, constant_blob, repeated
-from passes.manager import PassContext, PassResult, rewrites
+from passes.support.broadcasting import MAX_COPIES, constant_blob, repeated
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
 def _axis_block(const_shape: tuple[int, ...], data_shape: tuple[int, ...]) -> tuple[int, int] | None:
@@ -138,26 +138,32 @@ def _in_place_of(graph, op, new_attrs, *operands):
     return new
 
 
-@rewrites(BroadcastBinary, ElemwiseAdd,
-          produces=(Scale, Power, Clip, Eltwise, Reshape, Concat, Convolution, Deconvolution, Pooling,
-                    FullyConnected, SliceAxis))
+@compiler_pass(
+    before={"fold_scalar_arithmetic": "the Powers it makes are merged and folded into weights there",
+            "clip_to_relu": "the Clips of maximum and minimum are lowered there"},
+    rewrites=(BroadcastBinary, ElemwiseAdd),
+    produces=(Scale, Power, Clip, Eltwise, Reshape, Concat, Convolution, Deconvolution, Pooling,
+                    FullyConnected, SliceAxis),
+    pattern=("a binary arithmetic op with NumPy broadcasting (BroadcastAdd/Sub/Mul/Div/Max/Min); "
+             "ElemwiseAdd of data and a constant"),
+    emits=("data ∘ scalar max/min → Clip with an open end; data ∘ constant varying along contiguous "
+           "axes k..k+m−1 (or a scalar) → Scale {axis k, num_axes m} or Power, as the op's "
+           "constant_scale says (x+c, x−c, c−x, x·c, x/c); data / data → lhs · Power(power −1)(rhs); "
+           "data × data where the smaller is a leading block of the larger (an SE gate (N, C, 1, 1) on "
+           "(N, C, H, W)) → Reshape of the gate + two-bottom Scale {axis 0}; any other data ∘ data: "
+           "each operand repeated to the result's shape by exact layers (passes/support/broadcasting.py: "
+           "unit-weight Convolution along channels, unit-weight grouped Deconvolution along H/W, Concat "
+           "copies elsewhere), then one Eltwise (SUM, SUM with coefficients 1, −1, PROD, MAX; min as "
+           "−max(−lhs, −rhs)); a constant none of those forms takes (max/min with a tensor, c/x, a "
+           "constant varying along axes apart, or off the channel axis where the consumer's Scale acts "
+           "per channel only) becomes a blob (the bias of a zero-weight InnerProduct) and the op one of "
+           "data ∘ data"),
+    exact=("yes up to float32 rounding (x/c becomes x·(1/c), data/data lhs·(1/rhs)); repeats and the "
+           "constant blob multiply by 1.0 and add 0·x, exact for finite data"),
+    skips=("broadcasting that needs more than MAX_COPIES copies along an axis only Concat repeats (the "
+           "batch axis, data of rank other than 4); two constants are fold_constants' work, which runs "
+           "first"))
 def lower_broadcast_arithmetic(graph, ctx: PassContext) -> PassResult:
-    """Pattern: a binary arithmetic op with NumPy broadcasting (BroadcastAdd/Sub/Mul/Div/Max/Min); ElemwiseAdd of
-             data and a constant
-    Emits:   data ∘ scalar max/min → Clip with an open end; data ∘ constant varying along contiguous axes
-             k..k+m−1 (or a scalar) → Scale {axis k, num_axes m} or Power, as the op's constant_scale says (x+c,
-             x−c, c−x, x·c, x/c); data / data → lhs · Power(power −1)(rhs); data × data where the smaller is a
-             leading block of the larger (an SE gate (N, C, 1, 1) on (N, C, H, W)) → Reshape of the gate + two-bottom
-             Scale {axis 0}; any other data ∘ data: each operand repeated to the result's shape by exact layers
-             (passes/broadcasting.py: unit-weight Convolution along channels, unit-weight grouped Deconvolution along
-             H/W, Concat copies elsewhere), then one Eltwise (SUM, SUM with coefficients 1, −1, PROD, MAX; min as
-             −max(−lhs, −rhs)); a constant none of those forms takes (max/min with a tensor, c/x, a constant varying
-             along axes apart, or off the channel axis where the consumer's Scale acts per channel only) becomes a
-             blob (the bias of a zero-weight InnerProduct) and the op one of data ∘ data
-    Exact:   yes up to float32 rounding (x/c becomes x·(1/c), data/data lhs·(1/rhs)); repeats and the constant blob
-             multiply by 1.0 and add 0·x, exact for finite data
-    Skips:   broadcasting that needs more than MAX_COPIES copies along an axis only Concat repeats (the batch axis,
-             data of rank other than 4); two constants are fold_constants' work, which runs first"""
     rewrites_done = 0
     for op in graph.ops_of(BroadcastBinary, ElemwiseAdd):
         if op.isa(ElemwiseAdd):

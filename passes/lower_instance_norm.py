@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from compiler.ops import BroadcastMul, BroadcastSub, InstanceNorm, Power, ReduceMean, Scale
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(InstanceNorm, produces=(ReduceMean, BroadcastSub, BroadcastMul, Power, Scale))
+@compiler_pass(
+    before={"lower_broadcast_arithmetic": "the arithmetic it adds is lowered there"},
+    rewrites=(InstanceNorm,),
+    produces=(ReduceMean, BroadcastSub, BroadcastMul, Power, Scale),
+    pattern="InstanceNorm(x, γ, β) {eps} with constant γ and β",
+    emits=("m = ReduceMean(x) over the spatial axes (kept); d = x − m; v = ReduceMean(d·d); r = "
+           "Power(v) {shift eps, power −½}; y = d·r; Scale(y, γ, β) {axis 1}"),
+    exact=("yes up to float32 rounding: the same mean, variance and (var + eps)^−½ MXNet computes "
+           "(Caffe's MVN adds eps outside the square root, off by ~eps/2 relative, so it is not used)"),
+    skips="γ or β that are not constants")
 def lower_instance_norm(graph, ctx: PassContext) -> PassResult:
-    """Pattern: InstanceNorm(x, γ, β) {eps} with constant γ and β
-    Emits:   m = ReduceMean(x) over the spatial axes (kept); d = x − m; v = ReduceMean(d·d); r = Power(v)
-             {shift eps, power −½}; y = d·r; Scale(y, γ, β) {axis 1}
-    Exact:   yes up to float32 rounding: the same mean, variance and (var + eps)^−½ MXNet computes (Caffe's MVN
-             adds eps outside the square root, off by ~eps/2 relative, so it is not used)
-    Skips:   γ or β that are not constants"""
     rewrites_done = 0
     for op in graph.ops_of(InstanceNorm):
         x, gamma, beta = op.operands

@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from compiler.ops import BroadcastSub, Exp, Log, LogSoftmax, Power, ReduceMax, ReduceSum
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(LogSoftmax, produces=(Power, ReduceMax, BroadcastSub, Exp, ReduceSum, Log))
+@compiler_pass(
+    before={"lower_rank": "the reductions and arithmetic it adds keep the data's rank, which lower_rank bounds",
+            "lower_broadcast_arithmetic": "the arithmetic it adds is lowered there"},
+    rewrites=(LogSoftmax,),
+    produces=(Power, ReduceMax, BroadcastSub, Exp, ReduceSum, Log),
+    pattern="LogSoftmax(x) {axis, temperature}",
+    emits=("x/T when a temperature is set (Power); m = ReduceMax(x) over the axis (kept); d = x − m; s "
+           "= ReduceSum(Exp(d)) over the axis (kept); y = d − Log(s), the subtractions broadcasting "
+           "along the axis"),
+    exact=("yes up to float32 rounding: MXNet's log_softmax kernel computes x − max − log Σ exp(x − "
+           "max) in this order (log(softmax(x)) would lose the tiny probabilities to 0 and give −inf)"))
 def lower_log_softmax(graph, ctx: PassContext) -> PassResult:
-    """Pattern: LogSoftmax(x) {axis, temperature}
-    Emits:   x/T when a temperature is set (Power); m = ReduceMax(x) over the axis (kept); d = x − m; s =
-             ReduceSum(Exp(d)) over the axis (kept); y = d − Log(s), the subtractions broadcasting along the axis
-    Exact:   yes up to float32 rounding: MXNet's log_softmax kernel computes x − max − log Σ exp(x − max) in this
-             order (log(softmax(x)) would lose the tiny probabilities to 0 and give −inf)"""
     rewrites_done = 0
     for op in graph.ops_of(LogSoftmax):
         axis = (op.attrs.positive_axis(op.result.type.rank),)

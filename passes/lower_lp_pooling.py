@@ -4,21 +4,24 @@ from __future__ import annotations
 import attrs
 
 from compiler.ops import Pooling, Power
-from passes.manager import PassContext, PassResult, rewrites
+from compiler.ops.nn import PoolType
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(Pooling, produces=(Power,))
+@compiler_pass(
+    rewrites=(Pooling,),
+    produces=(Power,),
+    pattern="Pooling {pool_type lp, p_value 1 or 2}",
+    emits=("p 1: the same Pooling with pool_type sum (MXNet's L1 pooling sums x itself, not |x|); p 2: "
+           "Power {power 2} → the sum Pooling → Power {power ½}"),
+    exact="yes up to float32 rounding of the squares and the root",
+    skips=("p_value 3 (MXNet takes the real cube root of a signed sum, which no Caffe layer computes; "
+           "the legality check names it)"))
 def lower_lp_pooling(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Pooling {pool_type lp, p_value 1 or 2}
-    Emits:   p 1: the same Pooling with pool_type sum (MXNet's L1 pooling sums x itself, not |x|); p 2: Power {power
-             2} → the sum Pooling → Power {power ½}
-    Exact:   yes up to float32 rounding of the squares and the root
-    Skips:   p_value 3 (MXNet takes the real cube root of a signed sum, which no Caffe layer computes; the
-             legality check names it)"""
     rewrites_done = 0
     for op in graph.ops_of(Pooling):
         a: Pooling = op.attrs
-        if a.pool_type != "lp":
+        if a.pool_type is not PoolType.LP:
             continue
         if a.p_value not in (1, 2):
             ctx.skip(op, f"p_value {a.p_value}")

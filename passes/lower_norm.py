@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from compiler.ops import AbsVal, BroadcastMul, Norm, Power, ReduceSum
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(Norm, produces=(AbsVal, BroadcastMul, ReduceSum, Power))
+@compiler_pass(
+    before={"lower_broadcast_arithmetic": "the arithmetic it adds is lowered there"},
+    rewrites=(Norm,),
+    produces=(AbsVal, BroadcastMul, ReduceSum, Power),
+    pattern="Norm(x) {ord, axis, keepdims}",
+    emits="ord 1: ReduceSum(AbsVal(x)); ord 2: Power(ReduceSum(x·x)) {power ½}; over the same axes",
+    exact="yes up to float32 rounding of the sum (the order of its terms) and of the square root")
 def lower_norm(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Norm(x) {ord, axis, keepdims}
-    Emits:   ord 1: ReduceSum(AbsVal(x)); ord 2: Power(ReduceSum(x·x)) {power ½}; over the same axes
-    Exact:   yes up to float32 rounding of the sum (the order of its terms) and of the square root"""
     rewrites_done = 0
     for op in graph.ops_of(Norm):
         x = op.operands[0]

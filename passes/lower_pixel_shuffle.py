@@ -6,7 +6,7 @@ import numpy as np
 
 from compiler.ir.opdef import Trait
 from compiler.ops import Convolution, Deconvolution, Reshape, Transpose
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
 @attrs.frozen
@@ -65,17 +65,22 @@ def _view_source(value):
     return value
 
 
-@rewrites(Transpose, within=(Trait.VIEW,), produces=(Convolution, Deconvolution, Reshape))
+@compiler_pass(
+    before={"lower_rank": "it recognises the 6-D transpose of a pixel shuffle before lower_rank reshapes around it",
+            "transpose_to_permute": "transpose_to_permute would take the 6-D transpose as a Permute the target may lack"},
+    rewrites=(Transpose,),
+    within=(Trait.VIEW,),
+    produces=(Convolution, Deconvolution, Reshape),
+    pattern=("a 6-D Transpose that is a pixel shuffle — (0, 1, 4, 2, 5, 3) of (N, C, r1, r2, H, W) "
+             "(depth to space, CRD order), (0, 3, 4, 1, 5, 2) of (N, r1, r2, C, H, W) (depth to space, "
+             "DCR order), (0, 3, 5, 1, 2, 4) of (N, C, H, b1, W, b2) (space to depth) — on a target "
+             "whose Permute cannot take that order (vanilla Caffe has none, ncnn holds 4 dims)"),
+    emits=("Reshape of the view chain's 4-D input to the planes the transpose reads → a (De)Convolution "
+           "with kernel = stride = the block and one-hot weights (see SHUFFLES), no bias → Reshape to "
+           "the transposed shape (a view reading it reshapes the (de)convolution directly)"),
+    exact="yes: kernel = stride, so every output is one input times 1.0 plus zeros",
+    skips="targets that can Permute the order (transpose_to_permute's job)")
 def lower_pixel_shuffle(graph, ctx: PassContext) -> PassResult:
-    """Pattern: a 6-D Transpose that is a pixel shuffle — (0, 1, 4, 2, 5, 3) of (N, C, r1, r2, H, W) (depth to space,
-             CRD order), (0, 3, 4, 1, 5, 2) of (N, r1, r2, C, H, W) (depth to space, DCR order), (0, 3, 5, 1, 2, 4) of
-             (N, C, H, b1, W, b2) (space to depth) — on a target whose Permute cannot take that order (vanilla Caffe
-             has none, ncnn holds 4 dims)
-    Emits:   Reshape of the view chain's 4-D input to the planes the transpose reads → a (De)Convolution with
-             kernel = stride = the block and one-hot weights (see SHUFFLES), no bias → Reshape to the transposed
-             shape (a view reading it reshapes the (de)convolution directly)
-    Exact:   yes: kernel = stride, so every output is one input times 1.0 plus zeros
-    Skips:   targets that can Permute the order (transpose_to_permute's job)"""
     rewrites_done = 0
     by_order = {shuffle.order: shuffle for shuffle in SHUFFLES}
     for op in graph.ops_of(Transpose):

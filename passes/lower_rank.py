@@ -8,8 +8,8 @@ from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
 from compiler.ops import Reshape
 from compiler.ops.arith import BroadcastBinary
-from compiler.ops.tensor import Reduction
-from passes.manager import PassContext, PassResult, rewrites
+from compiler.ops.reduce import Reduction
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
 def _mergeable(result: tuple[int, ...], operands: list[tuple[int, ...]], axis: int) -> bool:
@@ -81,19 +81,27 @@ def _lower_reduction(graph, op, ctx) -> bool:
     return True
 
 
-@rewrites(Trait.ELEMENTWISE, BroadcastBinary, Reduction, within=(Trait.VIEW,), produces=(Reshape,))
+@compiler_pass(
+    before={"lower_broadcast_arithmetic": "the arithmetic it brings within the target's rank is lowered there"},
+    rewrites=(Trait.ELEMENTWISE, BroadcastBinary, Reduction),
+    within=(Trait.VIEW,),
+    produces=(Reshape,),
+    pattern=("on a target whose blobs hold at most R dims (ncnn: 4), an element-wise or broadcast op, "
+             "or a sum/mean over one block of non-batch axes, on values of more than R dims (ResNeSt's "
+             "split attention: the (N, radix, C, H, W) product of the gate and the split feature map, "
+             "then its sum over the radix)"),
+    emits=("arithmetic: Reshapes of the operands (constants reshaped in place) that merge adjacent "
+           "non-batch axes which every operand holds in full or broadcasts, the same op on them, a "
+           "Reshape back; reduction: Reshape to (N, B, K, A) with the K reduced elements on axis 2, the "
+           "reduction there, a Reshape to the result; then every view (Reshape, Flatten, expand_dims, "
+           "squeeze) of a view whose value has more than R dims reads the first view's input instead, "
+           "so that the high-rank values fall dead"),
+    exact=("yes: reshapes move no data, and merged axes are treated alike by the op (same products and "
+           "sums)"),
+    skips=("ops whose axes cannot be merged (broadcast along only one of two adjacent axes), "
+           "element-wise ops with operands shaped unlike the result (PReLU slopes), reductions over the "
+           "batch or over axes apart; legality names the blobs that stay too large"))
 def lower_rank(graph, ctx: PassContext) -> PassResult:
-    """Pattern: on a target whose blobs hold at most R dims (ncnn: 4), an element-wise or broadcast op, or a sum/mean
-             over one block of non-batch axes, on values of more than R dims (ResNeSt's split attention: the
-             (N, radix, C, H, W) product of the gate and the split feature map, then its sum over the radix)
-    Emits:   arithmetic: Reshapes of the operands (constants reshaped in place) that merge adjacent non-batch axes
-             which every operand holds in full or broadcasts, the same op on them, a Reshape back; reduction: Reshape
-             to (N, B, K, A) with the K reduced elements on axis 2, the reduction there, a Reshape to the result;
-             then every view (Reshape, Flatten, expand_dims, squeeze) of a view whose value has more than R dims reads
-             the first view's input instead, so that the high-rank values fall dead
-    Exact:   yes: reshapes move no data, and merged axes are treated alike by the op (same products and sums)
-    Skips:   ops whose axes cannot be merged (broadcast along only one of two adjacent axes), element-wise ops with
-             operands shaped unlike the result (PReLU slopes), reductions over the batch or over axes apart; legality names the blobs that stay too large"""
     max_rank = ctx.target.policy.max_rank
     if not max_rank:
         return PassResult(0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 
 from compiler.ops import BroadcastLike, BroadcastTo, Concat, Convolution, Deconvolution, Reshape, Tile
-from passes.broadcasting import MAX_COPIES, repeated
-from passes.manager import PassContext, PassResult, rewrites
+from passes.support.broadcasting import MAX_COPIES, repeated
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
 def _tiled(graph, op):
@@ -26,16 +26,19 @@ def _tiled(graph, op):
     return repeated(graph, value, op.result.type.shape, op.name, op.origin)
 
 
-@rewrites(Tile, BroadcastTo, BroadcastLike, produces=(Reshape, Concat, Convolution, Deconvolution))
+@compiler_pass(
+    after={"fold_constants": "repeats of constants are folded there, not written as layers"},
+    rewrites=(Tile, BroadcastTo, BroadcastLike),
+    produces=(Reshape, Concat, Convolution, Deconvolution),
+    pattern=("Tile, BroadcastTo or BroadcastLike of data (fold_constants took constants; "
+             "absorb_broadcast_like the broadcast_like that arithmetic absorbs)"),
+    emits=("axes of size 1 repeated by the exact layers of passes/support/broadcasting.py (unit-weight "
+           "Convolution along the channels and grouped Deconvolution along H/W of 4-D data, Concat "
+           "copies elsewhere); a tiled axis of size > 1 as a Concat of whole copies"),
+    exact="yes: every output is one input element (times 1.0)",
+    skips=("repeats that need more than MAX_COPIES copies along axes only a Concat repeats (the "
+           "legality check names them)"))
 def lower_repeats(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Tile, BroadcastTo or BroadcastLike of data (fold_constants took constants; absorb_broadcast_like
-             the broadcast_like that arithmetic absorbs)
-    Emits:   axes of size 1 repeated by the exact layers of passes/broadcasting.py (unit-weight Convolution along the
-             channels and grouped Deconvolution along H/W of 4-D data, Concat copies elsewhere); a tiled axis of
-             size > 1 as a Concat of whole copies
-    Exact:   yes: every output is one input element (times 1.0)
-    Skips:   repeats that need more than MAX_COPIES copies along axes only a Concat repeats (the legality check
-             names them)"""
     rewrites_done = 0
     for op in graph.ops_of(Tile, BroadcastTo, BroadcastLike):
         with graph.inserting_before(op):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from compiler.ops import Concat, Convolution, Reshape, Split, Transpose
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 # A K×K permutation weight for more elements than this would make the caffemodel huge.
 MAX_PERMUTED = 4096
@@ -46,21 +46,24 @@ def _moved_block(order: tuple[int, ...]) -> tuple[int, int] | None:
     return (first, end) if sorted(order[first:end]) == list(range(first, end)) else None
 
 
-@rewrites(Transpose, produces=(Reshape, Convolution, Split, Concat))
+@compiler_pass(
+    rewrites=(Transpose,),
+    produces=(Reshape, Convolution, Split, Concat),
+    pattern=("a Transpose the target's Permute cannot compute (vanilla Caffe has none; ncnn only 4-D "
+             "orders with the batch first) that keeps axis 0 and the trailing axes t.. in place and "
+             "reorders the K ≤ 4096 elements of the axes between (ShuffleNet's channel shuffle (N, g, "
+             "C/g, H, W) → swap 1,2; ResNeSt's split-attention swap on (N, cardinality, radix, C))"),
+    emits=("Reshape to (N, K, T, 1) with T the product of the trailing axes → 1×1 Convolution whose K×K "
+           "weight is the permutation (one 1.0 per row, no bias) → Reshape to the transposed shape; a "
+           "Reshape feeding the Transpose (used only there) or reading its result reshapes the new "
+           "layers' blobs directly. Any other transpose that moves one axis (not the batch) and keeps "
+           "the rest in order — NCHW → NHWC, (0, 2, 1) — with at most MAX_SLICES entries on that axis: "
+           "Split into size-1 parts along it → a Reshape of each that moves the size-1 axis → Concat "
+           "along the new position"),
+    exact="yes: every output is one input times 1.0 plus zeros, or one input moved",
+    skips=("transposes that move the batch axis or more than one axis otherwise; those stay for the "
+           "legality check to name"))
 def lower_transpose(graph, ctx: PassContext) -> PassResult:
-    """Pattern: a Transpose the target's Permute cannot compute (vanilla Caffe has none; ncnn only 4-D orders with the
-             batch first) that keeps axis 0 and the trailing axes t.. in place and reorders the K ≤ 4096 elements of
-             the axes between (ShuffleNet's channel shuffle (N, g, C/g, H, W) → swap 1,2; ResNeSt's split-attention
-             swap on (N, cardinality, radix, C))
-    Emits:   Reshape to (N, K, T, 1) with T the product of the trailing axes → 1×1 Convolution whose K×K weight is the
-             permutation (one 1.0 per row, no bias) → Reshape to the transposed shape; a Reshape feeding the
-             Transpose (used only there) or reading its result reshapes the new layers' blobs directly. Any other
-             transpose that moves one axis (not the batch) and keeps the rest in order — NCHW → NHWC, (0, 2, 1) —
-             with at most MAX_SLICES entries on that axis: Split into size-1 parts along it → a Reshape of each that
-             moves the size-1 axis → Concat along the new position
-    Exact:   yes: every output is one input times 1.0 plus zeros, or one input moved
-    Skips:   transposes that move the batch axis or more than one axis otherwise; those stay for the legality
-             check to name"""
     rewrites_done = 0
     for op in graph.ops_of(Transpose):
         x = op.operands[0]

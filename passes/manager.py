@@ -1,18 +1,21 @@
-"""Pass infrastructure: contracts (a docstring for people, `@rewrites` for the machine), a context that carries the
-target and records skips and approximations, and a pipeline that times every pass, checks that it added only the
-op kinds it declared, and reports what it did."""
+"""Pass infrastructure: each pass declares its contract, the ops it reads and adds and its place in the order
+(`@compiler_pass`); a context carries the target and records skips and approximations; a pipeline times every pass,
+checks that it added only the op kinds it declared, and reports what it did."""
 from __future__ import annotations
 
 import json
 import os
 import time
-from typing import Callable
+from typing import Callable, Protocol
 
 import attrs
 
+from compiler.contract import DetectionEnding, InputContract
 from compiler.errors import ConversionError, PassFailed
 from compiler.ir.cycles import cyclic_gc_paused
 from compiler.ir.opdef import REGISTRY, Trait
+from compiler.options import Options
+from compiler.policy import TargetPolicy
 
 
 @attrs.frozen
@@ -20,30 +23,75 @@ class PassResult:
     rewrites: int = 0
 
 
-def rewrites(*matched, produces=(), within=(), needs_layers=()):
-    """Declare what a pass reads and writes: `matched` are the op classes (or Traits) whose ops it rewrites wherever
-    they occur, `within` the classes it rewrites only as part of a larger pattern, `produces` the op classes it may
-    add, `needs_layers` the layer types a target must have for it to act. The pipeline refuses a pass that adds any
-    other kind, and the README's op table is generated from these declarations."""
+@attrs.frozen
+class Contract:
+    """What a pass promises, for people (its docstring and the op table are made from it) and for the pipeline."""
+    pattern: str                  # what it matches
+    emits: str                    # what it puts in its place
+    exact: str                    # whether the result computes the same numbers, and where rounding differs
+    skips: str | None = None      # what it leaves alone and who reports it
+
+
+def _sentence(text: str) -> str:
+    return " ".join(text.split())
+
+
+def compiler_pass(*, rewrites=(), within=(), produces=(), needs_layers=(), pattern: str, emits: str, exact: str,
+                  skips: str | None = None, after: dict[str, str] | None = None,
+                  before: dict[str, str] | None = None):
+    """Declare a pass: `rewrites` are the op classes (or Traits) whose ops it rewrites wherever they occur, `within`
+    the classes it rewrites only as part of a larger pattern, `produces` the op classes it may add (the pipeline
+    refuses any other), `needs_layers` the layer types a target must have for it to act; its contract (pattern,
+    emits, exact, skips); and its place: `after` and `before` map other passes to the reason this one must run after
+    (before) them, which the pipeline checks against its order."""
     def mark(function):
-        function.rewrites = tuple(matched)
-        function.within = tuple(within)
-        function.produces = tuple(produces)
-        function.needs_layers = frozenset(needs_layers)
+        contract = Contract(_sentence(pattern), _sentence(emits), _sentence(exact),
+                            _sentence(skips) if skips else None)
+        function.declaration = Declaration(tuple(rewrites), tuple(within), tuple(produces), frozenset(needs_layers),
+                                           contract, dict(after or {}), dict(before or {}))
+        function.__doc__ = "\n".join(f"{label}: {text}" for label, text in (
+            ("Pattern", contract.pattern), ("Emits", contract.emits), ("Exact", contract.exact),
+            ("Skips", contract.skips)) if text)
         return function
     return mark
 
 
+@attrs.frozen
+class Declaration:
+    rewrites: tuple
+    within: tuple
+    produces: tuple
+    needs_layers: frozenset
+    contract: Contract
+    after: dict
+    before: dict
+
+
+class TargetView(Protocol):
+    """What passes read of a backends.Target (they never import the backends): its layer types, its policy, and
+    whether its Permute computes an order."""
+    name: str
+    layers: frozenset[str]
+    policy: TargetPolicy
+
+    def can_permute(self, order) -> bool: ...
+
+
 @attrs.define
 class PassContext:
-    options: object
-    target: object                           # backends.Target: passes read its layers and policy, never import it
+    options: Options
+    target: TargetView
+    # What each graph input takes, relative to the MXNet input (compiler/contract.py): the passes that change an
+    # input record it with record_input.
+    inputs: dict[str, InputContract] = attrs.field(factory=dict)
     skipped: list[tuple[str, str]] = attrs.field(factory=list)
     approximations: list[tuple[str, str]] = attrs.field(factory=list)
     warnings: list[tuple[str, str]] = attrs.field(factory=list)
     # What the application does after the model, when a pass ends it before a step no layer computes (the IR
     # values it names become layer names once the layers exist): PREFIX.decode.json
     decode: dict | None = None
+    # Set by a pass that ends the graph in DetectionOutput rows equal to the MXNet model's detections.
+    detections: DetectionEnding | None = None
 
     @property
     def layers(self) -> frozenset:
@@ -59,41 +107,34 @@ class PassContext:
     def warn(self, op, message: str) -> None:
         self.warnings.append((op.name if op is not None else "-", message))
 
+    def record_input(self, value, **changes) -> None:
+        """Record how graph input `value` now relates to the MXNet input (InputContract fields)."""
+        current = self.inputs.get(value.name) or InputContract(name=value.name, mxnet_shape=tuple(value.type.shape))
+        self.inputs[value.name] = attrs.evolve(current, **changes)
+
 
 @attrs.frozen
 class Pass:
     name: str
     function: Callable
-    pattern: str
-    emits: str
-    exact: str
+    contract: Contract | None          # None: a caller's own extra pass, undeclared
     rewrites: tuple = ()
-    produces: tuple | None = ()    # None: an undeclared extra pass, unchecked
+    produces: tuple | None = ()        # None: an undeclared extra pass, unchecked
     within: tuple = ()
     needs_layers: frozenset = frozenset()
+    after: dict = attrs.field(factory=dict)    # pass name -> why this one runs after it
+    before: dict = attrs.field(factory=dict)   # pass name -> why this one runs before it
 
     @classmethod
     def from_function(cls, function: Callable, *, declared: bool = True) -> "Pass":
-        """`declared=False` (a caller's own extra pass) lets a pass without @rewrites add any op kind."""
-        doc = function.__doc__ or ""
-        sections = {}
-        current = None
-        for line in doc.splitlines():
-            stripped = line.strip()
-            head, _, rest = stripped.partition(":")
-            if head in ("Pattern", "Emits", "Exact", "Skips"):
-                current = head
-                sections[current] = rest.strip()
-            elif current and stripped:
-                sections[current] += " " + stripped
-        missing = [s for s in ("Pattern", "Emits", "Exact") if s not in sections]
-        if missing:
-            raise TypeError(f"pass {function.__name__} lacks the contract line(s) {', '.join(missing)}")
-        if declared and not hasattr(function, "rewrites"):
-            raise TypeError(f"pass {function.__name__} does not declare what it rewrites (@rewrites)")
-        return cls(function.__name__, function, sections["Pattern"], sections["Emits"], sections["Exact"],
-                   getattr(function, "rewrites", ()), getattr(function, "produces", None),
-                   getattr(function, "within", ()), getattr(function, "needs_layers", frozenset()))
+        """`declared=False` (a caller's own extra pass) lets a pass without @compiler_pass add any op kind."""
+        declaration = getattr(function, "declaration", None)
+        if declaration is None:
+            if declared:
+                raise TypeError(f"pass {function.__name__} is not declared with @compiler_pass")
+            return cls(function.__name__, function, None, produces=None)
+        return cls(function.__name__, function, declaration.contract, declaration.rewrites, declaration.produces,
+                   declaration.within, declaration.needs_layers, declaration.after, declaration.before)
 
     def acts_on(self, target) -> bool:
         """Whether the target has the layers this pass needs."""
@@ -118,6 +159,24 @@ class Pass:
         return self.function(graph, ctx)
 
 
+def ordering_problems(passes) -> list[str]:
+    """Every `after`/`before` declaration that the order of `passes` breaks, or that names an unknown pass."""
+    position = {p.name: i for i, p in enumerate(passes)}
+    found = []
+    for p in passes:
+        for other, reason in p.after.items():
+            if other not in position:
+                found.append(f"{p.name} runs after {other}, which is not a pass ({reason})")
+            elif position[other] > position[p.name]:
+                found.append(f"{p.name} must run after {other}: {reason}")
+        for other, reason in p.before.items():
+            if other not in position:
+                found.append(f"{p.name} runs before {other}, which is not a pass ({reason})")
+            elif position[other] < position[p.name]:
+                found.append(f"{p.name} must run before {other}: {reason}")
+    return found
+
+
 @attrs.define
 class PassRecord:
     name: str
@@ -138,7 +197,6 @@ class PassRecord:
 @attrs.define
 class Report:
     records: list[PassRecord] = attrs.field(factory=list)
-    decode: dict | None = None   # PassContext.decode at the end of the pipeline
 
     @property
     def exact(self) -> bool:
@@ -167,9 +225,12 @@ class Report:
             lines += [f"  warning from {r.name}: {op}: {what}" for op, what in r.warnings]
         return "\n".join(lines)
 
+    def to_dict(self) -> dict:
+        return {"exact": self.exact, "total_seconds": self.total_seconds,
+                "passes": [attrs.asdict(r) for r in self.records]}
+
     def to_json(self) -> str:
-        return json.dumps({"exact": self.exact, "total_seconds": self.total_seconds,
-                           "passes": [attrs.asdict(r) for r in self.records]}, indent=2)
+        return json.dumps(self.to_dict(), indent=2)
 
 
 def _const_bytes(graph) -> int:
@@ -218,7 +279,7 @@ class Pipeline:
             ops_after = {id(op): op.name for op in graph}
             foreign = sorted({op.kind for op in graph if id(op) not in ops_before and not p.may_add(op.kind)})
             if foreign:
-                raise PassFailed(f"pass {p.name} added op kind(s) {', '.join(foreign)} that its @rewrites "
+                raise PassFailed(f"pass {p.name} added op kind(s) {', '.join(foreign)} that its @compiler_pass "
                                  "declaration does not list", hint="this is a converter bug; please report it")
             record = PassRecord(p.name, seconds, before, len(graph), bytes_before, _const_bytes(graph),
                                 result.rewrites, ctx.skipped[marks[0]:], ctx.approximations[marks[1]:],
@@ -239,7 +300,6 @@ class Pipeline:
             report.records.append(record)
             if after_pass is not None:
                 after_pass(record)
-        report.decode = ctx.decode
         return report
 
 

@@ -5,8 +5,8 @@ from compiler.errors import UnsupportedOp
 from compiler.ir.match import is_output
 from compiler.ir.opdef import Trait
 from compiler.options import bgr_inputs
-from passes.manager import PassContext, PassResult, rewrites
-from passes.weights import input_channel_view, per_input_channel
+from passes.manager import PassContext, PassResult, compiler_pass
+from passes.support.weights import input_channel_view, per_input_channel
 
 
 def _refuse(op, value, why: str) -> UnsupportedOp:
@@ -15,20 +15,27 @@ def _refuse(op, value, why: str) -> UnsupportedOp:
                          hint="convert without --to-bgr and swap channels before the network", **op.error_context())
 
 
-@rewrites(Trait.INPUT_CHANNEL_WEIGHTS, Trait.CHANNELWISE)
+@compiler_pass(
+    after={"fold_batchnorm": "it permutes the weights of the first layers once, after BatchNorm is folded into them"},
+    rewrites=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.CHANNELWISE),
+    pattern=("when to_bgr is set, each image input (rank 4 with 3 channels, or the inputs named in the "
+             "options) and the values derived from it through CHANNELWISE ops (activations, BatchNorm, "
+             "Scale on axis 1, pooling, per-channel PReLU, last-axis dense layers …), up to "
+             "INPUT_CHANNEL_WEIGHTS ops that read it as operand 0 with constant weights whose "
+             "input-channel axis the op definition names"),
+    emits=("the per-channel constants (channel_constants) of the channel-wise ops reversed; the "
+           "weight-bearing ops' weights reversed along their input-channel axis (new constants each "
+           "time)"),
+    exact="yes (a permutation of constants)",
+    skips=("nothing: any other consumer, and a reversed value that is a graph output, raise "
+           "UnsupportedOp naming it"))
 def reorder_input_channels(graph, ctx: PassContext) -> PassResult:
-    """Pattern: when to_bgr is set, each image input (rank 4 with 3 channels, or the inputs named in the options) and
-             the values derived from it through CHANNELWISE ops (activations, BatchNorm, Scale on axis 1, pooling,
-             per-channel PReLU, last-axis dense layers …), up to INPUT_CHANNEL_WEIGHTS ops that read it as operand 0
-             with constant weights whose input-channel axis the op definition names
-    Emits:   the per-channel constants (channel_constants) of the channel-wise ops reversed; the weight-bearing ops'
-             weights reversed along their input-channel axis (new constants each time)
-    Exact:   yes (a permutation of constants)
-    Skips:   nothing: any other consumer, and a reversed value that is a graph output, raise UnsupportedOp naming it"""
     if not ctx.options.to_bgr:
         return PassResult(0)
     rewrites_done = 0
     pending = list(bgr_inputs(graph, ctx.options))
+    for value in pending:
+        ctx.record_input(value, reversed_channels=True)
     seen: set[int] = set()
     while pending:
         value = pending.pop()

@@ -4,16 +4,22 @@ from __future__ import annotations
 from compiler.ir.match import is_output
 from compiler.ir.types import TensorType
 from compiler.ops import Scale, Transpose
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(within=(Scale, Transpose), produces=(Scale,))
+@compiler_pass(
+    after={"lower_broadcast_arithmetic": "the NHWC preprocessing it recognises is a chain of Scales by then"},
+    before={"transpose_to_permute": "it removes the input's transpose, which would otherwise become a Permute",
+            "fold_input_normalization": "the raw-pixel normalisation acts on the NCHW input it makes"},
+    within=(Scale, Transpose),
+    produces=(Scale,),
+    pattern=("a rank-4 input x → Scale {axis 3}* → Transpose {axes (0,3,1,2)}, each result used once "
+             "(the preprocessing `gluoncv.utils.export_block` puts in front of a network: (x − "
+             "mean)/std in NHWC)"),
+    emits=("the input retyped to (N, C, H, W), the same Scales on axis 1, no Transpose; the report "
+           "warns that the input now takes NCHW"),
+    exact="yes (the same arithmetic on transposed data)")
 def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
-    """Pattern: a rank-4 input x → Scale {axis 3}* → Transpose {axes (0,3,1,2)}, each result used once (the
-             preprocessing `gluoncv.utils.export_block` puts in front of a network: (x − mean)/std in NHWC)
-    Emits:   the input retyped to (N, C, H, W), the same Scales on axis 1, no Transpose; the report warns that the
-             input now takes NCHW
-    Exact:   yes (the same arithmetic on transposed data)"""
     rewrites = 0
     for value in list(graph.inputs):
         if value.type.rank != 4 or is_output(graph, value):
@@ -49,6 +55,7 @@ def reorder_input_layout(graph, ctx: PassContext) -> PassResult:
             new_ops.append(new_ops[-1].operands[0].producer)
         for op, name in zip(reversed(new_ops), names):
             graph.rename(op, name)
+        ctx.record_input(value, channels_last=True)
         ctx.warn(None, f"input '{value.name}' now takes (N, C, H, W) = {(n, c, h, w)}: its NHWC transpose was "
                        "moved out of the model")
         rewrites += 1

@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from compiler.ir.match import sole_producer
 from compiler.ops import Permute, Transpose
-from passes.manager import PassContext, PassResult, rewrites
+from passes.manager import PassContext, PassResult, compiler_pass
 
 
-@rewrites(Transpose, produces=(Transpose, Permute))
+@compiler_pass(
+    before={"lower_transpose": "lower_transpose computes only the transposes no Permute can, after pairs cancel"},
+    rewrites=(Transpose,),
+    produces=(Transpose, Permute),
+    pattern=("Transpose(Transpose(x)) with the inner result used once; a Transpose on a target with "
+             "Permute"),
+    emits=("the composition of the two (nothing when they are mutually inverse); Permute {order = axes} "
+           "where the target's Permute computes that order"),
+    exact="yes (data movement only)",
+    skips="a remaining Transpose on a target without Permute stays, and the legality check names it")
 def transpose_to_permute(graph, ctx: PassContext) -> PassResult:
-    """Pattern: Transpose(Transpose(x)) with the inner result used once; a Transpose on a target with Permute
-    Emits:   the composition of the two (nothing when they are mutually inverse); Permute {order = axes} where the
-             target's Permute computes that order
-    Exact:   yes (data movement only)
-    Skips:   a remaining Transpose on a target without Permute stays, and the legality check names it"""
     rewrites = 0
     for op in graph.ops_of(Transpose):
         if op.graph is None:

@@ -1,5 +1,6 @@
 import os
 import sys
+import warnings
 
 # Keep numerics single-threaded and repeatable across the MXNet and OpenCV runs in one process.
 os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
@@ -7,6 +8,9 @@ os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
 # in_args_map.size()"); the reference needs no fusion.
 os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# MXNet's own UserWarnings say nothing about the models. (A filterwarnings line naming the mxnet module in the pytest
+# configuration would import MXNet in every test run, the MXNet-free ones included.)
+warnings.filterwarnings("ignore", category=UserWarning, module=r"mxnet\.")
 
 
 def pytest_report_header(config):

@@ -64,8 +64,7 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     if not compiled.report.exact:
         assert options.relu6 == "approx", compiled.report.format_table()
         return compiled, []
-    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options,
-                                               {v.name: v.type.shape for v in compiled.graph.inputs})
+    mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, seed)
     reference = mxnet_outputs(symbol, params, mxnet_inputs)
     if options.softmax:
         reference = [_softmax(r) for r in reference]
@@ -117,6 +116,19 @@ def assert_zoo_model_verifies(name: str, shape, out_dir) -> dict:
     return result
 
 
+def verify_written(net, shape, prefix: str, runtime: str, target: str, seed: int = 0, **options):
+    """Verify files written at PREFIX from `net` (by the seed API, say) in one runtime: they must be the bytes
+    compile_model makes with these options, whose compilation then says how to check them; returns the verdict."""
+    from compiler.driver.api import compile_model
+    from compiler.driver.verify import verify_compilation
+    from compiler.driver.verify.same_files import difference
+
+    compiled = compile_model(net, shape, target=target, **options)
+    assert difference(compiled, prefix) is None
+    (verdict,) = verify_compilation(compiled, net, prefix + ".prototxt", prefix + ".caffemodel", [runtime], seed)
+    return verdict
+
+
 def cut_detector_run(name: str, shape, out_dir):
     """A zoo detector cut before its decoder, converted and saved; returns (its PREFIX.decode.json, the Caffe
     outputs in each available runtime on one seeded image, and GluonCV's own (ids, scores, boxes) for that image)."""
@@ -127,8 +139,8 @@ def cut_detector_run(name: str, shape, out_dir):
     from compiler.driver import zoo
     from compiler.driver.api import compile_model
 
-    heads = zoo.random_zoo_model(name, 0, shape)
-    compiled = compile_model(heads, shape)
+    net = zoo.random_zoo_model(name, 0, shape)
+    compiled = compile_model(net, shape)
     prefix = os.path.join(str(out_dir), "detector")
     prototxt, caffemodel = compiled.save(prefix)
     with open(prefix + ".decode.json", encoding="utf-8") as f:
@@ -136,14 +148,13 @@ def cut_detector_run(name: str, shape, out_dir):
     image = np.random.RandomState(3).standard_normal(shape).astype(np.float32)
     outputs = {runtime: run_runtime(runtime, prototxt, caffemodel, {"data": image}, compiled.output_layers)
                for runtime in available_runtimes()}
-    gluoncv = tuple(a.asnumpy()[0] for a in heads.net(mx.nd.array(image)))   # the full net, decoder included
+    gluoncv = tuple(a.asnumpy()[0] for a in net(mx.nd.array(image)))   # the full net, decoder included
     return meta, outputs, gluoncv
 
 
 def mxnet_outputs_in_a_new_process(symbol, params: dict, inputs: dict, environment: dict) -> list[np.ndarray]:
     """MXNet's outputs computed in a fresh process with extra environment variables (MXNet reads some, such as
     MXNET_MKLDNN_ENABLED, once, at its first operator call)."""
-    import json
     import subprocess
     import sys
     import tempfile
@@ -176,16 +187,41 @@ def export_random_detector(name: str, shape, prefix: str, minimal_opset: bool = 
     import mxnet as mx
 
     from compiler.driver import zoo
+    from compiler.driver.families import family_named
 
     net = zoo.get_zoo_model(name, {}, shape)
     zoo.randomize(net, 0, shape)
-    if hasattr(net, "class_predictors"):
-        zoo.tune_ssd_heads(net, 0, shape)
-    if hasattr(net, "yolo_outputs"):
-        zoo.tune_yolo_heads(net, 0, shape)
+    family_named(name).tune(net, 0, shape)
     if minimal_opset:
         net.bbox_decoder._minimal_opset, net.bbox_decoder._clip = True, None
     net.hybridize()
     net(mx.nd.zeros(shape))
     net.export(prefix)
     return prefix + "-symbol.json", prefix + "-0000.params"
+
+
+def read_net(prototxt: str):
+    """The written prototxt as a NetParameter (any dialect's fields accepted)."""
+    from google.protobuf import text_format
+
+    from backends.schema import reader
+
+    with open(prototxt, encoding="utf-8") as f:
+        return text_format.Parse(f.read(), reader().NetParameter(), allow_unknown_field=True)
+
+
+def input_shapes_of(prototxt: str) -> dict[str, tuple[int, ...]]:
+    return {layer.top[0]: tuple(layer.input_param.shape[0].dim) for layer in read_net(prototxt).layer
+            if layer.type == "Input"}
+
+
+def output_layers_of(prototxt: str) -> list[str]:
+    """Layers whose top no later layer reads (Silence excluded), in file order."""
+    net = read_net(prototxt)
+    consumed = set()
+    outputs = []
+    for layer in reversed(net.layer):
+        if layer.type != "Silence" and any(t not in consumed for t in layer.top):
+            outputs.append(layer.name)
+        consumed.update(b for b in layer.bottom)
+    return list(reversed(outputs))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mxnet.gluon import nn
 
-from compiler.driver.verify import compare_outputs, random_inputs, run_runtime, to_caffe_inputs
+from compiler.driver.verify import compare_outputs, random_inputs, run_runtime
 
 
 def _small_net():
@@ -29,11 +29,11 @@ def _check(net, prefix, bgr, softmax=False, shape=(1, 3, 17, 17)):
     reference = net(mx.nd.array(inputs["data"]))
     if softmax:
         reference = mx.nd.softmax(reference, axis=1)
-    from compiler.driver.reference import output_layers_of
+    from tests.helpers import output_layers_of
 
     outputs = output_layers_of(prefix + ".prototxt")
     actual = run_runtime("opencv", prefix + ".prototxt", prefix + ".caffemodel",
-                         to_caffe_inputs(inputs, {"data"} if bgr else set()), outputs)
+                         {"data": np.ascontiguousarray(inputs["data"][:, ::-1]) if bgr else inputs["data"]}, outputs)
     (result,) = compare_outputs(outputs, [reference.asnumpy()], actual)
     assert result.ok, str(result)
 

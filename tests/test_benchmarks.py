@@ -28,7 +28,7 @@ def test_every_pass_rewrites_something_on_the_synthetic_graph():
     from compiler.driver.api import run_passes
     from passes import ORDER
 
-    report = run_passes(synthetic.conv_bn_chain(200), synthetic.TARGET, synthetic.OPTIONS)
+    report, _ = run_passes(synthetic.conv_bn_chain(200), synthetic.TARGET, synthetic.OPTIONS)
     assert {r.name: r.rewrites > 0 for r in report.records} == {name: True for name in ORDER}
 
 

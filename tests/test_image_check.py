@@ -40,14 +40,15 @@ def test_a_classifier_gives_the_same_top5_on_a_real_image(tmp_path, capsys, pict
 def test_the_image_is_what_mxnet_sees(tmp_path, picture):
     """The MXNet side gets the picture resized to the input and normalised as asked; the Caffe side the same
     pixels raw, channels reversed for --to-bgr."""
+    from compiler.contract import InputContract
     from compiler.driver.verify import paired_inputs
     from compiler.driver.verify.image import read_image
-    from compiler.options import Options
 
     image = read_image(str(picture))
     assert image.shape == (180, 240, 3) and image[90, 80].tolist() == [255, 0, 0]   # RGB: the disc is red
-    options = Options(mean=(10.0, 20.0, 30.0), std=(2.0, 4.0, 8.0), to_bgr=True)
-    mxnet_side, caffe_side = paired_inputs({"data": (2, 3, 90, 120)}, 0, options, image=image)
+    contract = InputContract(name="data", mxnet_shape=(2, 3, 90, 120), reversed_channels=True,
+                             mean=(10.0, 20.0, 30.0), std=(2.0, 4.0, 8.0))
+    mxnet_side, caffe_side = paired_inputs({"data": contract}, 0, image=image)
     expected = cv2.resize(image, (120, 90), interpolation=cv2.INTER_LINEAR).astype(np.float32).transpose(2, 0, 1)
     assert np.array_equal(caffe_side["data"][1], expected[::-1])
     mean, std = np.array([10.0, 20.0, 30.0])[:, None, None], np.array([2.0, 4.0, 8.0])[:, None, None]

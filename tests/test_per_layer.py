@@ -44,7 +44,7 @@ def _report(tmp_path, extra_passes=()):
     options = Options(merge_bn=False, inplace=False)
     compiled = compile_graph(import_symbol(symbol, params, SHAPES), "caffe", options, extra_passes=extra_passes)
     prototxt, caffemodel = compiled.save(str(tmp_path / "out"))
-    mxnet_inputs, caffe_inputs = paired_inputs(SHAPES, 0, options)
+    mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, 0)
     return compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs)
 
 
@@ -99,7 +99,7 @@ def test_the_plot_marks_the_broken_layer_of_a_deep_zoo_model(tmp_path):
     options = Options(merge_bn=False, inplace=False)
     compiled = compile_graph(import_model(net, shape), "caffe", options, extra_passes=[broken])
     prototxt, caffemodel = compiled.save(str(tmp_path / "broken"))
-    mxnet_inputs, caffe_inputs = paired_inputs({"data": shape}, 0, options)
+    mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, 0)
     results = {runtime: compare_layers(net, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime)
                for runtime in available_runtimes()}
     drawn = plot_per_layer(results, str(tmp_path / "divergence.png"), compiled.output_layers, title="resnet50_v1")

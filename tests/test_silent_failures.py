@@ -72,7 +72,7 @@ def test_unparsable_comparison_scalar_is_a_clear_error():
     """Was: `_greater_scalar` with an unparsable scalar escaped as a ValueError traceback (MXNet's loader catches
     'abc' itself, so the frontend's own check is tested where it runs: the node's builder)."""
     from compiler.errors import ConversionError
-    from compiler.frontend.table import NodeContext, builder_for
+    from compiler.frontend.lowering import NodeContext, builder_for
     from compiler.ir import Graph, Origin, TensorType
 
     graph = Graph()

@@ -1,7 +1,8 @@
 """Emitter registry: IR op kind → the Caffe layers that compute it, shared by every target that has them.
 
-An emitter declares every layer type it may produce (`layers`), optionally the narrower set one op needs on one
-target (`layers_for`), and the attribute combinations it cannot express exactly (`legal`). The legality check
+An emitter declares every layer type it may produce (`layers`, plus those of the shared helpers it calls,
+`helpers`: each helper declares its own with @writes), optionally the narrower set one op needs on one target
+(`layers_for`), and the attribute combinations it cannot express exactly (`legal`). The legality check
 reads exactly these declarations, and emission refuses a layer type the declaration did not name, so the two
 can never disagree. Every module in this package registers its emitters on import: a new op's emitter needs no
 line in this file."""
@@ -64,14 +65,25 @@ class Emitter:
 EMITTERS: dict[str, Emitter] = {}
 
 
-def emitter(op_class, *, layers: tuple[str, ...], layers_for: Callable | None = None, legal: Callable | None = None):
+def emitter(op_class, *, layers: tuple[str, ...] = (), helpers=(), layers_for: Callable | None = None,
+            legal: Callable | None = None):
     def register(function):
         kind = op_class.__name__
         if kind in EMITTERS:
             raise TypeError(f"two emitters for {kind}")
-        EMITTERS[kind] = Emitter(kind, frozenset(layers), function, legal, layers_for)
+        declared = frozenset(layers).union(*(helper.writes for helper in helpers))
+        EMITTERS[kind] = Emitter(kind, declared, function, legal, layers_for)
         return function
     return register
+
+
+def writes(*layers: str):
+    """Declare the layer types a helper that several emitters call may write; an emitter that calls it names it in
+    `helpers=` instead of repeating them."""
+    def mark(function):
+        function.writes = frozenset(layers)
+        return function
+    return mark
 
 
 def layers_needed(op: Op, target) -> frozenset[str]:

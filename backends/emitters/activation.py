@@ -6,26 +6,28 @@ import math
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.activation import AbsVal, Activation, Exp, LeakyReLU, Log, ReLU6, Softmax
+from compiler.ops import AbsVal, Activation, Exp, LeakyReLU, Log, ReLU6, Softmax
+from compiler.ops.activation import SELU_ALPHA, SELU_LAMBDA, ActivationFunction, LeakyFunction
 
-_SINGLE_LAYER = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "TanH", "softrelu": "BNLL"}
-SELU_LAMBDA = 1.0507009873554805
-SELU_ALPHA = 1.6732632423543772
+# Each activation function as the Caffe layers that compute it (the first computes it alone, when there is one).
+ACTIVATION_LAYERS = {ActivationFunction.RELU: ("ReLU",), ActivationFunction.SIGMOID: ("Sigmoid",),
+                     ActivationFunction.TANH: ("TanH",), ActivationFunction.SOFTRELU: ("BNLL",),
+                     ActivationFunction.SOFTSIGN: ("AbsVal", "Power", "Eltwise")}
+LEAKY_LAYERS = {LeakyFunction.LEAKY: ("ReLU",), LeakyFunction.RRELU: ("ReLU",), LeakyFunction.PRELU: ("PReLU",),
+                LeakyFunction.ELU: ("ELU",), LeakyFunction.SELU: ("ELU", "Power"), LeakyFunction.GELU: ()}
 
 
-def _activation_layers(op, target) -> frozenset[str]:
-    act = op.attrs.act_type
-    return frozenset({_SINGLE_LAYER[act]} if act in _SINGLE_LAYER else {"AbsVal", "Power", "Eltwise"})
+def _all_layers(table: dict) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(layer for layers in table.values() for layer in layers))
 
 
-@emitter(Activation, layers=("ReLU", "Sigmoid", "TanH", "BNLL", "AbsVal", "Power", "Eltwise"),
-         layers_for=_activation_layers)
+@emitter(Activation, layers=_all_layers(ACTIVATION_LAYERS),
+         layers_for=lambda op, target: frozenset(ACTIVATION_LAYERS[op.attrs.act_type]))
 def emit_activation(op, ctx: EmitContext) -> None:
     x = op.operands[0]
-    act = op.attrs.act_type
-    if act in _SINGLE_LAYER:
-        ctx.add(_SINGLE_LAYER[act], name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)],
-                source=op.result)
+    layers = ACTIVATION_LAYERS[op.attrs.act_type]
+    if len(layers) == 1:
+        ctx.add(layers[0], name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)], source=op.result)
         return
     # softsign: x·(1+|x|)⁻¹ (docs/mxnet.md#activations)
     magnitude = ctx.new_blob(f"{op.name}_abs")
@@ -38,36 +40,31 @@ def emit_activation(op, ctx: EmitContext) -> None:
 
 
 def _leaky_legality(op, target) -> str | None:
-    if op.attrs.act_type == "gelu":
-        return "GELU has no exact Caffe layer or composition"
+    if not LEAKY_LAYERS[op.attrs.act_type]:
+        return f"{op.attrs.act_type.upper()} has no exact Caffe layer or composition"
     return None
 
 
-def _leaky_layers(op, target) -> frozenset[str]:
-    return frozenset({"leaky": {"ReLU"}, "rrelu": {"ReLU"}, "prelu": {"PReLU"}, "elu": {"ELU"},
-                      "selu": {"ELU", "Power"}, "gelu": set()}[op.attrs.act_type])
-
-
-@emitter(LeakyReLU, layers=("ReLU", "PReLU", "ELU", "Power"), layers_for=_leaky_layers, legal=_leaky_legality)
+@emitter(LeakyReLU, layers=_all_layers(LEAKY_LAYERS), layers_for=lambda op, target: frozenset(
+    LEAKY_LAYERS[op.attrs.act_type]), legal=_leaky_legality)
 def emit_leaky_relu(op, ctx: EmitContext) -> None:
     a: LeakyReLU = op.attrs
     x = op.operands[0]
     bottom, top = ctx.bottom(x), ctx.top(op.result)
-    if a.act_type in ("leaky", "rrelu"):
-        slope = a.slope if a.act_type == "leaky" else (a.lower_bound + a.upper_bound) / 2
+    if a.act_type in (LeakyFunction.LEAKY, LeakyFunction.RRELU):
         ctx.add("ReLU", name=op.name, bottoms=[bottom], tops=[top],
-                params={"relu_param": {"negative_slope": slope}}, source=op.result)
-    elif a.act_type == "prelu":
+                params={"relu_param": {"negative_slope": a.inference_slope}}, source=op.result)
+    elif a.act_type is LeakyFunction.PRELU:
         channels = x.type.shape[1]
         # A shared slope would need a 0-axis blob, which BVLC requires and OpenCV cannot load; the same slope
         # repeated per channel is exact everywhere.
         slopes = np.broadcast_to(const(op.operands[1]), (channels,))
         ctx.add("PReLU", name=op.name, bottoms=[bottom], tops=[top], params={"prelu_param": {"channel_shared": False}},
                 blobs=[slopes], source=op.result)
-    elif a.act_type == "elu":
+    elif a.act_type is LeakyFunction.ELU:
         ctx.add("ELU", name=op.name, bottoms=[bottom], tops=[top], params={"elu_param": {"alpha": a.slope}},
                 source=op.result)
-    elif a.act_type == "selu":
+    elif a.act_type is LeakyFunction.SELU:
         inner = ctx.new_blob(f"{op.name}_elu")
         ctx.add("ELU", name=f"{op.name}_elu", bottoms=[bottom], tops=[inner],
                 params={"elu_param": {"alpha": SELU_ALPHA}})

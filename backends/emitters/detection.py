@@ -1,11 +1,9 @@
-"""Emitters for compiler/ops/detection.py: PriorBox, DetectionOutput, Normalize (caffe-ssd layers) and ncnn's
+"""Emitters for compiler/ops/detection.py: PriorBox, DetectionOutput (caffe-ssd layers) and ncnn's
 Yolov3DetectionOutput."""
 from __future__ import annotations
 
-import numpy as np
-
-from backends.emitters import EmitContext, const, emitter
-from compiler.ops.detection import DetectionOutput, Normalize, PriorBox, Yolov3DetectionOutput
+from backends.emitters import EmitContext, emitter
+from compiler.ops import DetectionOutput, PriorBox, Yolov3DetectionOutput
 
 
 @emitter(PriorBox, layers=("PriorBox",))
@@ -43,17 +41,6 @@ def emit_detection_output(op, ctx: EmitContext) -> None:
              "confidence_threshold": a.confidence_threshold}
     ctx.add("DetectionOutput", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands], tops=[ctx.top(op.result)],
             params={"detection_output_param": param}, source=op.result)
-
-
-@emitter(Normalize, layers=("Normalize",))
-def emit_normalize(op, ctx: EmitContext) -> None:
-    a: Normalize = op.attrs
-    ctx.add("Normalize", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"norm_param": {"across_spatial": a.across_spatial, "channel_shared": a.channel_shared,
-                                   "eps": a.eps}},
-            # a shared scale is a 0-axis blob, the shape caffe-ssd allocates (OpenCV reads it as one value)
-            blobs=[np.asarray(const(op.operands[1])).reshape(()) if a.channel_shared else const(op.operands[1])],
-            source=op.result)
 
 
 @emitter(Yolov3DetectionOutput, layers=("Yolov3DetectionOutput",))

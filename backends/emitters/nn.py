@@ -1,28 +1,13 @@
-"""Emitters for compiler/ops/nn.py: Convolution, InnerProduct, Pooling (+ exact floor slicing), BatchNorm, Scale."""
+"""Emitters for compiler/ops/nn.py: Convolution, Deconvolution, InnerProduct, Pooling (+ exact floor slicing)."""
 from __future__ import annotations
 
 import attrs
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from compiler.ops.nn import (LRN, BatchNorm, Convolution, Deconvolution, FullyConnected, Pooling, Scale,
-                             pooled_size)
-
-
-def geometry(prefix: str, values: tuple[int, int], square_name: str) -> dict:
-    """Square geometry as one value; otherwise the explicit _h/_w pair every consumer reads."""
-    if values[0] == values[1]:
-        return {square_name: values[0]}
-    return {f"{prefix}_h": values[0], f"{prefix}_w": values[1]}
-
-
-def convolution_geometry(kernel, stride, pad) -> dict:
-    """ConvolutionParameter geometry; its kernel_size/stride/pad are repeated fields, the _h/_w forms are not."""
-    param = {}
-    for prefix, values in (("kernel", kernel), ("stride", stride), ("pad", pad)):
-        single = geometry(prefix, values, "kernel_size" if prefix == "kernel" else prefix)
-        param.update({k: [v] if k in ("kernel_size", "stride", "pad") else v for k, v in single.items()})
-    return param
+from backends.emitters.shared import convolution_geometry, geometry, slice_range
+from compiler.ops import Convolution, Deconvolution, FullyConnected, Pooling
+from compiler.ops.nn import PoolType, pooled_size
 
 
 @emitter(Convolution, layers=("Convolution",))
@@ -50,7 +35,7 @@ def _deconvolution_legality(op, target) -> str | None:
     return None
 
 
-@emitter(Deconvolution, layers=("Deconvolution", "Slice", "Silence", "Power"), legal=_deconvolution_legality)
+@emitter(Deconvolution, layers=("Deconvolution",), helpers=(slice_range,), legal=_deconvolution_legality)
 def emit_deconvolution(op, ctx: EmitContext) -> None:
     """MXNet's `adj` keeps `adj` more rows (columns) at the end of the full transposed convolution than `pad`
     suggests: the output is full[pad : pad + out]. With pad − adj, Caffe's Deconvolution gives full[pad − adj :],
@@ -59,8 +44,6 @@ def emit_deconvolution(op, ctx: EmitContext) -> None:
     if not any(a.adj):
         emit_convolution(op, ctx, layer="Deconvolution")
         return
-    from backends.emitters.tensor import slice_range
-
     wider = attrs.evolve(a, pad=tuple(p - adj for p, adj in zip(a.pad, a.adj)), adj=(0, 0))
     blob = ctx.new_blob(f"{op.name}_full")
     emit_convolution(op, ctx, layer="Deconvolution", a=wider, top=blob, source=False, name=f"{op.name}_full")
@@ -104,7 +87,7 @@ def caffe_pooled_size(size: int, kernel: int, stride: int, pad: int, any_pad: bo
 
 def pooling_legality(op, target) -> str | None:
     a: Pooling = op.attrs
-    if a.pool_type == "lp":
+    if a.pool_type is PoolType.LP:
         return (f"p_value {a.p_value}: MXNet's Lp pooling takes the real root of a signed sum of powers, which no "
                 "Caffe layer computes (p 1 and 2 convert)")
     if a.global_pool:
@@ -146,13 +129,13 @@ def _padded_average_as_convolution(op, ctx: EmitContext, top: str, source) -> No
 
 
 def _excludes_padding(a: Pooling) -> bool:
-    return a.pool_type == "avg" and not a.global_pool and not a.includes_pad and any(a.pad)
+    return a.pool_type is PoolType.AVG and not a.global_pool and not a.includes_pad and any(a.pad)
 
 
 def _rescaled(a: Pooling) -> bool:
     """Whether Caffe's average needs a factor per output position: to exclude the padding from the divisor, or
     to turn the average back into a sum."""
-    return _excludes_padding(a) or a.pool_type == "sum"
+    return _excludes_padding(a) or a.pool_type is PoolType.SUM
 
 
 def _window_counts(size: int, kernel: int, stride: int, pad: int, outputs: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +148,7 @@ def _window_counts(size: int, kernel: int, stride: int, pad: int, outputs: int) 
 
 def _averaged_by_convolution(a: Pooling, target) -> bool:
     """Padded averages (and sums) for a consumer that excludes padding from its AVE divisor."""
-    return a.pool_type in ("avg", "sum") and any(a.pad) and not a.global_pool and \
+    return a.pool_type in (PoolType.AVG, PoolType.SUM) and any(a.pad) and not a.global_pool and \
         not target.policy.average_pool_counts_padding
 
 
@@ -191,7 +174,7 @@ def _exclude_padding(op, ctx: EmitContext, summed: str, divisors, a: Pooling | N
     for size, k, s, p, out, divisor in zip(in_hw, a.kernel, a.stride, a.pad, out_hw, divisors):
         caffe, real = _window_counts(size, k, s, p, out)
         applied = caffe if divisor is None else np.full(out, float(divisor))
-        factors.append(applied if a.pool_type == "sum" else applied / real)
+        factors.append(applied if a.pool_type is PoolType.SUM else applied / real)
     if ctx.target.policy.axis_params:
         ctx.add("Scale", name=op.name, bottoms=[summed], tops=[ctx.top(op.result)],
                 params={"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
@@ -234,7 +217,7 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         else:
             _padded_average_as_convolution(op, ctx, ctx.top(op.result), op.result)
         return
-    param = {"pool": "MAX" if a.pool_type == "max" else "AVE"}
+    param = {"pool": "MAX" if a.pool_type is PoolType.MAX else "AVE"}
     x = op.operands[0]
     if a.global_pool and not ctx.target.policy.global_pooling_flattens and not corrected:
         param["global_pooling"] = True
@@ -268,65 +251,3 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         top = kept
     if corrected:
         _exclude_padding(op, ctx, top, (None, None), a)
-
-
-@emitter(BatchNorm, layers=("BatchNorm", "Scale"))
-def emit_batchnorm(op, ctx: EmitContext) -> None:
-    a: BatchNorm = op.attrs
-    x, gamma, beta, mean, var = op.operands
-    normalized = ctx.new_blob(f"{op.name}_normalized")
-    # Scale factor blob [1.0]: a 0 there makes every consumer zero the statistics (docs/caffe.md#batchnorm).
-    ctx.add("BatchNorm", name=op.name, bottoms=[ctx.bottom(x)], tops=[normalized],
-            params={"batch_norm_param": {"use_global_stats": True, "eps": float(np.float32(a.eps))}},
-            blobs=[const(mean), const(var), np.ones(1, np.float32)])
-    scale = np.ones_like(const(gamma)) if a.fix_gamma else const(gamma)
-    ctx.add("Scale", name=f"{op.name}_scale", bottoms=[normalized], tops=[ctx.top(op.result)],
-            params={"scale_param": {"bias_term": True}}, blobs=[scale, const(beta)], source=op.result)
-
-
-def _scale_legality(op, target) -> str | None:
-    x, scale = op.operands[:2]
-    if not scale.is_constant:
-        # A second bottom of (N, C) on axis 0 is what every consumer multiplies per channel.
-        if not target.policy.axis_params and not (op.attrs.axis == 0 and scale.type.shape == x.type.shape[:2]):
-            return f"{target.name} multiplies a second Scale bottom per channel only; this one is {scale.type.shape}"
-        return None
-    if (op.attrs.axis, op.attrs.num_axes) != (1, 1) and not target.policy.axis_params:
-        return f"{target.name} ignores Scale's axis and num_axes and scales per channel"
-    return None
-
-
-@emitter(Scale, layers=("Scale",), legal=_scale_legality)
-def emit_scale(op, ctx: EmitContext) -> None:
-    a: Scale = op.attrs
-    x, scale = op.operands[:2]
-    param = {"bias_term": len(op.operands) == 3}
-    if a.axis != 1:
-        param["axis"] = a.axis
-    if a.num_axes != 1 and scale.is_constant:   # with a second bottom, its shape says how many axes
-        param["num_axes"] = a.num_axes
-    bottoms = [ctx.bottom(x)] + ([ctx.bottom(scale)] if not scale.is_constant else [])
-    ctx.add("Scale", name=op.name, bottoms=bottoms, tops=[ctx.top(op.result)], params={"scale_param": param},
-            blobs=[const(v) for v in op.operands[1:] if v.is_constant], source=op.result)
-
-
-
-def _lrn_legality(op, target) -> str | None:
-    if op.attrs.nsize % 2 == 0:
-        return f"nsize {op.attrs.nsize}: Caffe's LRN takes odd window sizes only"
-    return None
-
-
-@emitter(LRN, layers=("LRN", "Power"), legal=_lrn_legality)
-def emit_lrn(op, ctx: EmitContext) -> None:
-    """OpenCV and ncnn ignore LRN's k (they take 1), so k goes outside: x / (k + α/n·S)^β =
-    k^(−β) · x / (1 + (α/k)/n·S)^β, an LRN with k 1 and α/k, then a Power for k ≠ 1."""
-    a: LRN = op.attrs
-    last = a.knorm == 1.0
-    top = ctx.top(op.result) if last else ctx.new_blob(f"{op.name}_unit_k")
-    ctx.add("LRN", name=op.name if last else f"{op.name}_unit_k", bottoms=[ctx.bottom(op.operands[0])], tops=[top],
-            params={"lrn_param": {"local_size": a.nsize, "alpha": a.alpha / a.knorm, "beta": a.beta, "k": 1.0}},
-            source=op.result if last else None)
-    if not last:
-        ctx.add("Power", name=op.name, bottoms=[top], tops=[ctx.top(op.result)],
-                params={"power_param": {"scale": a.knorm ** -a.beta}}, source=op.result)

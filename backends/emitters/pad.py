@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from backends.emitters import EmitContext, emitter
-from backends.emitters.nn import convolution_geometry
-from backends.emitters.tensor import slice_range
-from compiler.ops.nn import Pad
+from backends.emitters.shared import convolution_geometry, slice_range
+from compiler.ops.nn import Pad, PadMode
 
 
 def _pad_legality(op, target) -> str | None:
-    if op.attrs.mode == "constant" and op.attrs.constant_value != 0:
+    if op.attrs.mode is PadMode.CONSTANT and op.attrs.constant_value != 0:
         return (f"padding with {op.attrs.constant_value} has no exact form (Caffe pads with zeros, and x − c + c "
                 "rounds)")
     return None
@@ -71,9 +70,9 @@ def _mirror_axis(op, ctx: EmitContext, blob: str, axis: int, size: int, before: 
     return out
 
 
-@emitter(Pad, layers=("Convolution", "Slice", "Silence", "Concat", "Power"), legal=_pad_legality)
+@emitter(Pad, layers=("Convolution", "Slice", "Silence", "Concat"), helpers=(slice_range,), legal=_pad_legality)
 def emit_pad(op, ctx: EmitContext) -> None:
-    if op.attrs.mode == "constant":
+    if op.attrs.mode is PadMode.CONSTANT:
         _zero_pad(op, ctx)
         return
     _, _, h, w = op.operands[0].type.shape

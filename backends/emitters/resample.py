@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
-from backends.emitters.nn import convolution_geometry
-from backends.emitters.tensor import reshape_blob
+from backends.emitters.shared import convolution_geometry, reshape_blob, writes
 from compiler.ops.nn import Resample2D
 
 
+@writes("Convolution")
 def _axis_map(ctx: EmitContext, name: str, bottom: str, matrix: np.ndarray, groups: int) -> str:
     """A Convolution with kernel (1, K) applying `matrix` (M, K) to the last axis of each of `groups` planes."""
     outputs, span = matrix.shape
@@ -30,7 +30,7 @@ def _axis_map(ctx: EmitContext, name: str, bottom: str, matrix: np.ndarray, grou
     return top
 
 
-@emitter(Resample2D, layers=("Convolution", "Reshape"))
+@emitter(Resample2D, helpers=(_axis_map, reshape_blob))
 def emit_resample(op, ctx: EmitContext) -> None:
     x, rows, cols = op.operands
     n, c, h, w = x.type.shape

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from backends.emitters import EmitContext, emitter
-from compiler.ops.detection import SliceAxis
-from compiler.ops.tensor import (Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum,
-                                 Reshape, Split, Squeeze, Transpose)
+from backends.emitters.shared import negated, reshape_blob, slice_range
+from compiler.ops import (Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum, Reshape,
+                          SliceAxis, Split, Squeeze, Transpose)
+from compiler.ops.arith import EltwiseOperation
 
 
 @emitter(Flatten, layers=("Flatten",))
@@ -86,7 +87,7 @@ def emit_reduce(op, ctx: EmitContext) -> None:
     shape = list(x.type.shape)
     blob = ctx.bottom(x)
     if reduction.negated:
-        blob = _negated(ctx, f"{op.name}_negated", blob)
+        blob = negated(ctx, f"{op.name}_negated", blob)
     runs = _runs(reduction.axes(len(shape)))
     actual = tuple(shape)
     for number, (a, b) in enumerate(runs):
@@ -94,7 +95,7 @@ def emit_reduce(op, ctx: EmitContext) -> None:
         blob, actual = _reduce_run(ctx, reduction, name, blob, actual, tuple(shape), a, b)
         shape[a:b + 1] = [1] * (b - a + 1)
     if reduction.negated:
-        blob = _negated(ctx, f"{op.name}_min", blob)
+        blob = negated(ctx, f"{op.name}_min", blob)
     reshape_blob(ctx, op.name, blob, op.result.type.shape, top=ctx.top(op.result), source=op.result)
 
 
@@ -112,7 +113,7 @@ def _reduce_run(ctx: EmitContext, reduction, name: str, blob: str, actual: tuple
             parts = [ctx.new_blob(f"{name}_term{i}") for i in range(terms)]
             ctx.add("Slice", name=f"{name}_terms", bottoms=[blob], tops=parts,
                     params={"slice_param": {"axis": a, "slice_point": list(range(1, terms))}})
-            word = "sum" if reduction.eltwise == "SUM" else "max"
+            word = "sum" if reduction.eltwise is EltwiseOperation.SUM else "max"
             blob = ctx.new_blob(f"{name}_{word}")
             ctx.add("Eltwise", name=f"{name}_{word}", bottoms=parts, tops=[blob],
                     params={"eltwise_param": {"operation": reduction.eltwise}})
@@ -134,14 +135,8 @@ def _reduce_run(ctx: EmitContext, reduction, name: str, blob: str, actual: tuple
     return blob, actual
 
 
-def _negated(ctx: EmitContext, name: str, bottom: str) -> str:
-    top = ctx.new_blob(name)
-    ctx.add("Power", name=name, bottoms=[bottom], tops=[top], params={"power_param": {"scale": -1.0}})
-    return top
-
-
 for _reduction in (ReduceSum, ReduceMean, ReduceMax, ReduceMin):
-    emitter(_reduction, layers=("Reshape", "Slice", "Eltwise", "Power", "Pooling"),
+    emitter(_reduction, layers=("Slice", "Eltwise", "Power", "Pooling"), helpers=(negated, reshape_blob),
             legal=_reduction_legality)(emit_reduce)
 
 
@@ -161,40 +156,7 @@ def emit_split(op, ctx: EmitContext) -> None:
             ctx.add("Power", name=value.name, bottoms=[top], tops=[ctx.top(value)], source=value)
 
 
-def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | None = None, source=None) -> str:
-    top = top or ctx.new_blob(name)
-    ctx.add("Reshape", name=name, bottoms=[bottom], tops=[top],
-            params={"reshape_param": {"shape": {"dim": list(shape)}}}, source=source)
-    return top
-
-
-def slice_range(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, begin: int, end: int, top: str,
-                source=None) -> None:
-    """top = bottom[begin:end] along axis: a Slice at begin and end whose other parts go to a Silence (which never
-    ends the net: the layer that reads top follows it).
-
-    A runtime asked for a layer's output returns its first top. When the kept part is not first (begin > 0) and
-    it is a graph output, an identity Power copies it out, so that the output's layer has it as its first top."""
-    points = [p for p in (begin, end) if 0 < p < size]
-    copy_out = begin > 0 and source is not None and any(v is source for v in ctx.graph.outputs)
-    part = ctx.new_blob(f"{name}_part") if copy_out else top
-    tops, dropped = [], []
-    for start in [0, *points]:
-        if start == begin:
-            tops.append(part)
-        else:
-            dropped.append(ctx.new_blob(f"{name}_unused{start}"))
-            tops.append(dropped[-1])
-    ctx.add("Slice", name=f"{name}_part" if copy_out else name, bottoms=[bottom], tops=tops,
-            params={"slice_param": {"axis": axis, "slice_point": points}},
-            source=source if begin == 0 else None)
-    if dropped:
-        ctx.add("Silence", name=f"{name}_silence", bottoms=dropped, tops=[])
-    if copy_out:
-        ctx.add("Power", name=name, bottoms=[part], tops=[top], source=source)
-
-
-@emitter(SliceAxis, layers=("Slice", "Silence", "Power"))
+@emitter(SliceAxis, helpers=(slice_range,))
 def emit_slice_axis(op, ctx: EmitContext) -> None:
     x = op.operands[0]
     axis = op.attrs.positive_axis(x.type.rank)

@@ -1,28 +1,38 @@
 """The compiler API for toolchain builders: source → IR → passes → legality → Caffe files."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import os
 
 import attrs
 
-from compiler.driver.heads import cut_decoder, decode_metadata, is_cut_model
-from compiler.errors import BadModel
-from compiler.ir.graph import Graph
+from compiler.contract import DetectionEnding, InputContract, identity_contracts
+from compiler.ir.graph import Graph, Value
 from compiler.options import Options
+
+if TYPE_CHECKING:   # imported when used: building the dialects' protobuf classes takes a moment
+    from backends.target import Target
+    from compiler.driver.sources import ModelSource
+    from passes.manager import Report
 
 
 @attrs.define
 class Compilation:
-    """A compiled model: the final IR, the pass report, and the Caffe layers ready to be written."""
+    """A compiled model: the final IR, the pass report, the Caffe layers ready to be written, and what the model
+    takes (its input contract) and ends in."""
     graph: Graph
-    target: object
-    report: object
+    target: Target
+    report: Report
     layers: list
     name: str
+    options: Options = attrs.field(factory=Options)
+    inputs: dict[str, InputContract] = attrs.field(factory=dict)   # graph input name -> its contract
     decode: dict | None = None   # what the application does after the model (a detector cut before its decoder)
+    detections: DetectionEnding | None = None   # set when the model ends in detections
     notes: list = attrs.field(factory=list)   # how the outputs differ from the source's in form or in edge cases
     approximations: list = attrs.field(factory=list)   # chosen by an option, outside the pass report
-    source: object = None        # the Gluon block imported (a detector's cut for the target), if it was one
+    source: ModelSource | None = None   # what was imported
 
     @property
     def exact(self) -> bool:
@@ -48,11 +58,21 @@ class Compilation:
     def input_names(self) -> list[str]:
         return [layer.tops[0] for layer in self.layers if layer.type == "Input"]
 
+    def layer_of(self, value: Value) -> str:
+        """The name of the layer whose first top carries IR value `value`."""
+        return next(layer.name for layer in self.layers if layer.source == value.name)
+
     @property
     def output_layers(self) -> list[str]:
         """Names of the layers whose first top is each graph output, in output order."""
         by_source = {layer.source: layer.name for layer in self.layers if layer.source is not None}
         return [by_source[v.name] for v in self.graph.outputs]
+
+    def report_json(self) -> dict:
+        """PREFIX.report.json: the options, the input contract, the passes, and the notes and approximations."""
+        return {**self.report.to_dict(), "target": self.target.name, "exact": self.exact,
+                "options": _options_json(self.options), "inputs": [c.to_json() for c in self.inputs.values()],
+                "decode": self.decode, "notes": list(self.notes), "approximations": list(self.approximations)}
 
     def save(self, prefix: str) -> tuple[str, str]:
         """Write PREFIX.prototxt and PREFIX.caffemodel (and PREFIX.decode.json for a model cut before its
@@ -65,6 +85,11 @@ class Compilation:
         if self.decode is not None:
             write_text_atomically(prefix + ".decode.json", json.dumps(self.decode, indent=2) + "\n")
         return written
+
+
+def _options_json(options: Options) -> dict:
+    return {field.name: (list(value) if isinstance(value, tuple) else value)
+            for field in attrs.fields(Options) for value in [getattr(options, field.name)]}
 
 
 def _append_softmax(graph: Graph) -> None:
@@ -88,16 +113,17 @@ def _compute_every_output(graph: Graph) -> None:
 
 def run_passes(graph: Graph, target: str = "caffe", options: Options | None = None, extra_passes=(),
                after_pass=None):
-    """Run the target's pass pipeline over an IR graph (changed in place); returns the pass report.
-    `after_pass(record)` is called after each pass."""
+    """Run the target's pass pipeline over an IR graph (changed in place); returns (the pass report, the pass
+    context, whose `inputs` hold the input contract). `after_pass(record)` is called after each pass."""
     from backends import get_target
     from passes import PassContext, pipeline
 
     options = options or Options()
     chosen = get_target(target)
-    ctx = PassContext(options=options, target=chosen)
-    return pipeline(disable=chosen.dropped_passes + tuple(options.disable_passes), extra=extra_passes).run(
+    ctx = PassContext(options=options, target=chosen, inputs=identity_contracts(graph))
+    report = pipeline(disable=chosen.dropped_passes + tuple(options.disable_passes), extra=extra_passes).run(
         graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir, after_pass=after_pass)
+    return report, ctx
 
 
 def compile_graph(graph: Graph, target: str = "caffe", options: Options | None = None,
@@ -106,10 +132,11 @@ def compile_graph(graph: Graph, target: str = "caffe", options: Options | None =
     options = options or Options()
     if options.softmax:
         _append_softmax(graph)
-    return emit(graph, target, options, run_passes(graph, target, options, extra_passes))
+    report, ctx = run_passes(graph, target, options, extra_passes)
+    return emit(graph, target, options, report, ctx)
 
 
-def emit(graph: Graph, target: str, options: Options, report) -> Compilation:
+def emit(graph: Graph, target: str, options: Options, report, ctx) -> Compilation:
     """The last step of compile_graph, after the passes: check the IR and its legality, emit the layers."""
     from backends import get_target
     from backends.emitters import emit_graph
@@ -119,8 +146,10 @@ def emit(graph: Graph, target: str, options: Options, report) -> Compilation:
     _compute_every_output(graph)
     graph.verify()
     check(graph, chosen)
-    compiled = Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name)
-    compiled.decode = _named_decode(report.decode, compiled)
+    compiled = Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name,
+                           options=options, inputs={v.name: ctx.inputs[v.name] for v in graph.inputs})
+    compiled.decode = _named_decode(ctx.decode, compiled)
+    compiled.detections = ctx.detections
     return compiled
 
 
@@ -134,30 +163,13 @@ def _named_decode(decode: dict | None, compiled: Compilation) -> dict | None:
     return named
 
 
-def _first_shape(input_shape):
-    """The (first) input's shape from any accepted input_shape form, or None."""
-    from compiler.frontend import normalise_input_shapes
-
-    return None if input_shape is None else next(iter(normalise_input_shapes(input_shape).values()), None)
-
-
-def import_model(source, input_shape=None, *, params: str | None = None) -> Graph:
-    """Build the IR from a Gluon HybridBlock, a `*-symbol.json` path (+ params path) or an existing Graph."""
-    from compiler import frontend
-
-    if isinstance(source, Graph):
-        return source
-    if isinstance(source, (str, os.PathLike)):
-        path = os.fspath(source)
-        if params is None:
-            raise BadModel(f"{path} needs its params file", hint="pass params=PREFIX-0000.params (--params)")
-        if input_shape is None:
-            raise BadModel("a symbol file needs an input shape", hint="pass input_shape=(1,3,224,224) "
-                                                                      "(--input-shape 1,3,224,224)")
-        return frontend.import_files(path, params, input_shape)
-    if input_shape is None:
-        raise BadModel("a Gluon block needs an input shape", hint="pass input_shape=(1,3,224,224)")
-    return frontend.import_block(cut_decoder(source, _first_shape(input_shape)), input_shape)
+def import_model(source, input_shape=None, *, params: str | None = None, target: str = "caffe",
+                 options: Options | None = None) -> Graph:
+    """Build the IR from a Gluon HybridBlock (as its family prepares it for `target`), a `*-symbol.json` path (+ params
+    path) or an existing Graph."""
+    from backends import get_target
+    return model_source(source, input_shape, get_target(target), options or Options(), params).import_graph(
+        input_shape)
 
 
 def compile_model(source, input_shape=None, *, target: str = "caffe", options: Options | None = None,
@@ -165,27 +177,49 @@ def compile_model(source, input_shape=None, *, target: str = "caffe", options: O
     """Compile a model for a Caffe target.
 
     Args:
-        source: a Gluon HybridBlock, a path to `prefix-symbol.json`, or an IR Graph.
+        source: a Gluon HybridBlock, a path to `prefix-symbol.json`, an IR Graph, or a ModelSource.
         input_shape: (N,C,H,W), a list of shapes, or {input name: shape}.
         target: a backend name (see `backends.target_names()`).
         options: an Options; keyword fields (to_bgr=..., merge_bn=...) build one, or override its fields.
         params: the params file when `source` is a symbol file.
     Returns:
-        a Compilation (graph, report, layers) whose .save(prefix) writes the files.
+        a Compilation (graph, report, layers, input contract) whose .save(prefix) writes the files.
     Raises:
         ConversionError (or a subclass) naming the node, op and attribute at fault.
     """
     from backends import get_target
 
     options = attrs.evolve(options, **option_fields) if options is not None else Options(**option_fields)
-    is_block = not isinstance(source, (Graph, str, os.PathLike))
-    if is_block:
-        source = cut_decoder(source, _first_shape(input_shape), get_target(target), options)
-    graph = import_model(source, input_shape, params=params)
-    notes, approximations = source.finish_graph(graph) if is_cut_model(source) else ([], [])
+    prepared = model_source(source, input_shape, get_target(target), options, params)
+    graph = prepared.import_graph(input_shape)
+    notes, approximations = prepared.finish(graph)
     compiled = compile_graph(graph, target, options)
-    compiled.decode = decode_metadata(source, compiled) or compiled.decode
-    compiled.notes, compiled.approximations = notes, approximations
-    if is_block:
-        compiled.source = source
+    compiled.decode = prepared.decode_metadata(compiled.graph.inputs[0].type.shape,
+                                               compiled.output_layers) or compiled.decode
+    compiled.notes, compiled.approximations, compiled.source = notes, approximations, prepared
     return compiled
+
+
+def first_shape(input_shape):
+    """The (first) input's shape from any accepted input_shape form, or None."""
+    from compiler.frontend import normalise_input_shapes
+
+    return None if input_shape is None else next(iter(normalise_input_shapes(input_shape).values()), None)
+
+
+def model_source(source, input_shape, target, options, params: str | None = None) -> ModelSource:
+    """The source compile_model imports: `source` itself when it is one; an IR Graph; a `*-symbol.json` path (with
+    `params`); or a Gluon block as its family prepares it for `target` (backends.Target) and `options`."""
+    from compiler.driver.families import family_of_block
+    from compiler.driver.sources import GraphSource, ModelSource, SymbolFiles
+
+    if isinstance(source, ModelSource):
+        return source
+    if isinstance(source, Graph):
+        return GraphSource(source)
+    if isinstance(source, (str, os.PathLike)):
+        return SymbolFiles(os.fspath(source), params)
+    family = family_of_block(source)
+    prepared = family.source(source, first_shape(input_shape), target, options)
+    prepared.family = family
+    return prepared

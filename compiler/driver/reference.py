@@ -53,7 +53,7 @@ class SymbolModel:
 
         if not self.label_names:
             return self.block(*arrays)
-        inputs = self.with_labels({n: a.asnumpy() if hasattr(a, "asnumpy") else a
+        inputs = self.with_labels({n: a.asnumpy() if isinstance(a, mx.nd.NDArray) else a
                                    for n, a in zip(self.input_names, arrays)})
         return self.block(*[mx.nd.array(a) for a in inputs.values()])
 
@@ -109,38 +109,12 @@ def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
 
     from compiler.frontend import trace
 
+    block = model
     if isinstance(model, SymbolModel):
-        inputs = model.with_labels(inputs)
-    block = getattr(model, "block", model)
+        inputs, block = model.with_labels(inputs), model.block
     internals = trace(block, inputs).get_internals()
     outputs = internals.list_outputs()
     taps = [internals[outputs.index(name if name in outputs else f"{name}_output")] for name in names]
     tapped = symbol_block(taps, list(inputs), block.collect_params())
     values = tapped(*[mx.nd.array(a) for a in inputs.values()])
     return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]
-
-
-def _read_net(prototxt: str):
-    from google.protobuf import text_format
-
-    from backends.schema import reader
-
-    with open(prototxt, encoding="utf-8") as f:
-        return text_format.Parse(f.read(), reader().NetParameter(), allow_unknown_field=True)
-
-
-def input_shapes_of(prototxt: str) -> dict[str, tuple[int, ...]]:
-    return {layer.top[0]: tuple(layer.input_param.shape[0].dim) for layer in _read_net(prototxt).layer
-            if layer.type == "Input"}
-
-
-def output_layers_of(prototxt: str) -> list[str]:
-    """Layers whose top no later layer reads (Silence excluded), in file order."""
-    net = _read_net(prototxt)
-    consumed = set()
-    outputs = []
-    for layer in reversed(net.layer):
-        if layer.type != "Silence" and any(t not in consumed for t in layer.top):
-            outputs.append(layer.name)
-        consumed.update(b for b in layer.bottom)
-    return list(reversed(outputs))

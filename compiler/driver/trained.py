@@ -3,19 +3,15 @@ scripts write these) or by `net.collect_params().save`, or GluonCV's own pretrai
 from __future__ import annotations
 
 import os
-import re
 
 from compiler.driver import zoo
-from compiler.driver.heads import cut_decoder
+from compiler.driver.families import family_named
 from compiler.errors import BadModel, ParamError
-
-# The parameter MXNet names when a file and a net disagree (its loader's messages, not the model's strings).
-_NAMED = re.compile(r"Parameter '([^']+)'")
 
 
 def _built(name: str, arguments: dict, input_shape, pretrained: bool = False):
-    """The architecture; class names for a detector whose builder takes none (a VOC or COCO preset fine-tuned with
-    reset_class) are set after the build, as the training script set them."""
+    """The architecture; class names for a detector whose builder takes none (a VOC or COCO preset fine-tuned on
+    new classes) are set after the build, as the training script set them."""
     from gluoncv.model_zoo import model_zoo
 
     arguments = dict(arguments)
@@ -24,14 +20,13 @@ def _built(name: str, arguments: dict, input_shape, pretrained: bool = False):
     renamed = isinstance(classes, (list, tuple)) and builder is not None and not zoo.takes_class_names(builder)
     if renamed:
         del arguments["classes"]
+    family = family_named(name.lower())
+    if renamed and not family.takes_new_classes:
+        raise BadModel(f"'{name}' takes no class names", hint="--classes is for detectors; a classifier takes "
+                                                              "--zoo-arg classes=K")
     net = zoo.get_zoo_model(name, arguments, input_shape, pretrained=pretrained)
     if renamed:
-        if not hasattr(net, "reset_class"):
-            raise BadModel(f"'{name}' takes no class names", hint="--classes is for detectors; a classifier takes "
-                                                                  "--zoo-arg classes=K")
-        if not pretrained:
-            net.initialize()   # deferred: reset_class reads the predictors' context, the file then fills them
-        net.reset_class(list(classes))
+        family.set_classes(net, list(classes), initialize=not pretrained)
     return net
 
 
@@ -54,42 +49,43 @@ def zoo_model_with_params(name: str, path: str, input_shape, arguments: dict | N
         raise ParamError(f"{path!r} is the params file of an exported symbol (arg:/aux: names), not the weights of "
                          f"a '{name}' net", hint="convert the exported files: gluon2caffe convert PREFIX-symbol.json "
                                                  f"--params {os.path.basename(path)}")
-    structural = set(net._collect_params_with_prefix())
+    structural = net._collect_params_with_prefix()
+    prefixed = {p.name: p for p in net.collect_params().values()}
+    expected = structural if set(loaded) & set(structural) or not set(loaded) & set(prefixed) else prefixed
+    _check_matches(name, path, expected, {key: array.shape for key, array in loaded.items()})
     try:
-        if set(loaded) & structural or not set(loaded) & set(net.collect_params()):
+        if expected is structural:
             net.load_parameters(path, ctx=mx.cpu())
         else:
             net.collect_params().load(path, ctx=mx.cpu())
     except (AssertionError, mx.base.MXNetError, ValueError) as exc:
-        raise _mismatch(name, path, str(exc)) from None
+        raise ParamError(f"the weights in {os.path.basename(path)} do not fit '{name}': "
+                         f"{str(exc).strip()[:200]}", node=name, op="model") from None
     mx.nd.waitall()
-    return cut_decoder(net, tuple(input_shape))
+    return net
 
 
-def _mismatch(name: str, path: str, message: str) -> ParamError:
-    first = message.strip().splitlines()[0] if message.strip() else "they do not match"
-    found = _NAMED.search(message)
-    parameter = found.group(1) if found else None
-    if "shape incompatible" in message or "shape" in first.lower():
-        shapes = re.search(r"expected (\([^)]*\)) vs saved (\([^)]*\))", message)
-        detail = f"the net needs {shapes.group(1)}, the file holds {shapes.group(2)}" if shapes else first
-        return ParamError(f"parameter '{parameter}': {detail}", node=name, op="model", attribute=parameter,
-                          hint="build the architecture the file was trained with: --zoo-arg classes=K for a "
-                               "classifier, --classes a,b,… for a detector, other --zoo-arg values as in training")
-    if "missing" in first:
-        return ParamError(f"parameter '{parameter}' is not in {os.path.basename(path)}", node=name, op="model",
-                          attribute=parameter, hint="the file was saved from another architecture; check the zoo "
-                                                    "name and its --zoo-arg values")
-    if "not present" in first:
-        return ParamError(f"{os.path.basename(path)} holds '{parameter}', which the '{name}' net has no place for",
-                          node=name, op="model", attribute=parameter,
-                          hint="the file was saved from another architecture; check the zoo name and its --zoo-arg "
-                               "values")
-    return ParamError(f"the weights in {os.path.basename(path)} do not fit '{name}': {first[:200]}", node=name,
-                      op="model", attribute=parameter)
+def _check_matches(name: str, path: str, expected: dict, found: dict) -> None:
+    """ParamError naming the first parameter (key → Parameter) the net needs and the file lacks, the first whose
+    shapes differ (a dimension 0 in the net is still to be inferred), or the first the file holds and the net has no
+    place for."""
+    file = os.path.basename(path)
+    retrain = ("build the architecture the file was trained with: --zoo-arg classes=K for a classifier, --classes "
+               "a,b,… for a detector, other --zoo-arg values as in training")
+    other = "the file was saved from another architecture; check the zoo name and its --zoo-arg values"
+    for key, parameter in expected.items():
+        if key not in found:
+            raise ParamError(f"parameter '{key}' is not in {file}", node=name, op="model", attribute=key, hint=other)
+        shape, held = parameter.shape, tuple(found[key])
+        if shape is not None and (len(shape) != len(held) or any(d not in (0, h) for d, h in zip(shape, held))):
+            raise ParamError(f"parameter '{parameter.name}': the net needs {tuple(shape)}, the file holds {held}",
+                             node=name, op="model", attribute=parameter.name, hint=retrain)
+    extra = sorted(set(found) - set(expected))
+    if extra:
+        raise ParamError(f"{file} holds '{extra[0]}', which the '{name}' net has no place for", node=name,
+                         op="model", attribute=extra[0], hint=other)
 
 
 def pretrained_zoo_model(name: str, input_shape, arguments: dict | None = None):
     """`name` with GluonCV's pretrained weights, from its model store (see zoo.pretrained_file)."""
-    net = _built(name, arguments or {}, input_shape, pretrained=True)
-    return cut_decoder(net, tuple(input_shape))
+    return _built(name, arguments or {}, input_shape, pretrained=True)

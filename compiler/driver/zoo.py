@@ -1,31 +1,18 @@
-"""GluonCV model-zoo networks with seeded random weights and calibrated-then-perturbed BatchNorm statistics."""
+"""GluonCV model-zoo networks built offline, with seeded random weights and calibrated-then-perturbed BatchNorm
+statistics. What differs between families (input sizes, builder arguments, refusals, the tuning of random detector
+heads) is asked of the model's family (compiler/driver/families)."""
 from __future__ import annotations
 
 import contextlib
 import inspect
 import os
-import re
 
 import numpy as np
 
-from compiler.driver.heads import cut_decoder
+from compiler.driver.families import family_named
 from compiler.errors import BadModel, ConversionError, UnsupportedOp
 
-# Default input sizes of the families that do not take 224×224 (first match wins).
-# Sizes are (height, width): pose nets take 256×192 people crops, monodepth2 the 640×192 (or 1024×320) frames its
-# name gives; two-stage detectors their 600-pixel short side.
-_INPUT_SIZE = (("cifar_", 32), ("nasnet_6_4032", 331), ("nasnet_7_1920", 224), ("xception", 299),
-               ("inceptionv3", 299), ("ssd_300", 300), ("ssd_512", 512), ("center_net", 512), ("yolo3", 416),
-               ("_pose_", (256, 192)),
-               ("alpha_pose", (256, 192)), ("640x192", (192, 640)), ("1024x320", (320, 1024)),
-               ("monodepth2", (192, 640)), ("rcnn", (600, 800)))
-_SEGMENTATION_SIZE = 480
 DEFAULT_CLASSES = ("class_a", "class_b", "class_c")
-# Builder arguments that would load weights from the network; every zoo build turns them off where accepted.
-_OFFLINE = {"pretrained_base": False, "use_kinetics_pretrain": False}
-# Segmentation builders fix their output size (and PSP its pooling grid) at construction: GluonCV's SegBaseModel
-# resizes to height × width, default crop_size 480. A build for a chosen input passes its size.
-_SIZED_AT_BUILD = re.compile(r"^(fcn_|psp_|deeplab|icnet_|fastscnn|danet_|hrnet_.*_s$)")
 
 
 # Random BatchNorm scales. Their 3× spread across channels makes a per-channel mistake show; the range below 1
@@ -37,19 +24,6 @@ GAMMA = (0.2, 0.6)
 # output, more than the tolerance; with DEEP_GAMMA 2.2e-5 at 240×240 (8.3e-5 with GAMMA there).
 DEEP_NET_NORMS, DEEP_GAMMA = 250, (0.1, 0.3)
 BETA = (0.3, 0.8)   # random BatchNorm shifts (see randomize)
-
-
-def default_input_shape(name: str, arguments: dict | None = None) -> tuple[int, int, int, int]:
-    """The input a model takes by default; a video model's batch carries its `num_segments` frames."""
-    size = next((s for key, s in _INPUT_SIZE if name.startswith(key) or key in name),
-                _SEGMENTATION_SIZE if _SIZED_AT_BUILD.search(name) else 224)
-    height, width = size if isinstance(size, tuple) else (size, size)
-    channels = 6 if "posenet" in name else 3   # monodepth2's pose nets take two frames stacked on channels
-    return ((arguments or {}).get("num_segments", 1), channels, height, width)
-
-
-def is_detector(name: str) -> bool:
-    return name.startswith(("ssd_", "yolo", "faster_rcnn", "center_net"))
 
 
 @contextlib.contextmanager
@@ -152,16 +126,17 @@ def _nested_builds_offline(builder):
 
 
 def builder_arguments(name: str) -> tuple[dict, dict]:
-    """The offline arguments (_OFFLINE) for this model's builder: (those it names, those it may take through
-    **kwargs — most segmentation, pose and depth builders forward them to the network, a classifier's to a block
-    that refuses them)."""
+    """The arguments that keep this model's builder offline (its family's offline_arguments): (those it names, those
+    it may take through **kwargs — most segmentation, pose and depth builders forward them to the network, a
+    classifier's to a block that refuses them)."""
     from gluoncv.model_zoo import model_zoo
 
+    offline = family_named(name.lower()).offline_arguments
     builder = model_zoo._models.get(name.lower())
     parameters = inspect.signature(builder).parameters if builder is not None else {}
-    named = {k: v for k, v in _OFFLINE.items() if k in parameters}
+    named = {k: v for k, v in offline.items() if k in parameters}
     forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    return named, ({k: v for k, v in _OFFLINE.items() if k not in named} if forwards else {})
+    return named, ({k: v for k, v in offline.items() if k not in named} if forwards else {})
 
 
 def takes_class_names(builder) -> bool:
@@ -172,31 +147,26 @@ def takes_class_names(builder) -> bool:
 
 
 def _build_offline(name: str, arguments: dict, input_shape=None, pretrained: bool = False):
-    """get_model with the offline arguments (and, for a segmentation net, the input size); one that only **kwargs
-    took and something downstream refused as unexpected is dropped and the build retried. `pretrained` loads
-    GluonCV's own weights for the whole net (its backbone is still built without)."""
+    """get_model with the offline arguments (and those the family's builder takes for this input). An argument that
+    only **kwargs took and something downstream refused is left out and the build retried: Python's TypeError names
+    the refused keyword (the only record of which one it was), else the last one goes. `pretrained` loads GluonCV's
+    own weights for the whole net (its backbone is still built without)."""
     from gluoncv import model_zoo
 
     named, forwarded = builder_arguments(name)
     builder = model_zoo.model_zoo._models[name.lower()]
     if takes_class_names(builder) and "classes" not in arguments:
         named["classes"] = list(DEFAULT_CLASSES)   # the *_custom detectors take the user's classes (--classes)
-    if input_shape is not None and _SIZED_AT_BUILD.search(name):
-        forwarded.update(height=int(input_shape[2]), width=int(input_shape[3]))
+    if input_shape is not None:
+        forwarded.update(family_named(name).builder_arguments(name, input_shape))
     while True:
         try:
             return model_zoo.get_model(name, pretrained=pretrained, **{**named, **forwarded, **arguments})
         except (TypeError, Warning) as exc:   # GluonCV's darknet raises a Warning for an unexpected keyword
             if not forwarded:
                 raise
-            named_in_message = [k for k in forwarded if f"'{k}'" in str(exc)]
-            del forwarded[(named_in_message or list(forwarded))[-1]]
-
-
-# Families refused before they are built, with the reason (their builds or traces fail in ways that hide it).
-_NO_CAFFE_FORM = ((re.compile(r"(faster|doublehead|mask)_rcnn"),
-                   "a two-stage detector: its region proposals (box_nms per image) and ROIAlign over the proposed, "
-                   "data-dependent boxes have no Caffe layer"),)
+            refused = [k for k in forwarded if f"'{k}'" in str(exc)]
+            del forwarded[(refused or list(forwarded))[-1]]
 
 
 def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None, pretrained: bool = False):
@@ -209,11 +179,10 @@ def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None, pr
     if name.lower() not in model_zoo.get_model_list():
         raise BadModel(f"'{name}' is not a GluonCV model-zoo name",
                        hint="see gluoncv.model_zoo.get_model_list(), or pass a *-symbol.json path")
-    for pattern, reason in _NO_CAFFE_FORM:
-        if pattern.search(name.lower()):
-            raise UnsupportedOp(f"'{name}' is not converted: {reason}", node=name, op="model",
-                                hint="convert its backbone (e.g. resnet50_v1b) and run the detection stage "
-                                     "outside Caffe")
+    reason = family_named(name.lower()).refusal(name.lower())
+    if reason is not None:
+        raise UnsupportedOp(f"'{name}' is not converted: {reason}", node=name, op="model",
+                            hint="convert its backbone (e.g. resnet50_v1b) and run the detection stage outside Caffe")
     try:
         builder = model_zoo.model_zoo._models[name.lower()]
         # A fresh name scope: layer names (yolov30_…) are then the same however many models this process built.
@@ -331,112 +300,24 @@ def randomize(net, seed: int, input_shape, calibration_batch: int = 2):
     return net
 
 
-def tune_ssd_heads(net, seed: int, input_shape, max_candidates: int = 200) -> None:
-    """Give a random SSD well-separated detections: box offsets scaled to std 1 and class logits to std 3 per level,
-    then a background bias large enough that at most `max_candidates` (anchor, class) scores pass 0.01. Random
-    weights otherwise give flat or saturated scores (ties make any comparison of detections meaningless) and, in
-    nets without BatchNorm, box offsets whose exp() overflows."""
-    import mxnet as mx
-
-    from compiler.driver.reference import mxnet_internals
-
-    rng = np.random.RandomState(seed + 1)
-    batch = {"data": rng.standard_normal(input_shape).astype(np.float32)}
-    box_convs = [bp.predictor for bp in net.box_predictors]
-    for conv, value in zip(box_convs, mxnet_internals(net, batch, [c.name + "_fwd" for c in box_convs])):
-        factor = 1.0 / max(float(value.std()), 1e-6)
-        for param in (conv.weight, conv.bias):
-            param.set_data(param.data() * factor)
-    convs = [cp.predictor for cp in net.class_predictors]
-    logits = mxnet_internals(net, batch, [conv.name + "_fwd" for conv in convs])
-    classes = net.num_classes + 1
-    per_level = []
-    for conv, value in zip(convs, logits):
-        factor = 3.0 / max(float(value.std()), 1e-6)
-        for param in (conv.weight, conv.bias):
-            param.set_data(param.data() * factor)
-        n, channels, h, w = value.shape
-        per_level.append((value * factor).reshape(n, channels // classes, classes, h, w).transpose(0, 3, 4, 1, 2)
-                         .reshape(-1, classes))
-    scores = np.concatenate(per_level).astype(np.float64)
-
-    def candidates(background: float) -> int:
-        shifted = scores.copy()
-        shifted[:, 0] += background
-        shifted -= shifted.max(axis=1, keepdims=True)
-        probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-        return int((probs[:, 1:] > 0.01).sum())
-
-    low, high = 0.0, 40.0
-    for _ in range(30):
-        middle = (low + high) / 2
-        low, high = (middle, high) if candidates(middle) > max_candidates else (low, middle)
-    for conv in convs:
-        bias = conv.bias.data().asnumpy()
-        bias[::classes] += high
-        conv.bias.set_data(mx.nd.array(bias))
-    mx.nd.waitall()
-
-
-def tune_yolo_heads(net, seed: int, input_shape, max_candidates: int = 200) -> None:
-    """Give a random YOLOv3 well-separated detections, as tune_ssd_heads does for SSD: box offsets scaled to std 1
-    (exp() of random logits overflows), class and objectness logits to std 3, then one objectness bias shift that
-    leaves at most `max_candidates` (box, class) scores above 0.01 — so GluonCV's top-k before NMS never binds."""
-    import mxnet as mx
-
-    from compiler.driver.reference import mxnet_internals
-
-    rng = np.random.RandomState(seed + 2)
-    batch = {"data": rng.standard_normal(input_shape).astype(np.float32)}
-    convs = [output.prediction for output in net.yolo_outputs]
-    logits = mxnet_internals(net, batch, [conv.name + "_fwd" for conv in convs])
-    per_level = []
-    for output, conv, value in zip(net.yolo_outputs, convs, logits):
-        anchors, preds = output._num_anchors, output._num_pred
-        value = value.reshape(value.shape[0], anchors, preds, -1)
-        factor = np.ones((anchors, preds))
-        factor[:, :4] = 1.0 / max(float(value[:, :, :4].std()), 1e-6)
-        factor[:, 4:] = 3.0 / max(float(value[:, :, 4:].std()), 1e-6)
-        for param in (conv.weight, conv.bias):
-            data = param.data().asnumpy()
-            param.set_data(mx.nd.array(data * factor.reshape((-1,) + (1,) * (data.ndim - 1))))
-        per_level.append((value * factor[None, :, :, None]).transpose(0, 1, 3, 2).reshape(-1, preds))
-    rows = np.concatenate(per_level).astype(np.float64)
-
-    def candidates(shift: float) -> int:
-        objectness = 1 / (1 + np.exp(-(rows[:, 4:5] + shift)))
-        return int(((1 / (1 + np.exp(-rows[:, 5:]))) * objectness > 0.01).sum())
-
-    low, high = -40.0, 0.0
-    for _ in range(30):
-        middle = (low + high) / 2
-        low, high = (low, middle) if candidates(middle) > max_candidates else (middle, high)
-    for output, conv in zip(net.yolo_outputs, convs):
-        bias = conv.bias.data().asnumpy().reshape(output._num_anchors, output._num_pred)
-        bias[:, 4] += low
-        conv.bias.set_data(mx.nd.array(bias.reshape(-1)))
-    mx.nd.waitall()
-
-
 def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | None = None):
+    """`name` built offline for `input_shape` (its family's default when None) with seeded random weights: the
+    whole net, as GluonCV runs it (compile_model cuts what the target cannot run)."""
     import mxnet as mx
-
-    from compiler.frontend.symbol import mxnet_message
 
     from compiler.frontend import refuse_imperative_blocks
+    from compiler.frontend.symbol import mxnet_message
 
-    shape = tuple(input_shape or default_input_shape(name, arguments))
+    family = family_named(name.lower())
+    shape = tuple(input_shape or family.default_input_shape(name, arguments))
     net = get_zoo_model(name, arguments, shape)
     refuse_imperative_blocks(net)
     try:
         randomize(net, seed, shape)
-        if hasattr(net, "class_predictors"):
-            tune_ssd_heads(net, seed, shape)
-        if hasattr(net, "yolo_outputs"):
-            tune_yolo_heads(net, seed, shape)
+        family.tune(net, seed, shape)
     except (mx.base.MXNetError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else str(exc).splitlines()[0]
         raise BadModel(f"'{name}' cannot run on input shape {shape}: {message}",
                        hint="pass an --input-shape the model accepts (e.g. its default "
-                            f"{','.join(map(str, default_input_shape(name)))})") from None
-    return cut_decoder(net, shape)   # what is converted is what verification runs
+                            f"{','.join(map(str, family.default_input_shape(name)))})") from None
+    return net

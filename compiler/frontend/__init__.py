@@ -1,7 +1,6 @@
 """Frontends: a live Gluon HybridBlock, or exported `prefix-symbol.json` + `prefix-NNNN.params` files."""
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -83,27 +82,6 @@ def refuse_imperative_blocks(net, detail: str = "") -> None:
                        hint="such a block has no symbol graph to convert; replace it by a hybridizable one")
 
 
-@contextlib.contextmanager
-def single_op_box_decoder(net):
-    """Trace GluonCV's box decoders as `_contrib_box_decode`. Pretrained GluonCV SSDs are built with
-    `minimal_opset=True`, which spells the same decoding as a dozen elementary ops that fuse_ssd_head does not
-    match; both forms compute the same function (gluoncv/nn/coder.py). The box_decode path also rewrites the
-    decoder's `_clip` (None → -1), which the minimal path would then apply as a clamp, so both are restored."""
-    switched = []
-
-    def visit(block):
-        if getattr(block, "_minimal_opset", False) and hasattr(block, "_stds"):
-            switched.append((block, block._clip))
-            block._minimal_opset = False
-    net.apply(visit)
-    try:
-        yield
-    finally:
-        for block, clip in switched:
-            block._minimal_opset = True
-            block._clip = clip
-
-
 def trace(block, input_names, canonical_form: bool = True) -> "object":
     """The symbol a Gluon block computes on variables `input_names`, as its JSON describes it (see canonical;
     canonical_form=False leaves that to the caller)."""
@@ -111,8 +89,7 @@ def trace(block, input_names, canonical_form: bool = True) -> "object":
 
     from compiler.frontend.symbol import canonical
 
-    with single_op_box_decoder(block):
-        traced = block(*[mx.sym.var(n) for n in input_names])
+    traced = block(*[mx.sym.var(n) for n in input_names])
     symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
     return canonical(symbol) if canonical_form else symbol
 

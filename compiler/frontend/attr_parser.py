@@ -1,6 +1,7 @@
 """MXNet attribute strings → values of an op field's declared type, with a small literal parser (never eval)."""
 from __future__ import annotations
 
+import enum
 import functools
 import math
 import re
@@ -96,6 +97,11 @@ def _coerce(value, hint):
             except _Unparsable as exc:
                 errors.append(str(exc))
         raise _Unparsable("; ".join(errors))
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        words = {str(member.value): member for member in hint}
+        if isinstance(value, (str, int, float)) and str(value) in words:
+            return words[str(value)]
+        raise _Unparsable(f"expected one of {', '.join(words)}, got {value!r}")
     if origin is typing.Literal:
         if value in args or str(value) in args:
             return str(value) if str(value) in args else value

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from compiler.errors import BadModel, ParamError, ShapeMismatch, UnsupportedOp
-from compiler.frontend.table import TRAINING_ONLY_OPERANDS, NodeContext, builder_for
+from compiler.frontend.lowering import NodeContext, builder_for, training_only_operands
 from compiler.ir.cycles import cyclic_gc_paused
 from compiler.ir.graph import Graph, Origin, Value
 from compiler.ir.types import TensorType
@@ -38,15 +38,9 @@ def load_symbol_json(text: str, source: str = "symbol JSON"):
         raise BadModel(f"{source} is JSON but not an MXNet symbol (no 'nodes'/'heads')",
                        hint="pass the *-symbol.json written by HybridBlock.export()")
     _check_structure(document, source)
-    ssd = any(node["op"] == "_contrib_box_nms" for node in document["nodes"])
     for node in document["nodes"]:
         if node["op"] != "null" and builder_for(node["op"]) is None:
-            hint = "see the README's table of supported ops; open an issue with the model"
-            if ssd and "decoder" in node["name"]:
-                hint = ("this is the minimal_opset box decoder of a pretrained GluonCV SSD: convert the live net "
-                        "(convert_ssd_model, or the zoo name), or export it after net.bbox_decoder._minimal_opset = "
-                        "False")
-            raise unsupported(node, hint)
+            raise unsupported(node)
     mx = _mxnet()
     try:
         symbol = mx.sym.load_json(text)
@@ -62,7 +56,7 @@ def label_variables(symbol) -> set[str]:
     nodes = json.loads(symbol.tojson())["nodes"]
     labels, read = set(), set()
     for node in nodes:
-        skipped = TRAINING_ONLY_OPERANDS.get(node["op"], frozenset())
+        skipped = training_only_operands(node["op"])
         for position, entry in enumerate(node.get("inputs", [])):
             source = nodes[entry[0]]
             if source["op"] == "null":
@@ -104,7 +98,7 @@ NO_CAFFE_FORM = {
 }
 
 
-def unsupported(node: dict, hint: str = "see the README's table of supported ops; open an issue with the model"):
+def unsupported(node: dict, hint: str = "see docs/ops.md for the supported ops; open an issue with the model"):
     if node["op"] == "Custom":
         attributes = node.get("attrs") or node.get("attr") or node.get("param") or {}
         kind = attributes.get("op_type", "?")
@@ -262,7 +256,7 @@ def _import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str
     for index, node in enumerate(nodes):
         if node["op"] == "null":
             continue
-        skip = TRAINING_ONLY_OPERANDS.get(node["op"], frozenset())
+        skip = training_only_operands(node["op"])
         operands = [operand(e, node) for i, e in enumerate(node.get("inputs", [])) if i not in skip]
         builder = builder_for(node["op"])
         if builder is None:

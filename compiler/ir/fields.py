@@ -1,5 +1,9 @@
-"""Field helpers shared by op classes: converters normalise shape only, validators check ranges."""
+"""Field helpers shared by op classes: converters normalise shape only, validators check ranges, and `choice` holds
+one member of a StrEnum (a sub-kind such as an activation function: a typed value, printed and parsed as the word
+MXNet writes)."""
 from __future__ import annotations
+
+import enum
 
 import attrs
 
@@ -35,3 +39,18 @@ non_negative = _check_all(lambda v: v >= 0, "non-negative")
 
 def one_of(*choices):
     return attrs.validators.in_(choices)
+
+
+def _member_of(kind: type[enum.Enum]):
+    def convert(value):
+        try:
+            return kind(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not one of {', '.join(m.value for m in kind)}") from None
+    return convert
+
+
+def choice(kind: type[enum.StrEnum], default=attrs.NOTHING):
+    """A field holding one member of `kind`; its word (as MXNet or Caffe writes it) converts to the member."""
+    convert = _member_of(kind)
+    return attrs.field(default=default if default is attrs.NOTHING else convert(default), converter=convert)

@@ -10,11 +10,20 @@ so no pass ever has to probe an op with getattr.
 | CHANNELWISE | the op treats the channels (axis 1) of operand 0 alike and apart: permuting input channels permutes the output channels, provided the per-channel constants are permuted too | `channel_constants(*types)`: indices of the constant operands whose first axis is the channel axis, or None when these attributes break the promise (default: none) |
 | INPUT_CHANNEL_WEIGHTS | operand 1 is a constant weight that reads operand 0's channels | `input_channel_layout(data_type, weight_shape)`: (shape, axis) such that the weight reshaped to `shape` has the input channel on `axis`, or None when no single weight axis holds it |
 | OUTPUT_CHANNEL_WEIGHTS | operand 1 (weight) and optional operand 2 (bias, `num_outputs` entries) produce the result | `outputs_on_channel_axis(result_type)`: whether axis 1 of the result is the weight's output axis; `scale_output_channels(weight, factor, result_type)`: the weight with the output feeding result channel c multiplied by factor[c] in float64, rounded once to float32 (None where the outputs are not on axis 1); and `num_outputs` |
-| FOLDABLE | with constant operands the result is computable in numpy exactly as the op defines it | `evaluate(*operands)` (operands in `shape_operands` arrive as their shape) |
+| FOLDABLE | with constant operands, fold_constants may replace the op by its value: `evaluate` computes in NumPy exactly what MXNet computes (same float32 operations) | `evaluate(*operands)` |
 | MAY_BE_IDENTITY | for some attributes the op computes y = x at inference | `is_identity(*types)` (default: always) |
 | VIEW | the result is operand 0's elements in the same (C) order under another shape: a Reshape to the result's shape computes it | — |
 
-`shape_operands` (any op) lists operands read for their static shape only: no value flows from them.
+`shape_operands` (any op) lists operands read for their static shape only: no value flows from them; `evaluate`
+receives their shape in their place.
+
+Every op may define `evaluate(*operands)`: its meaning in NumPy, which the reference interpreter
+(compiler/ir/interpreter.py) runs. Outside FOLDABLE ops it is a reference (float64 inside, float32 out), not a
+bit-exact copy of MXNet's arithmetic.
+
+An op definition may claim MXNet op names (`mxnet=`): the frontend lowers such a node to this op with its attributes
+parsed into the class's fields. A name has one claim: a second one (by another op, or by a frontend composite) is
+refused when it is registered.
 """
 from __future__ import annotations
 
@@ -75,8 +84,22 @@ class OpDef:
     def has(self, trait: Trait) -> bool:
         return trait in self.traits
 
+    @property
+    def has_reference(self) -> bool:
+        """Whether the op defines `evaluate`, its meaning in NumPy (the reference interpreter runs it)."""
+        return callable(getattr(self.cls, "evaluate", None))
+
 
 REGISTRY: dict[str, OpDef] = {}
+# MXNet op name -> who lowers it: an op kind (a direct claim, `mxnet=`) or a frontend composite's name.
+MXNET_CLAIMS: dict[str, str] = {}
+
+
+def claim_mxnet_name(name: str, claimant: str) -> None:
+    """Record that `claimant` lowers MXNet op `name`; a name claimed twice is a registration error."""
+    if name in MXNET_CLAIMS:
+        raise TypeError(f"MXNet op '{name}' is claimed by both {MXNET_CLAIMS[name]} and {claimant}")
+    MXNET_CLAIMS[name] = claimant
 
 
 def op_def(*, operands: tuple[str, ...] = ("data",), mxnet: tuple[str, ...] = (), ignored: tuple[str, ...] = (),
@@ -101,6 +124,8 @@ def op_def(*, operands: tuple[str, ...] = ("data",), mxnet: tuple[str, ...] = ()
                            tuple(shape_operands))
         if definition.kind in REGISTRY:
             raise TypeError(f"op kind {definition.kind} registered twice")
+        for name in definition.mxnet:
+            claim_mxnet_name(name, definition.kind)
         REGISTRY[definition.kind] = definition
         cls.DEF = definition
         return cls

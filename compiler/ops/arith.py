@@ -1,12 +1,22 @@
 """Element-wise and broadcast arithmetic (docs/mxnet.md#arithmetic)."""
 from __future__ import annotations
 
+import enum
+
 import attrs
 import numpy as np
 
+from compiler.ir.fields import choice
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 from compiler.ops.activation import Clip
+
+
+class EltwiseOperation(enum.StrEnum):
+    """Caffe Eltwise's operation."""
+    SUM = "SUM"
+    PROD = "PROD"
+    MAX = "MAX"
 
 
 @op_def(operands=("data*",), mxnet=("elemwise_add", "_Plus", "_plus", "add_n", "ElementWiseSum"),
@@ -23,20 +33,32 @@ class ElemwiseAdd:
                              + ", ".join(str(x.shape) for x in xs))
         return xs[0]
 
+    def evaluate(self, *xs):
+        return np.asarray(np.sum([np.asarray(x, np.float64) for x in xs], axis=0), np.float32)
 
-SCALAR_OPS = {"_plus_scalar": "plus", "_minus_scalar": "minus", "_rminus_scalar": "rminus", "_mul_scalar": "mul",
-              "_div_scalar": "div", "_rdiv_scalar": "rdiv", "_power_scalar": "power"}
+
+class ScalarFunction(enum.StrEnum):
+    """Which of MXNet's `_<op>_scalar` functions a ScalarOp computes (x is the data, c the scalar)."""
+    PLUS = "plus"       # x + c
+    MINUS = "minus"     # x − c
+    RMINUS = "rminus"   # c − x
+    MUL = "mul"         # x · c
+    DIV = "div"         # x / c
+    RDIV = "rdiv"       # c / x
+    POWER = "power"     # x ^ c
 
 
-_SCALAR_NUMPY = {"plus": np.add, "minus": np.subtract, "rminus": lambda x, c: c - x, "mul": np.multiply,
-                 "div": np.divide, "rdiv": lambda x, c: c / x, "power": np.power}
+_SCALAR_NUMPY = {ScalarFunction.PLUS: np.add, ScalarFunction.MINUS: np.subtract,
+                 ScalarFunction.RMINUS: lambda x, c: c - x, ScalarFunction.MUL: np.multiply,
+                 ScalarFunction.DIV: np.divide, ScalarFunction.RDIV: lambda x, c: c / x,
+                 ScalarFunction.POWER: np.power}
 
 
 @op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
 @attrs.frozen(kw_only=True)
 class ScalarOp:
     """x+c, x−c, c−x, x·c, x/c, c/x, x^c for MXNet's `_<op>_scalar` family."""
-    op: str = attrs.field(validator=attrs.validators.in_(tuple(SCALAR_OPS.values())))
+    op: ScalarFunction = choice(ScalarFunction)
     scalar: float
 
     def infer(self, x: TensorType) -> TensorType:
@@ -51,9 +73,11 @@ class ScalarOp:
         """The same function as Caffe's (shift + scale·x)^power."""
         c = self.scalar
         return {
-            "plus": lambda: Power(shift=c), "minus": lambda: Power(shift=-c), "rminus": lambda: Power(scale=-1.0, shift=c),
-            "mul": lambda: Power(scale=c), "div": lambda: Power(scale=1.0 / c),
-            "rdiv": lambda: Power(power=-1.0, scale=1.0 / c), "power": lambda: Power(power=c),
+            ScalarFunction.PLUS: lambda: Power(shift=c), ScalarFunction.MINUS: lambda: Power(shift=-c),
+            ScalarFunction.RMINUS: lambda: Power(scale=-1.0, shift=c), ScalarFunction.MUL: lambda: Power(scale=c),
+            ScalarFunction.DIV: lambda: Power(scale=1.0 / c),
+            ScalarFunction.RDIV: lambda: Power(power=-1.0, scale=1.0 / c),
+            ScalarFunction.POWER: lambda: Power(power=c),
         }[self.op]()
 
 
@@ -71,6 +95,10 @@ class Power:
 
     def infer(self, x: TensorType) -> TensorType:
         return x
+
+    def evaluate(self, x):
+        with np.errstate(all="ignore"):
+            return np.asarray(np.power(self.shift + self.scale * np.asarray(x, np.float64), self.power), np.float32)
 
 
 def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -93,7 +121,7 @@ class BroadcastBinary:
     - `constant_scale(c, constant_first)`: data ∘ c as x·w + b (b None for no bias), or None;
     - `scalar_clip(c)`: data ∘ scalar c as a Clip, or None."""
     numpy = None
-    eltwise: tuple[str, tuple[float, ...]] | None = None
+    eltwise: tuple[EltwiseOperation, tuple[float, ...]] | None = None
     negated = False
 
     def infer(self, lhs: TensorType, rhs: TensorType) -> TensorType:
@@ -119,7 +147,7 @@ def _binary(*mxnet: str):
 class BroadcastAdd(BroadcastBinary):
     """lhs + rhs with NumPy broadcasting."""
     numpy = staticmethod(np.add)
-    eltwise = ("SUM", ())
+    eltwise = (EltwiseOperation.SUM, ())
 
     def constant_scale(self, c, constant_first: bool):
         return 1.0, c
@@ -130,7 +158,7 @@ class BroadcastAdd(BroadcastBinary):
 class BroadcastSub(BroadcastBinary):
     """lhs − rhs with NumPy broadcasting."""
     numpy = staticmethod(np.subtract)
-    eltwise = ("SUM", (1.0, -1.0))
+    eltwise = (EltwiseOperation.SUM, (1.0, -1.0))
 
     def constant_scale(self, c, constant_first: bool):
         return (-1.0, c) if constant_first else (1.0, -np.asarray(c))
@@ -141,7 +169,7 @@ class BroadcastSub(BroadcastBinary):
 class BroadcastMul(BroadcastBinary):
     """lhs · rhs with NumPy broadcasting."""
     numpy = staticmethod(np.multiply)
-    eltwise = ("PROD", ())
+    eltwise = (EltwiseOperation.PROD, ())
 
     def constant_scale(self, c, constant_first: bool):
         return c, None
@@ -162,7 +190,7 @@ class BroadcastDiv(BroadcastBinary):
 class BroadcastMax(BroadcastBinary):
     """max(lhs, rhs) element-wise with NumPy broadcasting."""
     numpy = staticmethod(np.maximum)
-    eltwise = ("MAX", ())
+    eltwise = (EltwiseOperation.MAX, ())
 
     def scalar_clip(self, c: float):
         return Clip(a_min=float(c), a_max=float("inf"))
@@ -173,7 +201,7 @@ class BroadcastMax(BroadcastBinary):
 class BroadcastMin(BroadcastBinary):
     """min(lhs, rhs) element-wise with NumPy broadcasting (Caffe: −max(−lhs, −rhs), negation being exact)."""
     numpy = staticmethod(np.minimum)
-    eltwise = ("MAX", ())
+    eltwise = (EltwiseOperation.MAX, ())
     negated = True
 
     def scalar_clip(self, c: float):
@@ -184,12 +212,21 @@ class BroadcastMin(BroadcastBinary):
 @attrs.frozen(kw_only=True)
 class Eltwise:
     """Caffe Eltwise on same-shaped bottoms: SUM (with one coeff per bottom), PROD or MAX."""
-    operation: str = attrs.field(validator=attrs.validators.in_(("SUM", "PROD", "MAX")))
+    operation: EltwiseOperation = choice(EltwiseOperation)
     coeff: tuple[float, ...] = attrs.field(default=(), converter=tuple)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if len({x.shape for x in xs}) != 1 or len(xs) < 2:
             raise ValueError("Eltwise needs two or more operands of one shape")
-        if self.coeff and (len(self.coeff) != len(xs) or self.operation != "SUM"):
+        if self.coeff and (len(self.coeff) != len(xs) or self.operation is not EltwiseOperation.SUM):
             raise ValueError("coeff needs SUM and one value per operand")
         return xs[0]
+
+    def evaluate(self, *xs):
+        xs = [np.asarray(x, np.float64) for x in xs]
+        if self.operation is EltwiseOperation.PROD:
+            return np.asarray(np.prod(xs, axis=0), np.float32)
+        if self.operation is EltwiseOperation.MAX:
+            return np.asarray(np.max(xs, axis=0), np.float32)
+        coeff = self.coeff or (1.0,) * len(xs)
+        return np.asarray(sum(c * x for c, x in zip(coeff, xs)), np.float32)

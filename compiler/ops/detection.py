@@ -1,72 +1,26 @@
-"""SSD-level ops: GluonCV's post-processing as imported from MXNet, and the caffe-ssd layers that replace it."""
+"""Detection ops: GluonCV's post-processing as imported from MXNet (box_decode, box_nms), and the layers that replace
+it (caffe-ssd's PriorBox and DetectionOutput, ncnn's Yolov3DetectionOutput)."""
 from __future__ import annotations
+
+import enum
 
 import attrs
 import numpy as np
 
-from compiler.ir.fields import int_tuple
-from compiler.ir.opdef import Trait, op_def
+from compiler.ir.fields import choice
+from compiler.ir.opdef import op_def
 from compiler.ir.types import DType, TensorType
 
 
-def _axis(axis: int, rank: int) -> int:
-    a = axis + rank if axis < 0 else axis
-    if not 0 <= a < rank:
-        raise ValueError(f"axis {axis} is out of range for rank {rank}")
-    return a
+class BoxFormat(enum.StrEnum):
+    CENTER = "center"   # (cx, cy, w, h)
+    CORNER = "corner"   # (xmin, ymin, xmax, ymax)
 
 
-@op_def(mxnet=("slice_axis",), traits=(Trait.FOLDABLE,))
-@attrs.frozen(kw_only=True)
-class SliceAxis:
-    """x[..., begin:end, ...] along one axis (end None = to the end; negatives count from the end)."""
-    axis: int
-    begin: int
-    end: int | None
-
-    def positive_axis(self, rank: int) -> int:
-        return _axis(self.axis, rank)
-
-    def bounds(self, size: int) -> tuple[int, int]:
-        begin = self.begin + size if self.begin < 0 else self.begin
-        end = size if self.end is None else (self.end + size if self.end < 0 else self.end)
-        if not 0 <= begin < end <= size:
-            raise ValueError(f"slice [{self.begin}, {self.end}) is empty or out of range for size {size}")
-        return begin, end
-
-    def infer(self, x: TensorType) -> TensorType:
-        axis = _axis(self.axis, x.rank)
-        begin, end = self.bounds(x.shape[axis])
-        return x.with_shape(x.shape[:axis] + (end - begin,) + x.shape[axis + 1:])
-
-    def evaluate(self, x: np.ndarray) -> np.ndarray:
-        axis = _axis(self.axis, x.ndim)
-        begin, end = self.bounds(x.shape[axis])
-        return np.take(x, range(begin, end), axis=axis)
-
-
-@op_def(operands=("data", "shape_like"), mxnet=("slice_like",), traits=(Trait.FOLDABLE,), shape_operands=(1,))
-@attrs.frozen(kw_only=True)
-class SliceLike:
-    """data cropped (from the start) to shape_like's size on `axes` (all axes when empty)."""
-    axes: tuple[int, ...] = attrs.field(default=(), converter=int_tuple)
-
-    def _axes(self, rank: int) -> list[int]:
-        return [_axis(a, rank) for a in self.axes] if self.axes else list(range(rank))
-
-    def infer(self, data: TensorType, like: TensorType) -> TensorType:
-        shape = list(data.shape)
-        for a in self._axes(data.rank):
-            if like.shape[a] > shape[a]:
-                raise ValueError(f"cannot crop axis {a} of {data.shape} to {like.shape[a]}")
-            shape[a] = like.shape[a]
-        return data.with_shape(tuple(shape))
-
-    def evaluate(self, data: np.ndarray, like_shape: tuple[int, ...]) -> np.ndarray:
-        index = [slice(None)] * data.ndim
-        for a in self._axes(data.ndim):
-            index[a] = slice(0, like_shape[a])
-        return data[tuple(index)]
+class BoxCode(enum.StrEnum):
+    """How caffe-ssd's DetectionOutput decodes a loc row against its prior (its code_type)."""
+    CORNER = "CORNER"             # the prior's corners + variance · loc
+    CENTER_SIZE = "CENTER_SIZE"   # the prior's centre moved and its size scaled (the only code ncnn's layer has)
 
 
 @op_def(operands=("data", "anchors"), mxnet=("_contrib_box_decode",))
@@ -78,12 +32,24 @@ class BoxDecode:
     std2: float = 1.0
     std3: float = 1.0
     clip: float = -1.0
-    format: str = attrs.field(default="center", validator=attrs.validators.in_(("center", "corner")))
+    format: BoxFormat = choice(BoxFormat, default="center")
 
     def infer(self, data: TensorType, anchors: TensorType) -> TensorType:
         if data.rank != 3 or data.shape[2] != 4 or anchors.shape[-2:] != data.shape[-2:]:
             raise ValueError(f"box_decode needs (N, A, 4) data and (1, A, 4) anchors, got {data.shape}, {anchors.shape}")
         return data
+
+    def evaluate(self, data, anchors):
+        data, anchors = np.asarray(data, np.float64), np.asarray(anchors, np.float64)
+        if self.format is BoxFormat.CORNER:
+            sizes = anchors[..., 2:] - anchors[..., :2]
+            anchors = np.concatenate([anchors[..., :2] + sizes / 2, sizes], -1)
+        centre = data[..., :2] * (self.std0, self.std1) * anchors[..., 2:] + anchors[..., :2]
+        log_size = data[..., 2:] * (self.std2, self.std3)
+        if self.clip > 0:
+            log_size = np.minimum(log_size, self.clip)
+        half = np.exp(log_size) * anchors[..., 2:] / 2
+        return np.concatenate([centre - half, centre + half], -1).astype(np.float32)
 
 
 @op_def(mxnet=("_contrib_box_nms", "_contrib_box_non_maximum_suppression"))
@@ -98,105 +64,10 @@ class BoxNMS:
     id_index: int = -1
     background_id: int = -1
     force_suppress: bool = False
-    in_format: str = "corner"
-    out_format: str = "corner"
+    in_format: BoxFormat = choice(BoxFormat, default="corner")
+    out_format: BoxFormat = choice(BoxFormat, default="corner")
 
     def infer(self, x: TensorType) -> TensorType:
-        return x
-
-
-@op_def(operands=("condition", "x", "y"), mxnet=("where",))
-@attrs.frozen(kw_only=True)
-class Where:
-    """condition ? x : y, element-wise."""
-
-    def infer(self, condition: TensorType, x: TensorType, y: TensorType) -> TensorType:
-        if not condition.shape == x.shape == y.shape:
-            raise ValueError("where needs three operands of one shape")
-        return x
-
-
-@op_def()
-@attrs.frozen(kw_only=True)
-class CompareScalar:
-    """x (op) scalar as 0/1 values: `_greater_scalar` and friends."""
-    op: str = attrs.field(validator=attrs.validators.in_(("greater", "greater_equal", "lesser", "lesser_equal",
-                                                          "equal", "not_equal")))
-    scalar: float
-
-    def infer(self, x: TensorType) -> TensorType:
-        return x
-
-    def kept_above(self) -> float | None:
-        """t when this comparison is x > t (a mask that keeps what exceeds t), else None."""
-        return self.scalar if self.op == "greater" else None
-
-
-@op_def(mxnet=("zeros_like",), traits=(Trait.FOLDABLE,), shape_operands=(0,))
-@attrs.frozen(kw_only=True)
-class ZerosLike:
-    """Zeros shaped like x."""
-
-    def infer(self, x: TensorType) -> TensorType:
-        return x
-
-    def evaluate(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.zeros(shape, np.float32)
-
-
-@op_def(mxnet=("ones_like",), traits=(Trait.FOLDABLE,), shape_operands=(0,))
-@attrs.frozen(kw_only=True)
-class OnesLike:
-    """Ones shaped like x."""
-
-    def infer(self, x: TensorType) -> TensorType:
-        return x
-
-    def evaluate(self, shape: tuple[int, ...]) -> np.ndarray:
-        return np.ones(shape, np.float32)
-
-
-@op_def(operands=(), mxnet=("_arange",), ignored=("ctx",), traits=(Trait.FOLDABLE,))
-@attrs.frozen(kw_only=True)
-class Arange:
-    """start, start+step, … below stop, each repeated `repeat` times."""
-    start: float
-    stop: float | None = None
-    step: float = 1.0
-    repeat: int = 1
-    infer_range: bool = False
-    dtype: str = "float32"
-
-    def evaluate(self) -> np.ndarray:
-        start, stop = (0.0, self.start) if self.stop is None else (self.start, self.stop)
-        return np.repeat(np.arange(start, stop, self.step, dtype=np.float32), self.repeat)
-
-    def infer(self) -> TensorType:
-        return TensorType((self.evaluate().size,), DType.float32)
-
-
-@op_def(mxnet=("L2Normalization",))
-@attrs.frozen(kw_only=True)
-class L2Normalization:
-    """x / sqrt(Σx² + eps), summed per pixel over channels (`channel`), per sample (`instance`) or per channel."""
-    eps: float = 1e-10
-    mode: str = attrs.field(default="instance", validator=attrs.validators.in_(("instance", "channel", "spatial")))
-
-    def infer(self, x: TensorType) -> TensorType:
-        return x
-
-
-@op_def(operands=("data", "scale"))
-@attrs.frozen(kw_only=True)
-class Normalize:
-    """caffe-ssd Normalize: x / sqrt(Σx² + eps) · scale[c] (docs/caffe.md#normalize)."""
-    across_spatial: bool = False
-    channel_shared: bool = False
-    eps: float = 1e-10
-
-    def infer(self, x: TensorType, scale: TensorType) -> TensorType:
-        if scale.shape != (1 if self.channel_shared else x.shape[1],):
-            raise ValueError(f"scale has shape {scale.shape} for {x.shape[1]} channels")
         return x
 
 
@@ -239,6 +110,11 @@ class PriorBox:
             raise ValueError("max_size needs one value per min_size")
         return TensorType((1, 2, feature.shape[2] * feature.shape[3] * self.num_priors * 4), DType.float32)
 
+    def evaluate(self, feature_shape, image_shape):
+        boxes = self.boxes(tuple(feature_shape[2:]), tuple(image_shape[2:])).reshape(-1)
+        variances = np.tile(np.asarray(self.variance, np.float64), boxes.size // 4)
+        return np.stack([boxes, variances])[None].astype(np.float32)
+
     def boxes(self, layer_hw: tuple[int, int], image_hw: tuple[int, int], sizes=None) -> np.ndarray:
         """Corner boxes normalised by the image, in PriorBox order; `sizes` overrides (min, max) lists."""
         mins, maxs = sizes if sizes is not None else (self.min_size, self.max_size)
@@ -272,8 +148,7 @@ class DetectionOutput:
     confidence_threshold: float
     background_label_id: int = 0
     share_location: bool = True
-    code_type: str = attrs.field(default="CENTER_SIZE",
-                                 validator=attrs.validators.in_(("CORNER", "CENTER_SIZE")))
+    code_type: BoxCode = choice(BoxCode, default="CENTER_SIZE")
 
     def infer(self, loc: TensorType, conf: TensorType, priors: TensorType) -> TensorType:
         count = priors.shape[2] // 4

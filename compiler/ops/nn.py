@@ -1,24 +1,25 @@
-"""Convolution, FullyConnected, Pooling, BatchNorm (MXNet names and operator defaults; docs/mxnet.md#convolution)
-and Caffe's Scale."""
+"""Convolution, Deconvolution, FullyConnected, Pooling, Pad and separable resampling (MXNet names and operator
+defaults; docs/mxnet.md#convolution)."""
 from __future__ import annotations
 
-from typing import Literal
+import enum
 
 import attrs
 import numpy as np
 
 from compiler.ir.deferred import scaled_float32
-from compiler.ir.fields import Pair, int_tuple, non_negative, pair, positive
+from compiler.ir.fields import Pair, choice, int_tuple, non_negative, pair, positive
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
+from compiler.ops import reference
 
 
-def _expect_shape(role: str, actual: tuple, expected: tuple) -> None:
+def expect_shape(role: str, actual: tuple, expected: tuple) -> None:
     if tuple(actual) != tuple(expected):
         raise ValueError(f"{role} has shape {tuple(actual)}, expected {tuple(expected)}")
 
 
-def _require_nchw(x: TensorType, kind: str) -> None:
+def require_nchw(x: TensorType, kind: str) -> None:
     if x.rank != 4:
         raise ValueError(f"{kind} supports 2-D NCHW data only, got rank {x.rank}")
 
@@ -50,19 +51,22 @@ class Convolution:
     layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
 
     def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
-        _require_nchw(x, "Convolution")
+        require_nchw(x, "Convolution")
         n, c, h, wd = x.shape
         if c % self.num_group or self.num_filter % self.num_group:
             raise ValueError(f"channels {c} and num_filter {self.num_filter} must divide by num_group {self.num_group}")
-        _expect_shape("weight", w.shape, (self.num_filter, c // self.num_group, *self.kernel))
+        expect_shape("weight", w.shape, (self.num_filter, c // self.num_group, *self.kernel))
         if b is not None:
-            _expect_shape("bias", b.shape, (self.num_filter,))
+            expect_shape("bias", b.shape, (self.num_filter,))
         out = [conv_out(*a) for a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate)]
         return x.with_shape((n, self.num_filter, *out))
 
     def input_channel_layout(self, x: TensorType, weight_shape) -> tuple[tuple[int, ...], int] | None:
         # With groups, an input channel's weights sit in its group's block: no single axis holds them all.
         return ((weight_shape[0], weight_shape[1], -1), 1) if self.num_group == 1 else None
+
+    def evaluate(self, x, weight, bias=None):
+        return reference.conv2d(x, weight, bias, self.stride, self.pad, self.dilate, self.num_group).astype(np.float32)
 
     def scale_output_channels(self, weight, factor, result: TensorType):
         return _scaled_rows(weight, factor)
@@ -92,15 +96,15 @@ class Deconvolution:
     layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
 
     def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
-        _require_nchw(x, "Deconvolution")
+        require_nchw(x, "Deconvolution")
         n, c, h, wd = x.shape
         if self.target_shape:
             raise ValueError("target_shape recomputes pad and adj at run time; export the model with explicit pad/adj")
         if c % self.num_group or self.num_filter % self.num_group:
             raise ValueError(f"channels {c} and num_filter {self.num_filter} must divide by num_group {self.num_group}")
-        _expect_shape("weight", w.shape, (c, self.num_filter // self.num_group, *self.kernel))
+        expect_shape("weight", w.shape, (c, self.num_filter // self.num_group, *self.kernel))
         if b is not None:
-            _expect_shape("bias", b.shape, (self.num_filter,))
+            expect_shape("bias", b.shape, (self.num_filter,))
         out = [(size - 1) * s - 2 * p + d * (k - 1) + 1 + a
                for size, k, s, p, d, a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate, self.adj)]
         if min(out) < 1:
@@ -109,6 +113,10 @@ class Deconvolution:
 
     def input_channel_layout(self, x: TensorType, weight_shape) -> tuple[tuple[int, ...], int] | None:
         return ((weight_shape[0], -1), 0) if self.num_group == 1 else None
+
+    def evaluate(self, x, weight, bias=None):
+        return reference.deconv2d(x, weight, bias, self.stride, self.pad, self.dilate, self.adj,
+                                  self.num_group).astype(np.float32)
 
     @property
     def num_outputs(self) -> int:
@@ -139,11 +147,17 @@ class FullyConnected:
         return int(np.prod(x.shape[1:])) if self.flatten else x.shape[-1]
 
     def infer(self, x: TensorType, w: TensorType, b: TensorType | None = None) -> TensorType:
-        _expect_shape("weight", w.shape, (self.num_hidden, self.input_width(x)))
+        expect_shape("weight", w.shape, (self.num_hidden, self.input_width(x)))
         if b is not None:
-            _expect_shape("bias", b.shape, (self.num_hidden,))
+            expect_shape("bias", b.shape, (self.num_hidden,))
         lead = x.shape[:1] if self.flatten else x.shape[:-1]
         return x.with_shape((*lead, self.num_hidden))
+
+    def evaluate(self, x, weight, bias=None):
+        x = np.asarray(x, np.float64)
+        rows = x.reshape(x.shape[0], -1) if self.flatten else x
+        out = rows @ np.asarray(weight, np.float64).T
+        return (out if bias is None else out + np.asarray(bias, np.float64)).astype(np.float32)
 
     def acts_on_channel_axis(self, x: TensorType) -> bool:
         """Whether axis 1 of the data is among the axes the weight reads (flatten, or 2-D data)."""
@@ -180,16 +194,30 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, convention: str) 
     raise ValueError(f"pooling_convention '{convention}' is not supported for 2-D pooling (MXNet: 1-D max only)")
 
 
+class PoolType(enum.StrEnum):
+    MAX = "max"
+    AVG = "avg"
+    SUM = "sum"
+    LP = "lp"        # (Σ |x|^p)^(1/p) over the window
+
+
+class PoolingConvention(enum.StrEnum):
+    VALID = "valid"  # output size rounded down
+    FULL = "full"    # rounded up
+    SAME = "same"    # MXNet: 1-D max pooling only
+
+
+_POOL_COMBINE = {PoolType.MAX: np.max, PoolType.AVG: np.sum, PoolType.SUM: np.sum}
+
+
 @op_def(mxnet=("Pooling",), ignored=("cudnn_off",), traits=(Trait.CHANNELWISE,))
 @attrs.frozen(kw_only=True)
 class Pooling:
     """MXNet Pooling: valid = floor, full = ceil without Caffe's clip rule (docs/mxnet.md#pooling)."""
     kernel: tuple[int, ...] = attrs.field(default=(), converter=int_tuple, validator=positive)
-    pool_type: Literal["max", "avg", "sum", "lp"] = attrs.field(
-        default="max", validator=attrs.validators.in_(("max", "avg", "sum", "lp")))
+    pool_type: PoolType = choice(PoolType, default="max")
     global_pool: bool = False
-    pooling_convention: Literal["valid", "full", "same"] = attrs.field(
-        default="valid", validator=attrs.validators.in_(("valid", "full", "same")))
+    pooling_convention: PoolingConvention = choice(PoolingConvention, default="valid")
     stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
     pad: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
     count_include_pad: bool | None = None
@@ -201,7 +229,7 @@ class Pooling:
         return self.count_include_pad is None or self.count_include_pad
 
     def infer(self, x: TensorType) -> TensorType:
-        _require_nchw(x, "Pooling")
+        require_nchw(x, "Pooling")
         n, c, h, w = x.shape
         if self.global_pool:
             return x.with_shape((n, c, 1, 1))
@@ -210,59 +238,24 @@ class Pooling:
         out = [pooled_size(*a, self.pooling_convention) for a in zip((h, w), self.kernel, self.stride, self.pad)]
         return x.with_shape((n, c, *out))
 
+    def evaluate(self, x):
+        h, w = np.shape(x)[2:]
+        kernel, stride, pad = ((h, w), (1, 1), (0, 0)) if self.global_pool else (self.kernel, self.stride, self.pad)
+        out_size = self.infer(TensorType(np.shape(x))).shape[2:]
+        if self.pool_type is PoolType.LP:
+            p = self.p_value or 2
+            powers = {1: np.abs, 2: np.square}.get(p, lambda v: np.power(v, p))
+            combine = lambda window, axis: np.power(np.sum(powers(window), axis=axis), 1.0 / p)   # noqa: E731
+        else:
+            combine = _POOL_COMBINE[self.pool_type]
 
-@op_def(operands=("data", "gamma", "beta", "moving_mean", "moving_var"), mxnet=("BatchNorm",),
-        ignored=("output_mean_var", "cudnn_off", "min_calib_range", "max_calib_range"),
-        traits=(Trait.CHANNELWISE,))
-@attrs.frozen(kw_only=True)
-class BatchNorm:
-    """y = (x − mean)/sqrt(var + eps)·γ + β over axis 1; γ := 1 when fix_gamma (docs/mxnet.md#batchnorm)."""
-    eps: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
-    momentum: float = 0.9
-    fix_gamma: bool = True
-    use_global_stats: bool = False
-    axis: int = attrs.field(default=1, validator=attrs.validators.in_((1,)))
-
-    def infer(self, x, gamma, beta, mean, var) -> TensorType:
-        if x.rank < 2:
-            raise ValueError(f"BatchNorm needs a channel axis, got rank {x.rank}")
-        for role, t in (("gamma", gamma), ("beta", beta), ("moving_mean", mean), ("moving_var", var)):
-            _expect_shape(role, t.shape, (x.shape[1],))
-        return x
-
-    def channel_constants(self, *types) -> tuple[int, ...]:
-        return (1, 2, 3, 4)
-
-    def affine(self, gamma, beta, mean, var) -> tuple[np.ndarray, np.ndarray]:
-        """This BatchNorm at inference as y = x·scale + shift per channel, in float64 so that callers round once."""
-        gamma = np.ones(np.shape(gamma)) if self.fix_gamma else np.asarray(gamma, np.float64)
-        # MXNet adds eps as a float32; use exactly that value.
-        eps = float(np.float32(self.eps))
-        scale = gamma / np.sqrt(np.asarray(var, np.float64) + eps)
-        shift = np.asarray(beta, np.float64) - np.asarray(mean, np.float64) * scale
-        return scale, shift
-
-
-@op_def(operands=("data", "scale", "bias?"), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
-@attrs.frozen(kw_only=True)
-class Scale:
-    """Caffe Scale: y = x·scale (+ bias), scale shaped like x.shape[axis:axis+num_axes], a constant or data (a second
-    bottom; docs/caffe.md#scale)."""
-    axis: int = 1
-    num_axes: int = 1
-
-    def infer(self, x: TensorType, scale: TensorType, bias: TensorType | None = None) -> TensorType:
-        expected = x.shape[self.axis:self.axis + self.num_axes]
-        _expect_shape("scale", scale.shape, expected)
-        if bias is not None:
-            _expect_shape("bias", bias.shape, expected)
-        return x
-
-    def channel_constants(self, x: TensorType, *constants: TensorType) -> tuple[int, ...] | None:
-        if self.axis == 1:
-            return tuple(range(1, 1 + len(constants)))   # their first axis is the channel axis
-        return () if self.axis >= 2 else None
-
+        def divisor(rows, cols, real_rows, real_cols):
+            if self.pool_type is not PoolType.AVG:
+                return 1.0
+            return rows * cols if self.includes_pad else real_rows * real_cols
+        # An empty window: MXNet's max starts from the lowest float, its sums from 0.
+        empty = float(np.finfo(np.float32).min) if self.pool_type is PoolType.MAX else 0.0
+        return reference.pool2d(x, kernel, stride, pad, out_size, combine, divisor, empty).astype(np.float32)
 
 
 @op_def(operands=("data", "rows", "cols"), traits=(Trait.CHANNELWISE,))
@@ -272,11 +265,22 @@ class Resample2D:
     pooling) with constant rows (Ho, H) and cols (Wo, W), the same for every channel."""
 
     def infer(self, x: TensorType, rows: TensorType, cols: TensorType) -> TensorType:
-        _require_nchw(x, "Resample2D")
+        require_nchw(x, "Resample2D")
         n, c, h, w = x.shape
         if rows.rank != 2 or cols.rank != 2 or rows.shape[1] != h or cols.shape[1] != w:
             raise ValueError(f"rows {rows.shape} and cols {cols.shape} do not map a {h}×{w} plane")
         return x.with_shape((n, c, rows.shape[0], cols.shape[0]))
+
+    def evaluate(self, x, rows, cols):
+        planes = np.einsum("oh,nchw,pw->ncop", np.asarray(rows, np.float64), np.asarray(x, np.float64),
+                           np.asarray(cols, np.float64))
+        return planes.astype(np.float32)
+
+
+class PadMode(enum.StrEnum):
+    CONSTANT = "constant"   # constant_value
+    EDGE = "edge"           # copies of the edge
+    REFLECT = "reflect"     # the rows and columns mirrored, without the edge
 
 
 @op_def(mxnet=("Pad", "pad"), traits=(Trait.CHANNELWISE,))
@@ -284,8 +288,7 @@ class Resample2D:
 class Pad:
     """Pad H and W: pad_width (0, 0, 0, 0, top, bottom, left, right) with a constant, the mirrored rows and columns
     without the edge (reflect), or copies of the edge (edge)."""
-    mode: Literal["constant", "edge", "reflect"] = attrs.field(
-        default="constant", validator=attrs.validators.in_(("constant", "edge", "reflect")))
+    mode: PadMode = choice(PadMode, default="constant")
     pad_width: tuple[int, ...] = attrs.field(converter=int_tuple, validator=non_negative)
     constant_value: float = 0.0
 
@@ -295,44 +298,18 @@ class Pad:
         return tuple(self.pad_width[4:8])
 
     def infer(self, x: TensorType) -> TensorType:
-        _require_nchw(x, "Pad")
+        require_nchw(x, "Pad")
         if len(self.pad_width) != 8 or any(self.pad_width[:4]):
             raise ValueError(f"pad_width {self.pad_width} must be (0, 0, 0, 0, top, bottom, left, right)")
         top, bottom, left, right = self.hw
         n, c, h, w = x.shape
-        if self.mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+        if self.mode is PadMode.REFLECT and (max(top, bottom) >= h or max(left, right) >= w):
             raise ValueError(f"reflect padding {self.hw} needs pads smaller than the plane {h}×{w}")
         return x.with_shape((n, c, h + top + bottom, w + left + right))
 
-
-@op_def(mxnet=("LRN",), traits=(Trait.CHANNELWISE,))
-@attrs.frozen(kw_only=True)
-class LRN:
-    """Local response normalisation across channels: y = x / (knorm + alpha/nsize · Σ x²)^beta, the sum over the
-    nsize channels centred on each one (MXNet's and Caffe's LRN alike)."""
-    nsize: int = attrs.field(validator=positive)
-    alpha: float = 1e-4
-    beta: float = 0.75
-    knorm: float = 2.0
-
-    def infer(self, x: TensorType) -> TensorType:
-        if x.rank != 4:
-            raise ValueError(f"LRN takes NCHW data, got rank {x.rank}")
-        return x
-
-    def channel_constants(self, x: TensorType) -> tuple[int, ...] | None:
-        return None   # the window mixes neighbouring channels
-
-
-@op_def(operands=("data", "gamma", "beta"), mxnet=("InstanceNorm",))
-@attrs.frozen(kw_only=True)
-class InstanceNorm:
-    """y = (x − mean) / sqrt(var + eps) · γ + β, mean and var over the spatial axes of each sample and channel."""
-    eps: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
-
-    def infer(self, x: TensorType, gamma: TensorType, beta: TensorType) -> TensorType:
-        if x.rank < 3:
-            raise ValueError(f"InstanceNorm needs spatial axes, got rank {x.rank}")
-        for role, t in (("gamma", gamma), ("beta", beta)):
-            _expect_shape(role, t.shape, (x.shape[1],))
-        return x
+    def evaluate(self, x):
+        top, bottom, left, right = self.hw
+        widths = ((0, 0), (0, 0), (top, bottom), (left, right))
+        if self.mode is PadMode.CONSTANT:
+            return np.pad(x, widths, constant_values=np.float32(self.constant_value))
+        return np.pad(x, widths, mode=str(self.mode))

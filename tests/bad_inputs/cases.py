@@ -86,7 +86,7 @@ CASES = [
          message="node 'conv0', op Convolution: parameter 'conv0_weight' holds NaN or Inf values -> the weights are "
                  "corrupt; Caffe would propagate them silently"),
     Case("unknown_op", symbol="unknown_op",
-         message="node 'relu0', op FancyNewOp: no lowering for this MXNet op -> see the README's table of "
+         message="node 'relu0', op FancyNewOp: no lowering for this MXNet op -> see docs/ops.md for the "
                  "supported ops; open an issue with the model"),
     Case("lp_pooling", symbol="lp_pooling",
          message="1 op(s) cannot be expressed exactly for target 'caffe':\n  - pool0 (Pooling) as Pooling "

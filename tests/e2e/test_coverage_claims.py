@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from compiler.driver import sweep, zoo
+from compiler.driver import sweep
+from compiler.driver.families import default_input_shape
 from tests.helpers import available_runtimes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def _claims() -> list[tuple[str, dict]]:
     by_family: dict[tuple[str, str], list[dict]] = {}
     for report in REPORTS:
         for entry in json.loads(report.read_text())["models"]:
-            default = tuple(entry["input_shape"]) == zoo.default_input_shape(entry["model"])
+            default = tuple(entry["input_shape"]) == default_input_shape(entry["model"])
             verified = [s for s in entry["status"].values() if s != "other target"]
             if default and verified and all(s == "verified" for s in verified):
                 by_family.setdefault((report.name, entry["family"]), []).append(entry)

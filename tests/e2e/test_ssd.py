@@ -1,6 +1,6 @@
 """GluonCV SSD → caffe-ssd: priors, loc/conf tensors and final detections checked in OpenCV against GluonCV.
 
-The random nets get well-separated detections (compiler.driver.zoo.tune_ssd_heads): at most 200 (anchor, class) rows
+The random nets get well-separated detections (the SSD family's tune): at most 200 (anchor, class) rows
 pass the 0.01 threshold, so GluonCV's all-class nms_topk=400 never binds and both sides run the same NMS —
 the identical-settings configuration the report describes."""
 import re
@@ -83,23 +83,22 @@ def custom_ssd():
 @pytest.mark.slow
 def test_custom_mobilenetv2_ssd_through_the_seed_api(tmp_path, runtime):
     from compiler import convert_ssd_model, save_model
-    from compiler.driver.verify import paired_inputs
-    from compiler.options import Options
-    from compiler.driver.verify.ssd import verify_ssd
-    from compiler.driver.zoo import randomize, tune_ssd_heads
+    from compiler.driver.families import family_named
+    from compiler.driver.zoo import randomize
+    from tests.helpers import verify_written
 
     net = custom_ssd()
     randomize(net, 5, (1, 3, 512, 512))
-    tune_ssd_heads(net, 5, (1, 3, 512, 512))
+    family_named("ssd").tune(net, 5, (1, 3, 512, 512))
     text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=True,
                                           integer_sizes=runtime == "caffe")
     # Fractional sizes: constant priors, or six PriorBox layers with the sizes scaled to integers.
     assert [l.type for l in text_net.layer].count("PriorBox") == (6 if runtime == "caffe" else 0)
     assert [l for l in text_net.layer if l.type == "DetectionOutput"][0].detection_output_param.num_classes == 4
     prefix = str(tmp_path / "custom")
-    prototxt, caffemodel = save_model(text_net, weights, prefix)
-    mxnet_inputs, caffe_inputs = paired_inputs({"data": (1, 3, 512, 512)}, 3, Options(to_bgr=True))
-    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, 1e-4)
+    save_model(text_net, weights, prefix)
+    result = verify_written(net, (1, 3, 512, 512), prefix, runtime, "caffe-ssd", seed=3, to_bgr=True,
+                            ssd_integer_sizes=runtime == "caffe")
     assert result.ok, "\n".join(result.lines())
     assert result.detections.reference_count > 10
 
@@ -145,19 +144,17 @@ def test_pretrained_style_minimal_opset_decoder(tmp_path, runtime):
 
     from compiler import convert_ssd_model, save_model
     from compiler.driver.cli import main as cli
-    from compiler.options import Options
-    from compiler.driver.verify import paired_inputs
-    from compiler.driver.verify.ssd import verify_ssd
     from compiler.driver.zoo import random_zoo_model
+    from tests.helpers import verify_written
 
     net = random_zoo_model("ssd_512_mobilenet1.0_voc", 4)
     net.bbox_decoder._minimal_opset, net.bbox_decoder._clip = True, None   # as get_model(pretrained=True) builds it
     text_net, weights = convert_ssd_model(net, input_shape=(1, 3, 512, 512), to_bgr=False,
                                           integer_sizes=runtime == "caffe")
     assert net.bbox_decoder._minimal_opset and net.bbox_decoder._clip is None   # the user's net is left as it was
-    prototxt, caffemodel = save_model(text_net, weights, str(tmp_path / "ssd"))
-    mxnet_inputs, caffe_inputs = paired_inputs({"data": (1, 3, 512, 512)}, 1, Options())
-    result = verify_ssd(net, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, 1e-4)
+    save_model(text_net, weights, str(tmp_path / "ssd"))
+    result = verify_written(net, (1, 3, 512, 512), str(tmp_path / "ssd"), runtime, "caffe-ssd", seed=1,
+                            ssd_integer_sizes=runtime == "caffe")
     assert result.ok, "\n".join(result.lines())
 
     net.hybridize()
@@ -183,3 +180,18 @@ def test_classes_must_be_distinct_names(capsys):
     assert main(["convert", "ssd_300_mobilenet0.25_custom", "--random-init", "0", "--classes", "cat,,dog",
                  "-o", "unused"]) == 2
     assert "distinct names" in capsys.readouterr().err
+
+
+def test_vanilla_caffe_target_refuses_ssd_with_a_pointer_to_caffe_ssd():
+    from compiler.driver.api import compile_graph
+    from compiler.driver.zoo import get_zoo_model
+    from compiler.errors import UnsupportedOp
+
+    net = get_zoo_model("ssd_512_mobilenet1.0_voc")
+    net.initialize()
+    from compiler.driver.api import import_model
+
+    graph = import_model(net, (1, 3, 512, 512))
+    with pytest.raises(UnsupportedOp, match="--target caffe-ssd"):
+        compile_graph(graph, "caffe")
+

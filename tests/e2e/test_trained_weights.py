@@ -6,6 +6,7 @@ import re
 import pytest
 
 from compiler.driver import zoo
+from compiler.driver.families import family_named
 from compiler.driver.cli import main
 
 
@@ -72,7 +73,7 @@ def test_a_detector_fine_tuned_on_new_classes(tmp_path, capsys, name, shape, tar
     net.initialize()
     net.reset_class(["cat", "dog"])
     zoo.randomize(net, 1, shape)
-    (zoo.tune_ssd_heads if name.startswith("ssd") else zoo.tune_yolo_heads)(net, 1, shape)
+    family_named(name).tune(net, 1, shape)
     net.save_parameters(str(tmp_path / "detector.params"))
     code = main(["convert", name, "--params", str(tmp_path / "detector.params"), "--classes", "cat,dog",
                  "--input-shape", ",".join(map(str, shape)), "--target", target, "-o", str(tmp_path / "det"),

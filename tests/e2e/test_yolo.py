@@ -109,9 +109,9 @@ def test_ncnn_native_yolo_layer_only_behind_its_option(tmp_path, capsys):
     assert "approximation: ncnn's native Yolov3DetectionOutput" in out and "class-agnostic NMS" in out
     assert "warning: the output is an approximation" in out
     assert len(re.findall(r"prediction \S+ \(1, 75, \d+, \d+\).* ok", out)) == 3, out
-    from compiler.driver.reference import _read_net
+    from tests.helpers import read_net
 
-    layer = [l for l in _read_net(str(tmp_path / "yolo.prototxt")).layer if l.type == "Yolov3DetectionOutput"]
+    layer = [l for l in read_net(str(tmp_path / "yolo.prototxt")).layer if l.type == "Yolov3DetectionOutput"]
     assert len(layer) == 1 and len(layer[0].bottom) == 3
     param = layer[0].yolov3_detection_output_param
     assert (param.num_classes, param.num_box, param.mask_group_num) == (20, 3, 3)

@@ -4,6 +4,7 @@ model takes any size, to stay within the CI budget."""
 import pytest
 
 from compiler.driver import sweep, zoo
+from compiler.driver.families import default_input_shape
 from tests.helpers import assert_zoo_model_verifies
 
 MODELS = [
@@ -26,11 +27,11 @@ def test_dense_family_representative_verifies(tmp_path, name, shape):
 def test_dense_task_default_inputs():
     """The sizes GluonCV trains these at: pose crops 256×192, monodepth2 the frame size in its name (its pose net
     two frames on channels), segmentation its 480 crop, CenterNet 512."""
-    assert zoo.default_input_shape("simple_pose_resnet18_v1b") == (1, 3, 256, 192)
-    assert zoo.default_input_shape("monodepth2_resnet18_kitti_mono_640x192") == (1, 3, 192, 640)
-    assert zoo.default_input_shape("monodepth2_resnet18_posenet_kitti_mono_640x192") == (1, 6, 192, 640)
-    assert zoo.default_input_shape("deeplab_resnet101_ade") == (1, 3, 480, 480)
-    assert zoo.default_input_shape("center_net_resnet18_v1b_voc") == (1, 3, 512, 512)
+    assert default_input_shape("simple_pose_resnet18_v1b") == (1, 3, 256, 192)
+    assert default_input_shape("monodepth2_resnet18_kitti_mono_640x192") == (1, 3, 192, 640)
+    assert default_input_shape("monodepth2_resnet18_posenet_kitti_mono_640x192") == (1, 6, 192, 640)
+    assert default_input_shape("deeplab_resnet101_ade") == (1, 3, 480, 480)
+    assert default_input_shape("center_net_resnet18_v1b_voc") == (1, 3, 512, 512)
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ def test_action_recognition_with_a_chosen_number_of_segments(tmp_path, capsys):
     """The batch carries the segments: num_segments=3 makes the input (3, 3, 224, 224) and the consensus a mean over
     them (Reshape (1, 3, K) → mean axis 1)."""
     from compiler.driver.cli import main
-    from compiler.driver.reference import input_shapes_of
+    from tests.helpers import input_shapes_of
 
     runtime = "all" if len(available_runtimes()) > 1 else "opencv"
     code = main(["convert", "inceptionv1_ucf101", "--random-init", "0", "--zoo-arg", "num_segments=3",

@@ -1,46 +1,31 @@
-import mxnet as mx
-
 import pytest
 
-from compiler.driver.api import compile_graph
 from compiler.errors import BadAttribute
-from compiler.options import Options
-from compiler.driver.verify import compare_outputs, paired_inputs, run_runtime
-from tests.helpers import layer_types, mxnet_outputs, random_params
-from tests.passes.helpers import conv, graph_of
+from compiler.ops import Activation, Convolution
+from tests.passes.helpers import IR, check, kinds, run
 
-SHAPES = {"data": (1, 3, 9, 9)}
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 
 
-def _check(symbol, options, tmp_path):
-    params = random_params(symbol, SHAPES)
-    compiled = compile_graph(graph_of(symbol, SHAPES, params=params)[0], "caffe", options)
-    prototxt, caffemodel = compiled.save(str(tmp_path / "m"))
-    mxnet_side, caffe_side = paired_inputs(SHAPES, 3, options)
-    assert caffe_side["data"].min() >= 0 and caffe_side["data"].max() > 100   # raw pixels
-    reference = mxnet_outputs(symbol, params, mxnet_side)
-    actual = run_runtime("opencv", prototxt, caffemodel, caffe_side, compiled.output_layers)
-    (result,) = compare_outputs(["out"], reference, actual)
-    assert result.ok, str(result)
-    return compiled
+def _model():
+    ir = IR()
+    y = ir(Convolution(num_filter=4, kernel=3, pad=1), ir.input((1, 3, 9, 9)), ir.weight((4, 3, 3, 3)), name="c")
+    return ir.output(ir(Activation(act_type="relu"), y, name="r"))
 
 
-@pytest.mark.parametrize("to_bgr", [False, True])
-def test_mean_and_std_become_a_scale_at_the_input(tmp_path, to_bgr):
-    symbol = mx.sym.relu(conv(mx.sym.var("data"), "c"), name="r")
-    compiled = _check(symbol, Options(mean=MEAN, std=STD, to_bgr=to_bgr), tmp_path)
-    assert layer_types(compiled) == ["Input", "Scale", "Convolution", "ReLU"]
+def test_mean_and_std_become_a_scale_at_the_input():
+    """The model then takes raw pixels: the contract records the normalisation, and the numbers on raw pixels equal
+    the original model's on normalised ones."""
+    result, ctx, graph = check("fold_input_normalization", _model, idempotent=False, mean=MEAN, std=STD)
+    assert kinds(graph) == ["Scale", "Convolution", "Activation"]
+    assert ctx.inputs["data"].raw_pixels and ctx.inputs["data"].mean == MEAN
 
 
-def test_scale_alone_folds_into_the_first_convolution(tmp_path):
-    symbol = mx.sym.relu(conv(mx.sym.var("data"), "c"), name="r")
-    compiled = _check(symbol, Options(std=STD, input_scale=1 / 255, to_bgr=True), tmp_path)
-    assert layer_types(compiled) == ["Input", "Convolution", "ReLU"]
+def test_a_scale_alone_folds_into_the_first_convolution():
+    _, ctx, graph = check("fold_input_normalization", _model, idempotent=False, std=STD, input_scale=1 / 255)
+    assert kinds(graph) == ["Convolution", "Activation"] and ctx.inputs["data"].scale == 1 / 255
 
 
-def test_wrong_number_of_values_is_an_error():
-    symbol = conv(mx.sym.var("data"), "c")
+def test_a_wrong_number_of_values_is_an_error():
     with pytest.raises(BadAttribute, match="mean"):
-        compile_graph(graph_of(symbol, SHAPES)[0], "caffe", Options(mean=(1.0, 2.0)))
-
+        run("fold_input_normalization", _model(), mean=(1.0, 2.0))

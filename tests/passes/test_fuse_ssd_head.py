@@ -1,10 +1,8 @@
+"""The PriorBox that fuse_ssd_head fits to GluonCV anchors (passes/support/priors.py), from anchors written here."""
 import numpy as np
 import pytest
 
-from compiler.errors import UnsupportedOp
-from compiler.ir import Graph, Origin, TensorType
-from compiler.ops import Activation
-from passes.fuse_ssd_head import prior_box_for
+from passes.support.priors import NoPriorBox, prior_box_for
 
 
 def gluon_anchors(h, w, step, size, next_size, ratios, order="ssd"):
@@ -25,12 +23,6 @@ def gluon_anchors(h, w, step, size, next_size, ratios, order="ssd"):
     return np.asarray(cells, np.float32).reshape(h, w, -1, 4).astype(np.float64)
 
 
-def _where():
-    g = Graph()
-    x = g.input("x", TensorType((1, 1)))
-    return g.add(Activation(act_type="relu"), x, name="head", origin=Origin("cls0", "Convolution"))
-
-
 def _corners(anchors, image):
     cx, cy, w, h = np.moveaxis(anchors, -1, 0)
     return np.stack([(cx - w / 2) / image, (cy - h / 2) / image, (cx + w / 2) / image, (cy + h / 2) / image], -1)
@@ -39,7 +31,7 @@ def _corners(anchors, image):
 @pytest.mark.parametrize("size, next_size, ratios", [(30, 60, [1, 2, 0.5]), (51.2, 102.4, [1, 2, 0.5, 3, 1 / 3])])
 def test_priors_reproduce_ssd_anchors(size, next_size, ratios):
     anchors = gluon_anchors(5, 5, 8, size, next_size, ratios)
-    prior, order = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2), _where())
+    prior, order = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2))
     assert order == list(range(len(ratios) + 1))
     assert prior.min_size == pytest.approx((size,)) and prior.max_size == pytest.approx((next_size,), rel=1e-5)
     assert prior.step_h == prior.step_w == 8 and prior.offset == 0.5
@@ -49,13 +41,13 @@ def test_priors_reproduce_ssd_anchors(size, next_size, ratios):
 
 def test_single_cell_level_uses_gluoncv_offset():
     anchors = gluon_anchors(1, 1, 300, 264, 315, [1, 2, 0.5])
-    prior, _ = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2), _where())
+    prior, _ = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2))
     assert prior.step_w == 300 and prior.offset == 0.5
 
 
 def test_lite_order_is_mapped_to_prior_order():
     anchors = gluon_anchors(3, 3, 16, 60, 110, [1, 2, 0.5, 3, 1 / 3], order="lite")
-    prior, order = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2), _where())
+    prior, order = prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2))
     assert order == [0, 2, 3, 4, 5, 1]
     reordered = anchors[:, :, np.argsort(order)]
     assert np.abs(prior.boxes((3, 3), (300, 300)) - _corners(reordered, 300).reshape(-1, 4)).max() <= 1e-6
@@ -63,21 +55,5 @@ def test_lite_order_is_mapped_to_prior_order():
 
 def test_anchors_priorbox_cannot_express_are_refused():
     anchors = gluon_anchors(3, 3, 16, 60, 110, [1, 2, 0.5], order="lite0")
-    with pytest.raises(UnsupportedOp, match="always use min_size"):
-        prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2), _where())
-
-
-def test_vanilla_caffe_target_refuses_ssd_with_a_pointer_to_caffe_ssd():
-
-
-    from compiler.driver.api import compile_graph
-    from compiler.driver.zoo import get_zoo_model
-
-    net = get_zoo_model("ssd_512_mobilenet1.0_voc")
-    net.initialize()
-    from compiler.driver.api import import_model
-
-    graph = import_model(net, (1, 3, 512, 512))
-    with pytest.raises(UnsupportedOp, match="--target caffe-ssd"):
-        compile_graph(graph, "caffe")
-
+    with pytest.raises(NoPriorBox, match="always use min_size"):
+        prior_box_for(anchors, (300, 300), (0.1, 0.1, 0.2, 0.2))

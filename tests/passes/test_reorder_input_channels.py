@@ -1,61 +1,51 @@
-import mxnet as mx
-import numpy as np
 import pytest
 
 from compiler.errors import UnsupportedOp
-from compiler.options import Options
-from tests.helpers import convert_and_compare
-from tests.passes.helpers import conv, graph_of, run
-
-SHAPES = {"data": (1, 3, 7, 7)}
+from compiler.ops import BatchNorm, Concat, Convolution, FullyConnected, LeakyReLU
+from tests.passes.helpers import IR, check, run
 
 
-def test_first_convolution_weights_are_reversed(tmp_path):
-    symbol = conv(mx.sym.var("data"), "c")
-    graph, params = graph_of(symbol, SHAPES)
-    result, _ = run_once(graph)
-    assert result.rewrites == 1
-    np.testing.assert_array_equal(graph.ops_of("Convolution")[0].operands[1].const, params["c_weight"][:, ::-1])
-    convert_and_compare(symbol, params, SHAPES, tmp_path, options=Options(to_bgr=True))
+def _first_conv(groups=1):
+    def build():
+        ir = IR()
+        x = ir.input((1, 3, 7, 7))
+        return ir.output(ir(Convolution(num_filter=3 * groups if groups > 1 else 4, kernel=3, num_group=groups), x,
+                            ir.weight((3 * groups if groups > 1 else 4, 3 // groups, 3, 3)), name="c"))
+    return build
 
 
-def test_channel_wise_ops_before_the_convolution_are_reversed_too(tmp_path):
-    x = mx.sym.BatchNorm(mx.sym.var("data"), fix_gamma=False, name="bn")
-    x = mx.sym.LeakyReLU(x, act_type="prelu", gamma=mx.sym.var("p_gamma"), name="p")
-    symbol = mx.sym.FullyConnected(x, num_hidden=5, name="fc")
-    graph, params = graph_of(symbol, SHAPES)
-    result, _ = run_once(graph)
+def test_the_first_convolution_reads_bgr_with_the_same_numbers():
+    """The pass is its own inverse (a second run would reverse the channels back): not idempotent by design."""
+    result, ctx, graph = check("reorder_input_channels", _first_conv(), idempotent=False, to_bgr=True)
+    assert result.rewrites == 1 and ctx.inputs["data"].reversed_channels
+
+
+def test_channel_wise_ops_before_the_weights_are_reversed_too():
+    def build():
+        ir = IR()
+        x = ir.input((1, 3, 7, 7))
+        stats = [ir.weight((3,), between=(0.5, 2)), ir.weight((3,)), ir.weight((3,)), ir.weight((3,), between=(0.5, 2))]
+        x = ir(BatchNorm(fix_gamma=False), x, *stats, name="bn")
+        x = ir(LeakyReLU(act_type="prelu"), x, ir.weight((3,), between=(0.1, 0.3)), name="p")
+        return ir.output(ir(FullyConnected(num_hidden=5), x, ir.weight((5, 147)), name="fc"))
+    result, _, _ = check("reorder_input_channels", build, idempotent=False, to_bgr=True)
     assert result.rewrites == 3
-    for merge_bn in (True, False):
-        convert_and_compare(symbol, params, SHAPES, tmp_path, options=Options(to_bgr=True, merge_bn=merge_bn))
 
 
 def test_a_consumer_that_is_not_channel_wise_is_refused():
-    data = mx.sym.var("data")
-    symbol = mx.sym.concat(data, conv(data, "c", 3), dim=1, name="cat")
-    graph, _ = graph_of(symbol, SHAPES)
+    def build():
+        ir = IR()
+        x = ir.input((1, 3, 7, 7))
+        conv = ir(Convolution(num_filter=3, kernel=3, pad=1), x, ir.weight((3, 3, 3, 3)), name="c")
+        return ir.output(ir(Concat(dim=1), x, conv, name="cat"))
     with pytest.raises(UnsupportedOp, match="cat.*Concat is not a channel-wise op"):
-        run_once(graph)
+        run("reorder_input_channels", build(), to_bgr=True)
 
 
-def test_grouped_convolution_on_the_input_is_refused():
-    symbol = conv(mx.sym.var("data"), "dw", filters=3, num_group=3)
-    graph, _ = graph_of(symbol, SHAPES)
-    with pytest.raises(UnsupportedOp, match="dw"):
-        run_once(graph)
+def test_a_grouped_convolution_on_the_input_is_refused():
+    with pytest.raises(UnsupportedOp, match="'c'"):
+        run("reorder_input_channels", _first_conv(groups=3)(), to_bgr=True)
 
 
 def test_nothing_happens_without_to_bgr():
-    graph, _ = graph_of(conv(mx.sym.var("data"), "c"), SHAPES)
-    assert run("reorder_input_channels", graph)[0].rewrites == 0
-
-
-def run_once(graph):
-    from passes import REGISTRY
-    from tests.passes.helpers import context
-
-    # Not idempotent by design: a second run would reverse the channels back.
-    ctx = context(to_bgr=True)
-    result = REGISTRY["reorder_input_channels"](graph, ctx)
-    graph.verify()
-    return result, ctx
+    assert run("reorder_input_channels", _first_conv()())[0].rewrites == 0

@@ -1,44 +1,33 @@
-import mxnet as mx
-
-from tests.helpers import convert_and_compare, layer_types, random_params
-from tests.passes.helpers import conv, graph_of, kinds
-
-SHAPES = {"data": (1, 3, 4, 5)}
+from compiler.ops import Activation, Convolution, Transpose
+from tests.passes.helpers import IR, check, kinds
 
 
-def _run(graph, layers=frozenset()):
-    from passes import REGISTRY
-    from tests.passes.helpers import context
+def _transposed(*orders):
+    def build():
+        ir = IR()
+        y = ir(Convolution(num_filter=4, kernel=1), ir.input((1, 3, 4, 5)), ir.weight((4, 3, 1, 1)), name="c")
+        for i, order in enumerate(orders):
+            y = ir(Transpose(axes=order), y, name="ab"[i])
+        return ir.output(ir(Activation(act_type="relu"), y, name="r"))
+    return build
 
-    ctx = context(layers)
-    result = REGISTRY["transpose_to_permute"](graph, ctx)
-    graph.verify()
-    return result
 
-
-def test_inverse_transposes_cancel_on_every_target(tmp_path):
-    x = mx.sym.transpose(conv(mx.sym.var("data"), "c"), axes=(0, 2, 3, 1), name="nhwc")
-    symbol = mx.sym.relu(mx.sym.transpose(x, axes=(0, 3, 1, 2), name="nchw"), name="r")
-    graph, _ = graph_of(symbol, SHAPES)
-    assert _run(graph).rewrites == 1 and kinds(graph) == ["Convolution", "Activation"]
-    compiled, _ = convert_and_compare(symbol, random_params(symbol, SHAPES), SHAPES, tmp_path)
-    assert layer_types(compiled) == ["Input", "Convolution", "ReLU"]
+def test_inverse_transposes_cancel_on_every_target():
+    result, _, graph = check("transpose_to_permute", _transposed((0, 2, 3, 1), (0, 3, 1, 2)))
+    assert result.rewrites == 1 and kinds(graph) == ["Convolution", "Activation"]
 
 
 def test_two_transposes_merge_into_one():
-    x = mx.sym.transpose(conv(mx.sym.var("data"), "c"), axes=(0, 2, 3, 1), name="a")
-    graph, _ = graph_of(mx.sym.transpose(x, axes=(0, 2, 1, 3), name="b"), SHAPES)
-    _run(graph)
-    (t,) = graph.ops_of("Transpose")
+    _, _, graph = check("transpose_to_permute", _transposed((0, 2, 3, 1), (0, 2, 1, 3)))
+    (t,) = graph.ops_of(Transpose)
     assert t.attrs.axes == (0, 3, 2, 1) and t.name == "b"
 
 
-def test_transpose_becomes_permute_where_the_target_has_it():
-    graph, _ = graph_of(mx.sym.transpose(conv(mx.sym.var("data"), "c"), axes=(0, 2, 3, 1), name="t"), SHAPES)
-    assert _run(graph, layers={"Permute"}).rewrites == 1
-    assert graph.ops_of("Permute")[0].attrs.order == (0, 2, 3, 1)
+def test_a_transpose_becomes_a_permute_where_the_target_has_it():
+    result, _, graph = check("transpose_to_permute", _transposed((0, 2, 3, 1)), layers={"Permute"})
+    assert result.rewrites == 1 and graph.ops_of("Permute")[0].attrs.order == (0, 2, 3, 1)
 
 
-def test_transpose_stays_without_permute():
-    graph, _ = graph_of(mx.sym.transpose(conv(mx.sym.var("data"), "c"), axes=(0, 2, 3, 1), name="t"), SHAPES)
-    assert _run(graph).rewrites == 0 and kinds(graph) == ["Convolution", "Transpose"]
+def test_a_transpose_stays_without_permute():
+    result, _, graph = check("transpose_to_permute", _transposed((0, 2, 3, 1)))
+    assert result.rewrites == 0 and kinds(graph) == ["Convolution", "Transpose", "Activation"]

@@ -1,147 +1,40 @@
-"""Numeric verification: run the written Caffe files in a real runtime and compare with MXNet."""
+"""Numeric verification: run the written Caffe files in a real runtime and compare with MXNet on the same input.
+
+Both models get the same data through the compilation's input contract (compiler/contract.py); what is compared
+follows from the compilation: its source's own verification (a family's, e.g. YOLOv3's detection endings), a
+DetectionOutput ending that a pass made (detection sets, and the tensors that feed it where MXNet has them), boxes
+and scores left for the application's NMS (detection sets after that NMS), or else every output tensor."""
 from __future__ import annotations
 
 import attrs
 import numpy as np
 
+from compiler.driver.verify.checks import (DEFAULT_TOLERANCE, ClassAgreement, DetectionComparison, OutputComparison,
+                                           RelativeError, RuntimeVerdict, UnmatchedOutput, compare_outputs)
 from compiler.driver.verify.runtimes import RUNTIMES, run_runtime
 
-DEFAULT_TOLERANCE = 1e-4
-
-
-class RelativeError:
-    """max |actual − reference| / max |reference| against a tolerance (fields max_abs_diff, max_abs_ref, tolerance)."""
-
-    @property
-    def relative(self) -> float:
-        return self.max_abs_diff / self.max_abs_ref if self.max_abs_ref > 0 else self.max_abs_diff
-
-    @property
-    def ok(self) -> bool:
-        return bool(np.isfinite(self.max_abs_diff)) and self.relative <= self.tolerance
-
 
 @attrs.frozen
-class OutputComparison(RelativeError):
-    name: str
-    shape: tuple
-    max_abs_diff: float
-    max_abs_ref: float
-    tolerance: float
-
-    def __str__(self) -> str:
-        verdict = "ok" if self.ok else "FAIL"
-        return (f"{self.name} {self.shape}: max|diff| {self.max_abs_diff:.3e}, max|ref| {self.max_abs_ref:.3e}, "
-                f"relative {self.relative:.3e} (tolerance {self.tolerance:g}) {verdict}")
-
-
-@attrs.frozen
-class UnmatchedOutput:
-    """An output one side has and the other lacks: a failure, since nothing was compared for it."""
-    name: str
-    side: str          # which side has it: "Caffe" or "MXNet"
-
-    ok = False
-
-    def __str__(self) -> str:
-        other = "MXNet" if self.side == "Caffe" else "Caffe"
-        return f"{self.name}: unmatched — the {self.side} model has this output and the {other} model has none FAIL"
-
-
-def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE) -> list:
-    """One comparison per output pair, in order; outputs left over on either side are UnmatchedOutput failures."""
-    names, reference, actual = list(names), list(reference), list(actual)
-    if len(names) != len(actual):
-        raise ValueError(f"{len(names)} output names for {len(actual)} runtime outputs")
-    results: list = []
-    for name, ref, got in zip(names, reference, actual):
-        ref = np.asarray(ref, np.float64)
-        got = np.asarray(got, np.float64)
-        if got.size != ref.size:
-            results.append(OutputComparison(name, ref.shape, float("inf"), float(np.abs(ref).max()), tolerance))
-            continue
-        got = got.reshape(ref.shape)
-        results.append(OutputComparison(name, ref.shape, float(np.abs(got - ref).max()), float(np.abs(ref).max()),
-                                        tolerance))
-    results += [UnmatchedOutput(names[i], "Caffe") for i in range(len(reference), len(actual))]
-    results += [UnmatchedOutput(f"MXNet output {i} {tuple(np.shape(reference[i]))}", "MXNet")
-                for i in range(len(actual), len(reference))]
-    return results
-
-
-@attrs.frozen
-class RuntimeVerdict:
-    """One runtime's verification of written files: what to print, whether it passed, its worst relative error."""
+class Run:
+    """One runtime's verification of one compilation's files: what every check reads."""
+    compiled: object             # compiler.driver.api.Compilation
+    reference: object            # the MXNet model as the user has it (a Gluon block, or a SymbolModel)
+    prototxt: str
+    caffemodel: str
+    mxnet_inputs: dict
+    caffe_inputs: dict
     runtime: str
-    lines: tuple[str, ...]
-    ok: bool
-    worst_relative: float
-    detections: bool = False      # an SSD-style check (tensors plus detection sets)
-    rows: tuple = ()              # with detections: the first image's rows (GluonCV, this runtime)
+    tolerance: float
+    on_image: bool = False       # the inputs are a real image: a classifier's top classes are compared too
 
+    @property
+    def imported(self):
+        """The MXNet model whose nodes the IR came from (a family's cut, or the reference itself)."""
+        source = self.compiled.source
+        return source.block if source is not None and source.block is not None else self.reference
 
-def verify_files(model, input_shapes: dict, prototxt: str, caffemodel: str, output_layers, output_names, options,
-                 runtimes, seed: int = 0, tolerance: float = DEFAULT_TOLERANCE, image=None,
-                 progress: bool = False, decode: dict | None = None) -> list[RuntimeVerdict]:
-    """Run the files in each runtime on a seeded input (or on `image`, RGB uint8, resized to the input and
-    preprocessed as the options say) and compare with the MXNet model on the same input. With an image, a
-    classifier's verdict also lists the top-5 classes of both sides, a detector's the best detections. `progress`
-    shows a bar over the runtimes on stderr when it is a terminal. `decode` is PREFIX.decode.json: a model that
-    ends in boxes and scores for the application's NMS ("box_nms") is compared by its detections."""
-    import sys
-
-    from tqdm import tqdm
-    from compiler.driver.verify.image import classification_lines, detection_lines, is_classifier_output
-
-    from compiler.driver.heads import yolo_heads_class
-    from compiler.driver.reference import input_shapes_of, run_mxnet
-    from compiler.driver.verify.ssd import is_ssd, native_yolo_layer, verify_native_yolo, verify_ssd, verify_yolo
-
-    from compiler.driver.verify.detections import verify_decoded
-
-    mxnet_inputs, caffe_inputs = paired_inputs(input_shapes, seed, options, input_shapes_of(prototxt), image)
-    ssd = is_ssd(prototxt)
-    native = native_yolo_layer(prototxt) is not None
-    decoded = decode is not None and decode.get("model") == "box_nms"
-    reference = None if ssd or native or decoded else run_mxnet(model, mxnet_inputs, softmax=options.softmax)
-    verdicts = []
-    for runtime in tqdm(runtimes, desc="verifying", unit="runtime", file=sys.stderr,
-                        disable=not progress or not sys.stderr.isatty()):
-        if native:
-            results = verify_native_yolo(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
-            lines = [str(r) for r in results] + [
-                "detections: not compared (no runtime here runs ncnn's Yolov3DetectionOutput, whose semantics differ "
-                "from GluonCV's; see the report)"]
-            worst = _worst(results)
-            verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
-            continue
-        if ssd or decoded:
-            if decoded:
-                result = verify_decoded(model, decode, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
-                                        tolerance)
-            else:
-                check = verify_yolo if isinstance(model, yolo_heads_class()) else verify_ssd
-                result = check(model, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime, tolerance)
-            worst = result.worst
-            lines = result.lines() + (detection_lines(*result.rows, runtime) if image is not None else [])
-            verdicts.append(RuntimeVerdict(runtime, tuple(lines), result.ok, worst, detections=True,
-                                           rows=result.rows))
-            continue
-        actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, output_layers)
-        results = compare_outputs(output_names, reference, actual, tolerance)
-        worst = _worst(results)
-        lines = [str(r) for r in results]
-        if image is not None:
-            for name, ref, got in zip(output_names, reference, actual):
-                if is_classifier_output(ref) and np.size(got) == np.size(ref):
-                    lines += classification_lines(name, ref, np.reshape(got, np.shape(ref)), runtime)
-        verdicts.append(RuntimeVerdict(runtime, tuple(lines), all(r.ok for r in results), worst))
-    return verdicts
-
-
-def _worst(results) -> float:
-    """The largest relative difference among output comparisons; an unmatched output counts as infinite."""
-    return max((r.relative if isinstance(r, OutputComparison) else float("inf") for r in results), default=0.0)
+    def run_caffe(self, layers) -> list[np.ndarray]:
+        return run_runtime(self.runtime, self.prototxt, self.caffemodel, self.caffe_inputs, list(layers))
 
 
 def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
@@ -149,64 +42,91 @@ def random_inputs(input_shapes: dict, seed: int) -> dict[str, np.ndarray]:
     return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
 
 
-def paired_inputs(input_shapes: dict, seed: int, options, caffe_shapes: dict | None = None,
-                  image=None) -> tuple[dict, dict]:
-    """Seeded inputs for MXNet and the same data as the Caffe model expects it (options.Options).
-
-    With mean/std/input_scale the Caffe model takes raw pixels: both sides get the same uniform 0..255 pixels, the
-    MXNet side normalised. An input the compiler moved from NHWC to NCHW (caffe_shapes) is transposed, and with
-    to_bgr the Caffe side gets the image channels reversed. With `image` (RGB uint8), the image inputs get its
-    pixels resized to their size instead of random ones (0..255, normalised for MXNet as above when asked).
-    """
+def paired_inputs(contracts: dict, seed: int, image=None) -> tuple[dict, dict]:
+    """Seeded inputs for MXNet and the same data as the Caffe model takes it, through each input's contract
+    (compiler.contract.InputContract): random values in the MXNet input's layout and channel order — uniform 0..255
+    pixels where the Caffe model takes raw pixels — or, with `image` (RGB uint8), its pixels resized to every colour
+    image input."""
     from compiler.driver.verify.image import image_pixels
-    from compiler.options import bgr_inputs_by_shape, normalized_inputs_by_shape, normalizes_inputs
+    from compiler.errors import ConversionError
 
-    caffe_shapes = {k: tuple(v) for k, v in (caffe_shapes or input_shapes).items()}
-    images = normalized_inputs_by_shape(caffe_shapes, options.image_inputs)
-    normalise = normalizes_inputs(options)
+    rng = np.random.RandomState(seed)
+    raw = {}
     if image is not None:
-        images = bgr_inputs_by_shape(caffe_shapes, options.image_inputs)
-        if not images:
-            from compiler.errors import ConversionError
-
+        if not any(c.is_colour_image for c in contracts.values()):
             raise ConversionError("--image needs an (N, 3, H, W) image input; this model has "
-                                  + ", ".join(f"{k} {tuple(v)}" for k, v in input_shapes.items()))
-        rng = np.random.RandomState(seed)
-        caffe_side = {name: image_pixels(image, shape) if name in images else
-                      rng.standard_normal(shape).astype(np.float32) for name, shape in input_shapes.items()}
-        mxnet_side = dict(caffe_side)
-    elif not normalise:
-        mxnet_side = random_inputs(input_shapes, seed)
-        caffe_side = dict(mxnet_side)
-    if normalise:
-        rng = np.random.RandomState(seed)
-        caffe_side = caffe_side if image is not None else {
-            name: (rng.uniform(0, 255, shape) if name in images else rng.standard_normal(shape)).astype(np.float32)
-            for name, shape in input_shapes.items()}
-        mxnet_side = {}
-        for name, raw in caffe_side.items():
-            if name not in images:
-                mxnet_side[name] = raw
-                continue
-            channels = raw.shape[1]
-            scale = options.input_scale if options.input_scale is not None else 1.0
-            mean = np.broadcast_to(np.asarray(options.mean if options.mean is not None else 0.0, np.float64), (channels,))
-            std = np.broadcast_to(np.asarray(options.std if options.std is not None else 1.0, np.float64), (channels,))
-            shape = (1, channels) + (1,) * (raw.ndim - 2)
-            mxnet_side[name] = ((raw * scale - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32)
-    for name, array in caffe_side.items():
-        n, *rest = array.shape
-        if len(rest) == 3 and caffe_shapes.get(name) == (n, rest[2], rest[0], rest[1]) != array.shape:
-            caffe_side[name] = np.ascontiguousarray(array.transpose(0, 3, 1, 2))
-    if options.to_bgr:
-        caffe_side = to_caffe_inputs(caffe_side, bgr_inputs_by_shape(caffe_shapes, options.image_inputs))
+                                  + ", ".join(f"{k} {c.shape}" for k, c in contracts.items()))
+        for name, contract in contracts.items():
+            raw[name] = image_pixels(image, contract.shape) if contract.is_colour_image else \
+                rng.standard_normal(contract.mxnet_shape).astype(np.float32)
+            if contract.is_colour_image and contract.channels_last:
+                raw[name] = np.ascontiguousarray(raw[name].transpose(0, 2, 3, 1))
+    elif any(c.raw_pixels for c in contracts.values()):
+        raw = {name: (rng.uniform(0, 255, c.mxnet_shape) if c.raw_pixels else rng.standard_normal(c.mxnet_shape))
+               .astype(np.float32) for name, c in contracts.items()}
+    else:
+        raw = random_inputs({name: c.mxnet_shape for name, c in contracts.items()}, seed)
+    mxnet_side = {name: contracts[name].mxnet_input(array) for name, array in raw.items()}
+    caffe_side = {name: contracts[name].caffe_input(array) for name, array in raw.items()}
     return mxnet_side, caffe_side
 
 
-def to_caffe_inputs(inputs: dict, bgr_inputs) -> dict[str, np.ndarray]:
-    """The same data the MXNet model sees, with the channel axis reversed for inputs converted to BGR."""
-    return {k: np.ascontiguousarray(v[:, ::-1]) if k in bgr_inputs else v for k, v in inputs.items()}
+def verify_compilation(compiled, reference, prototxt: str, caffemodel: str, runtimes, seed: int = 0,
+                       tolerance: float = DEFAULT_TOLERANCE, image=None, progress: bool = False) -> list[RuntimeVerdict]:
+    """Run the files of `compiled` in each runtime on a seeded input (or on `image`, RGB uint8, resized to the input)
+    and compare with `reference` (the MXNet model) on the same input. With an image, a classifier's verdict also
+    holds the top-5 classes of both sides. `progress` shows a bar over the runtimes on stderr when it is a
+    terminal."""
+    import sys
+
+    from tqdm import tqdm
+
+    mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, seed, image)
+    check = _check_for(compiled)
+    verdicts = []
+    for runtime in tqdm(runtimes, desc="verifying", unit="runtime", file=sys.stderr,
+                        disable=not progress or not sys.stderr.isatty()):
+        verdicts.append(check(Run(compiled, reference, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
+                                  tolerance, on_image=image is not None)))
+    return verdicts
 
 
-__all__ = ["DEFAULT_TOLERANCE", "OutputComparison", "UnmatchedOutput", "compare_outputs", "random_inputs", "to_caffe_inputs", "paired_inputs",
-           "RUNTIMES", "run_runtime"]
+def _check_for(compiled):
+    """How this compilation's files are verified (see the module docstring)."""
+    from compiler.driver.verify import detections
+
+    family_check = compiled.source.verification() if compiled.source is not None else None
+    if family_check is not None:
+        return family_check
+    if compiled.detections is not None:
+        return detections.verify_detection_output
+    if compiled.decode is not None and compiled.decode.get("model") == "box_nms":
+        return detections.verify_decoded
+    return verify_tensors
+
+
+def mxnet_outputs(run: Run) -> list[np.ndarray]:
+    """The outputs of the model that was imported, as the compilation's outputs are (softmaxed with --softmax)."""
+    from compiler.driver.reference import run_mxnet
+
+    return run_mxnet(run.imported, run.mxnet_inputs, softmax=run.compiled.options.softmax)
+
+
+def verify_tensors(run: Run) -> RuntimeVerdict:
+    """Every output of the converted model against the MXNet model's; on an image, a classifier output's top
+    classes too."""
+    from compiler.driver.verify.image import is_classifier_output, top_classes
+
+    names = [v.name for v in run.compiled.graph.outputs]
+    reference, actual = mxnet_outputs(run), run.run_caffe(run.compiled.output_layers)
+    classes = tuple(ClassAgreement(name, tuple(top_classes(ref)), tuple(top_classes(np.reshape(got, np.shape(ref)))),
+                                   run.runtime)
+                    for name, ref, got in zip(names, reference, actual)
+                    if run.on_image and is_classifier_output(ref) and np.size(got) == np.size(ref))
+    return RuntimeVerdict(run.runtime, tuple(compare_outputs(names, reference, actual, run.tolerance)),
+                          classes=classes)
+
+
+__all__ = ["DEFAULT_TOLERANCE", "ClassAgreement", "DetectionComparison", "OutputComparison", "RelativeError",
+           "RuntimeVerdict", "Run", "UnmatchedOutput", "compare_outputs", "random_inputs", "paired_inputs",
+           "verify_compilation", "verify_tensors", "RUNTIMES", "run_runtime"]

@@ -1,8 +1,55 @@
-"""Detections of a model that ends in boxes and scores (PREFIX.decode.json, "model": "box_nms"): the NMS the JSON
-describes, applied to the Caffe outputs, against the detections the full MXNet model returns."""
+"""Detections of a converted detector against GluonCV's own: a model that ends in DetectionOutput (rows [image, label,
+score, box]), or one that ends in boxes and scores for the application's NMS (PREFIX.decode.json, "model":
+"box_nms"), compared with the detections the full MXNet model returns, as (class, score, box) sets."""
 from __future__ import annotations
 
+import attrs
 import numpy as np
+
+from compiler.driver.verify.checks import DetectionComparison, RuntimeVerdict, compare_outputs
+from compiler.ops.detection import normalised_corners
+
+
+def gluon_detections(ids, scores, boxes, image_hw) -> np.ndarray:
+    """Rows [class, score, xmin, ymin, xmax, ymax] (boxes normalised) of one image's valid GluonCV detections."""
+    ids, scores, boxes = (np.asarray(a, np.float64).reshape(-1, k) for a, k in ((ids, 1), (scores, 1), (boxes, 4)))
+    keep = ids[:, 0] >= 0
+    h, w = image_hw
+    return np.hstack([ids[keep], scores[keep], boxes[keep] / np.array([w, h, w, h])])
+
+
+def caffe_detections(output, image: int = 0) -> np.ndarray:
+    """Rows [class, score, box] of one image from DetectionOutput's (1, 1, K, 7) [image, label, score, box]; label 0
+    is the background, so class = label − 1."""
+    rows = np.asarray(output, np.float64).reshape(-1, 7)
+    keep = (rows[:, 0] == image) & (rows[:, 1] >= 1) & (rows[:, 2] > 0)
+    return np.hstack([rows[keep, 1:2] - 1, rows[keep, 2:3], rows[keep, 3:7]])
+
+
+def compare_detections(reference: np.ndarray, caffe: np.ndarray, tolerance: float = 1e-4) -> DetectionComparison:
+    used = np.zeros(len(caffe), bool)
+    matched, score_diff, box_diff = 0, 0.0, 0.0
+    for row in reference[np.argsort(-reference[:, 1], kind="stable")]:
+        candidates = np.where(~used & (caffe[:, 0] == row[0]) & (np.abs(caffe[:, 1] - row[1]) <= tolerance)
+                              & (np.abs(caffe[:, 2:] - row[2:]).max(axis=1, initial=0) <= tolerance))[0]
+        if len(candidates):
+            best = candidates[np.argmin(np.abs(caffe[candidates, 2:] - row[2:]).sum(axis=1))]
+            used[best] = True
+            matched += 1
+            score_diff = max(score_diff, abs(caffe[best, 1] - row[1]))
+            box_diff = max(box_diff, float(np.abs(caffe[best, 2:] - row[2:]).max()))
+    return DetectionComparison(len(reference), len(caffe), matched, score_diff, box_diff, tolerance)
+
+
+def compare_batch(gluoncv_outputs, detection_output, image_hw, tolerance: float):
+    """GluonCV's (ids, scores, boxes) for N images against one DetectionOutput result, image by image; the counts
+    add up over the batch and the differences are the worst of any image. Returns the DetectionComparison and the
+    first image's rows [class, score, box] of both sides."""
+    ids, scores, boxes = gluoncv_outputs
+    tables = [(gluon_detections(ids[i], scores[i], boxes[i], image_hw), caffe_detections(detection_output, i))
+              for i in range(len(ids))]
+    parts = [compare_detections(reference, caffe, tolerance) for reference, caffe in tables]
+    return _combined(parts, tolerance), tables[0]
 
 
 def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
@@ -50,25 +97,53 @@ def decoded_detections(decode: dict, boxes: np.ndarray, scores: np.ndarray) -> l
     return found
 
 
-def verify_decoded(model, decode: dict, prototxt: str, caffemodel: str, mxnet_inputs: dict, caffe_inputs: dict,
-                   runtime: str, tolerance: float):
+def verify_detection_output(run) -> RuntimeVerdict:
+    """A model that ends in DetectionOutput: its detections against the MXNet model's (tolerance, absolute in score
+    and normalised box units); where the pass that made the ending recorded MXNet references for its inputs (an SSD
+    with box_decode: fuse_ssd_head), the priors against the net's anchors (1e-6), and loc and softmaxed conf
+    against MXNet (tolerance, relative)."""
+    from compiler.driver.reference import mxnet_internals, run_mxnet
+
+    compiled, ending = run.compiled, run.compiled.detections
+    detection = ending.output.producer
+    layers = [compiled.layer_of(ending.output)] + [compiled.layer_of(v) for v in detection.operands]
+    det, loc, conf, priors = run.run_caffe(layers)
+    image_hw = next(iter(run.caffe_inputs.values())).shape[2:]
+    references = ending.references
+    tensors = []
+    if "anchors" in references:
+        anchors, mx_loc, mx_conf = mxnet_internals(run.imported, run.mxnet_inputs,
+                                                   [references["anchors"], references["loc"], references["conf"]])
+        corners = normalised_corners(anchors.reshape(-1, 4).astype(np.float64), image_hw)
+        # Priors are compared in absolute terms: normalised coordinates are their own scale.
+        prior_check, = compare_outputs(["priors vs anchors"], [corners.reshape(-1)], [priors.reshape(2, -1)[0]], 1e-6)
+        tensors = [attrs.evolve(prior_check, max_abs_ref=1.0)] + compare_outputs(
+            ["loc", "conf (softmax)"], [mx_loc, mx_conf.reshape(mx_conf.shape[0], -1)], [loc, conf], run.tolerance)
+    detections, rows = compare_batch(run_mxnet(run.reference, run.mxnet_inputs), det, image_hw, run.tolerance)
+    return RuntimeVerdict(run.runtime, tuple(tensors), detections, rows=rows)
+
+
+def verify_decoded(run) -> RuntimeVerdict:
     """The Caffe outputs' detections (the JSON's NMS applied) against the full MXNet model's (ids, scores, boxes),
     image by image, as (class, score, box) sets."""
     from compiler.driver.reference import run_mxnet
-    from compiler.driver.verify.runtimes import run_runtime
-    from compiler.driver.verify.ssd import DetectionComparison, SSDVerification, compare_detections, gluon_detections
 
+    decode = run.compiled.decode
     outputs = decode["outputs"]
-    boxes, scores = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, [outputs["boxes"], outputs["scores"]])
-    ids, mx_scores, mx_boxes = run_mxnet(model, mxnet_inputs)[:3]
+    boxes, scores = run.run_caffe([outputs["boxes"], outputs["scores"]])
+    ids, mx_scores, mx_boxes = run_mxnet(run.reference, run.mxnet_inputs)[:3]
     image_hw = decode["layout"]["input_hw"]
     found = decoded_detections(decode, boxes, scores)
     parts, first = [], None
     for i, caffe in enumerate(found):
         reference = gluon_detections(ids[i], mx_scores[i], mx_boxes[i], image_hw)
-        parts.append(compare_detections(reference, caffe, tolerance))
+        parts.append(compare_detections(reference, caffe, run.tolerance))
         first = first or (reference, caffe)
-    comparison = DetectionComparison(sum(p.reference_count for p in parts), sum(p.caffe_count for p in parts),
-                                     sum(p.matched for p in parts), max(p.max_score_diff for p in parts),
-                                     max(p.max_box_diff for p in parts), tolerance)
-    return SSDVerification([], comparison, first)
+    return RuntimeVerdict(run.runtime, (), _combined(parts, run.tolerance), rows=first)
+
+
+def _combined(parts, tolerance: float) -> DetectionComparison:
+    """Per-image comparisons as one: the counts add up, the differences are the worst of any image."""
+    return DetectionComparison(sum(p.reference_count for p in parts), sum(p.caffe_count for p in parts),
+                               sum(p.matched for p in parts), max(p.max_score_diff for p in parts),
+                               max(p.max_box_diff for p in parts), tolerance)

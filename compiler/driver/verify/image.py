@@ -43,16 +43,6 @@ def top_classes(scores: np.ndarray, count: int = TOP) -> list[tuple[int, float]]
     return [(int(i), float(row[i])) for i in order]
 
 
-def classification_lines(name: str, reference: np.ndarray, actual: np.ndarray, runtime: str) -> list[str]:
-    """Top-5 of MXNet and of the runtime for one (N, classes) output, and whether the classes agree."""
-    ours, theirs = top_classes(reference), top_classes(actual)
-    same = [c for c, _ in ours] == [c for c, _ in theirs]
-    return [f"{name} top-{TOP} MXNet:    " + ", ".join(f"{c} ({s:.4f})" for c, s in ours),
-            f"{name} top-{TOP} {runtime + ':':<9} " + ", ".join(f"{c} ({s:.4f})" for c, s in theirs),
-            f"{name}: the same top-{TOP} classes in the same order" if same else
-            f"{name}: the top-{TOP} classes DIFFER"]
-
-
 def is_classifier_output(array: np.ndarray) -> bool:
     shape = np.shape(array)
     return len(shape) == 2 and shape[1] > 1 or (len(shape) == 4 and shape[1] > 1 and shape[2:] == (1, 1))

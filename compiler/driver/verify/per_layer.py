@@ -4,7 +4,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from compiler.driver.verify import RelativeError
+from compiler.driver.verify.checks import RelativeError
 
 
 @attrs.frozen
@@ -71,3 +71,44 @@ def _compared(chosen, reference, actual, tolerance: float) -> list[LayerComparis
 
 def first_divergence(results: list[LayerComparison]) -> LayerComparison | None:
     return next((r for r in results if not r.ok), None)
+
+
+def per_layer_command(args, compiled, reference) -> int:
+    """`verify --per-layer`: write `compiled` (emitted without in-place layers) to a temporary directory, compare
+    every blob with an MXNet counterpart in each runtime, print them and the first divergence; 1 when there is
+    one."""
+    import os
+    import tempfile
+
+    from compiler.driver.verify import DEFAULT_TOLERANCE, paired_inputs
+    from compiler.driver.verify.runtimes import runtime_names
+
+    tolerance = args.tolerance if args.tolerance is not None else DEFAULT_TOLERANCE
+    # The block that was imported (a detector's cut for this target), whose nodes the IR's references name.
+    imported = compiled.source.block if compiled.source is not None and compiled.source.block is not None \
+        else reference
+    code, by_runtime = 0, {}
+    with tempfile.TemporaryDirectory() as directory:
+        prototxt, caffemodel = compiled.save(os.path.join(directory, "per_layer"))
+        mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, args.seed)
+        for runtime in runtime_names(args.runtime):
+            results = compare_layers(imported, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
+                                     tolerance, progress=not args.quiet)
+            by_runtime[runtime] = results
+            print(f"per-layer comparison in {runtime} ({len(results)} blobs with an MXNet counterpart):")
+            for result in results:
+                print("  " + str(result))
+            first = first_divergence(results)
+            if first is None:
+                print("every compared blob is within tolerance")
+                continue
+            print(f"first divergence: layer '{first.layer}' ({first.layer_type}) from {first.origin}, op {first.op}: "
+                  f"relative {first.relative:.2e} > {first.tolerance:g}")
+            code = 1
+    if args.plot:
+        from compiler.driver.verify.plot import plot_per_layer
+
+        drawn = plot_per_layer(by_runtime, args.plot, compiled.output_layers,
+                               title=f"{os.path.basename(args.prefix)} ({args.target}): per-layer divergence")
+        print(f"wrote {drawn.path}")
+    return code

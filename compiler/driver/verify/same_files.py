@@ -4,25 +4,7 @@ but not to convert, another seed). The model is converted again (nothing written
 by byte; on a difference, the option whose change reproduces them is named."""
 from __future__ import annotations
 
-import attrs
-
 from compiler.errors import ConversionError
-
-# Options whose change alters the files, each as (how to change it, how to say it on the command line).
-_VARIATIONS = (
-    (lambda o: attrs.evolve(o, to_bgr=not o.to_bgr), lambda o: "--to-bgr " + ("left out" if o.to_bgr else "added")),
-    (lambda o: attrs.evolve(o, mean=None), lambda o: "--mean left out"),
-    (lambda o: attrs.evolve(o, std=None), lambda o: "--std left out"),
-    (lambda o: attrs.evolve(o, input_scale=None), lambda o: "--input-scale left out"),
-    (lambda o: attrs.evolve(o, mean=None, std=None, input_scale=None),
-     lambda o: "--mean/--std/--input-scale left out"),
-    (lambda o: attrs.evolve(o, merge_bn=not o.merge_bn),
-     lambda o: "--no-merge-bn " + ("added" if o.merge_bn else "left out")),
-    (lambda o: attrs.evolve(o, softmax=not o.softmax), lambda o: "--softmax " + ("left out" if o.softmax else "added")),
-    (lambda o: attrs.evolve(o, relu6="approx" if o.relu6 == "exact" else "exact"),
-     lambda o: "--relu6 " + ("approx" if o.relu6 == "exact" else "exact")),
-)
-
 
 class _Comparing:
     """A write-only stream that compares what is written with a file, remembering where they first differ."""
@@ -86,26 +68,24 @@ def _weights_layer(compiled, offset: int) -> str | None:
     return next((name for name, start, end in compiled.weights().layer_spans() if start <= offset < end), None)
 
 
-def check_same_conversion(convert, options, prefix: str) -> None:
-    """ConversionError unless `convert(options)` (a compilation, nothing written) reproduces PREFIX.*; it names the
-    option that does reproduce them when one change does."""
-    found = difference(convert(options), prefix)
+def check_same_conversion(compiled, convert, prefix: str, flags: str) -> None:
+    """ConversionError unless `compiled` reproduces PREFIX.*; it names the option whose change (`convert(options)`
+    compiles, nothing written) does reproduce them, when one does. `flags` lists the options for the hint."""
+    from compiler.driver.cli_options import variations
+
+    found = difference(compiled, prefix)
     if found is None:
         return
-    for change, describe in _VARIATIONS:
-        varied = change(options)
-        if varied == options:
-            continue
+    for varied, described in variations(compiled.options):
         try:
             reproduced = difference(convert(varied), prefix) is None
         except ConversionError:
             continue   # the model does not convert that way
         if reproduced:
             raise ConversionError(f"{prefix}.prototxt/.caffemodel were converted with other options than these: "
-                                  f"{found}; they are what this model gives with {describe(options)}",
+                                  f"{found}; they are what this model gives with {described}",
                                   hint="pass verify the options that convert had")
     raise ConversionError(f"{prefix}.prototxt/.caffemodel were not converted from this model with these options: "
                           f"{found}, and no single option change reproduces them",
-                          hint="pass verify the model, weights (--random-init seed, --params) and options that convert "
-                               "had (--target, --to-bgr, --mean/--std/--input-scale, --no-merge-bn, --softmax, "
-                               "--relu6, --ssd-*)")
+                          hint=f"pass verify the model, weights (--random-init seed, --params) and options that "
+                               f"convert had ({flags})")

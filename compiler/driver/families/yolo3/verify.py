@@ -1,0 +1,49 @@
+"""Verifying a converted YOLOv3 that ends in a detection layer."""
+from __future__ import annotations
+
+from compiler.driver.verify.checks import RuntimeVerdict, compare_outputs
+
+
+def verify_yolo(run) -> RuntimeVerdict:
+    """A YOLOv3 that ends in DetectionOutput: its loc, conf and priors blobs against the heads block run in MXNet
+    (tolerance, relative; the priors are 0, ±½ and 1, so relative is absolute there), and the detections against
+    GluonCV's own (the full net, box_nms included) as (class, score, box) sets."""
+    from compiler.driver.reference import run_mxnet
+    from compiler.driver.verify.detections import compare_batch
+
+    compiled = run.compiled
+    detection = compiled.graph.outputs[0].producer
+    caffe = run.run_caffe([compiled.layer_of(detection.result)] + [compiled.layer_of(v) for v in detection.operands])
+    loc, conf, priors = run_mxnet(compiled.source.block, run.mxnet_inputs)
+    tensors = compare_outputs(["priors", "loc", "conf"], [priors, loc, conf], [caffe[3], caffe[1], caffe[2]],
+                              run.tolerance)
+    image_hw = next(iter(run.caffe_inputs.values())).shape[2:]
+    detections, rows = compare_batch(run_mxnet(run.reference, run.mxnet_inputs), caffe[0], image_hw, run.tolerance)
+    return RuntimeVerdict(run.runtime, tuple(tensors), detections, rows=rows)
+
+
+def verify_native_yolo(run) -> RuntimeVerdict:
+    """A YOLOv3 ending in ncnn's Yolov3DetectionOutput, which no runtime here runs: the prediction blobs that feed it,
+    from a copy of the network without that layer, against the same blobs in MXNet (relative tolerance)."""
+    import os
+    import tempfile
+
+    from backends.writer import net_message, prototxt_text, write_text_atomically
+    from compiler.driver.reference import run_mxnet
+    from compiler.driver.verify.runtimes import run_runtime
+
+    compiled = run.compiled
+    native = compiled.graph.outputs[0].producer
+    heads = [compiled.layer_of(v) for v in native.operands]
+    layers = [layer for layer in compiled.layers if layer.source != native.result.name]
+    reference = run_mxnet(compiled.source.block, run.mxnet_inputs)
+    with tempfile.TemporaryDirectory() as directory:
+        path = write_text_atomically(os.path.join(directory, "heads.prototxt"),
+                                     prototxt_text(net_message(layers, compiled.target, compiled.name)))
+        actual = run_runtime(run.runtime, path, run.caffemodel, run.caffe_inputs, heads)
+    tops = {layer.name: layer.tops[0] for layer in compiled.layers}
+    names = [f"prediction {tops[layer]}" for layer in heads]
+    results = compare_outputs(names, reference, actual, run.tolerance)
+    return RuntimeVerdict(run.runtime, tuple(results), notes=(
+        "detections: not compared (no runtime here runs ncnn's Yolov3DetectionOutput, whose semantics differ from "
+        "GluonCV's; see the report)",))

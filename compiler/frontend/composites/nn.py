@@ -1,0 +1,150 @@
+"""Network layers whose MXNet form differs from the IR op's: extra training outputs (BatchNorm, LeakyReLU's rrelu
+mask), a fused ReLU, a target_shape that MXNet resolves at run time, and the resampling ops (adaptive pooling,
+bilinear resize, UpSampling, repeat along H or W) as pooling, separable maps or unit-weight deconvolutions."""
+from __future__ import annotations
+
+import enum
+
+import attrs
+import numpy as np
+
+from compiler.frontend.lowering import NodeContext, ResolvedByMXNet, composite
+from compiler.ir.fields import choice
+from compiler.ir.graph import Value
+from compiler.ops import Activation, BatchNorm, Deconvolution, LeakyReLU, Pooling, Resample2D
+
+
+@composite("BatchNorm", builds=(BatchNorm,), attributes=BatchNorm, ignored=BatchNorm.DEF.ignored)
+def batchnorm(ctx: NodeContext) -> list[Value]:
+    # MXNet's BatchNorm has three outputs (data, mean, var); only the data output exists at inference.
+    return [ctx.add(ctx.attributes, *ctx.operands)]
+
+
+@composite("_contrib_BatchNormWithReLU", builds=(BatchNorm, Activation), attributes=BatchNorm,
+           ignored=BatchNorm.DEF.ignored)
+def batchnorm_relu(ctx: NodeContext) -> list[Value]:
+    normed = ctx.add(ctx.attributes, *ctx.operands, suffix="_bn")
+    return [ctx.add(Activation(act_type="relu"), normed)]
+
+
+@composite("LeakyReLU", builds=(LeakyReLU,), attributes=LeakyReLU)
+def leaky_relu(ctx: NodeContext) -> list[Value]:
+    # rrelu has a second (mask) output used only in training.
+    return [ctx.add(ctx.attributes, *ctx.operands)]
+
+
+@composite("Deconvolution", builds=(Deconvolution,), attributes=Deconvolution, ignored=Deconvolution.DEF.ignored)
+def deconvolution(ctx: NodeContext) -> Value:
+    """A `target_shape` makes MXNet recompute pad and adj: total = s·(H − 1) + d·(k − 1) + 1 − T per axis,
+    pad = ceil(total / 2), adj = total mod 2 (docs/mxnet.md#deconvolution); they are written out here."""
+    deconvolution = ctx.attributes
+    if not deconvolution.target_shape:
+        return ctx.add(deconvolution, *ctx.operands)
+    target = deconvolution.target_shape[-2:]
+    pads, adjs = [], []
+    for size, want, k, s, d in zip(ctx.operands[0].type.shape[2:], target, deconvolution.kernel, deconvolution.stride,
+                                   deconvolution.dilate):
+        total = s * (size - 1) + d * (k - 1) + 1 - want
+        if total < 0:
+            raise ctx.unsupported(f"target_shape {target} is larger than the full transposed convolution",
+                                  attribute="target_shape")
+        pads.append(-(-total // 2))
+        adjs.append(total % 2)
+    explicit = attrs.evolve(deconvolution, target_shape=(), pad=tuple(pads), adj=tuple(adjs))
+    return ctx.add(explicit, *ctx.operands)
+
+
+@attrs.frozen(kw_only=True)
+class AdaptivePooling:
+    output_size: tuple[int, ...] = ()
+
+
+@composite("_contrib_AdaptiveAvgPooling2D", builds=(Pooling, Resample2D), attributes=AdaptivePooling)
+def adaptive_average_pooling(ctx: NodeContext) -> Value:
+    """Output bins [floor(i·H/Ho), ceil((i+1)·H/Ho)): global and evenly dividing bins are plain average pooling;
+    other bins overlap, and are the separable averaging map MXNet's own probes give."""
+    x = ctx.operands[0]
+    _, _, h, w = x.type.shape
+    out_h, out_w = ctx.out_shapes[0][2:]
+    if (out_h, out_w) == (1, 1):
+        return ctx.add(Pooling(pool_type="avg", global_pool=True, kernel=(1, 1)), x)
+    if h % out_h == 0 and w % out_w == 0:
+        window = (h // out_h, w // out_w)
+        return ctx.add(Pooling(pool_type="avg", kernel=window, stride=window), x)
+    return _resample(ctx, [])
+
+
+def _resample(ctx: NodeContext, extra: list) -> Value:
+    from compiler.frontend.probe import separable_matrices
+
+    x = ctx.operands[0]
+    rows, cols = separable_matrices(ctx.op, ctx.raw_attrs, x.type.shape, extra, ctx.name)
+    return ctx.add(Resample2D(), x, ctx.graph.constant(rows, ctx.name + "_rows"),
+                   ctx.graph.constant(cols, ctx.name + "_cols"))
+
+
+@composite("_contrib_BilinearResize2D", builds=(Resample2D,), attributes=ResolvedByMXNet)
+def bilinear_resize(ctx: NodeContext) -> Value:
+    """Any sizes, scales, modes and align_corners: the separable map read from MXNet itself. In mode 'like' the
+    second operand only gives the output size."""
+    return _resample(ctx, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]])
+
+
+class SampleType(enum.StrEnum):
+    NEAREST = "nearest"
+    BILINEAR = "bilinear"
+
+
+@attrs.frozen(kw_only=True)
+class UpSampling:
+    scale: int
+    sample_type: SampleType = choice(SampleType, default="nearest")
+    num_args: int = 1
+    num_filter: int = 0
+    multi_input_mode: str = "concat"
+    workspace: int = 512
+
+
+@composite("UpSampling", builds=(Deconvolution,), attributes=UpSampling)
+def upsampling(ctx: NodeContext) -> Value:
+    """Nearest upsampling by an integer factor s repeats each value in an s×s block: a grouped Deconvolution with
+    kernel = stride = s and unit weights computes exactly that. Bilinear upsampling is, in MXNet itself, the
+    grouped Deconvolution with its weight input: kernel 2s − s mod 2, stride s, pad ceil((s − 1)/2), no bias."""
+    bilinear = ctx.attributes.sample_type is SampleType.BILINEAR
+    images = ctx.operands[:-1] if bilinear else ctx.operands   # bilinear's last operand is its weight
+    if len(images) != 1:
+        raise ctx.unsupported("several inputs (num_args > 1) are summed after resizing; only one converts",
+                              attribute="num_args")
+    x = ctx.operands[0]
+    channels, (h, w) = x.type.shape[1], x.type.shape[2:]
+    factor = ctx.out_shapes[0][2] // h
+    if ctx.out_shapes[0][2:] != (h * factor, w * factor):
+        raise ctx.unsupported(f"output {ctx.out_shapes[0]} is not an integer upsampling of {x.type.shape}",
+                              attribute="scale")
+    if bilinear:
+        kernel = 2 * factor - factor % 2
+        return ctx.add(Deconvolution(num_filter=channels, kernel=kernel, stride=factor, pad=-(-(factor - 1) // 2),
+                                     num_group=channels), x, ctx.operands[-1])
+    weight = ctx.graph.constant(np.ones((channels, 1, factor, factor), np.float32), ctx.name + "_unit_weight")
+    return ctx.add(Deconvolution(num_filter=channels, kernel=factor, stride=factor, num_group=channels), x, weight)
+
+
+@attrs.frozen(kw_only=True)
+class Repeat:
+    repeats: int
+    axis: int | None = None
+
+
+@composite("repeat", builds=(Deconvolution,), attributes=Repeat)
+def repeat(ctx: NodeContext) -> Value:
+    """repeat(x, r, axis) along H or W of NCHW data repeats each row or column r times (YOLOv3's nearest
+    upsampling): a grouped Deconvolution with kernel = stride = r along that axis and unit weights."""
+    x, a = ctx.operands[0], ctx.attributes
+    axis = a.axis + x.type.rank if a.axis is not None and a.axis < 0 else a.axis
+    if x.type.rank != 4 or axis not in (2, 3):
+        raise ctx.unsupported(f"axis {a.axis}: only repeating rows or columns of NCHW data (axis 2 or 3) converts",
+                              attribute="axis")
+    kernel = (a.repeats, 1) if axis == 2 else (1, a.repeats)
+    channels = x.type.shape[1]
+    weight = ctx.graph.constant(np.ones((channels, 1, *kernel), np.float32), ctx.name + "_unit_weight")
+    return ctx.add(Deconvolution(num_filter=channels, kernel=kernel, stride=kernel, num_group=channels), x, weight)

@@ -1,0 +1,221 @@
+"""Data movement written as other IR ops: Reshape with MXNet's resolved shape, slices (slice, crop, slice_like,
+legacy Crop) as SliceAxis per cut axis, splits, axis swaps, broadcasts along named axes, depth_to_space and
+space_to_depth as reshape–transpose–reshape, and argmax_channel."""
+from __future__ import annotations
+
+import attrs
+
+from compiler.frontend.lowering import NodeContext, ResolvedByMXNet, composite
+from compiler.ir.graph import Value
+from compiler.ops import ArgMax, BroadcastTo, Reshape, SliceAxis, Split, Transpose
+
+
+def _unchanged(ctx: NodeContext, value: Value) -> Value:
+    """`value`, or a Reshape to its own shape when nothing changed it (the node still needs its own value)."""
+    return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)
+
+
+@composite("Reshape", "reshape", builds=(Reshape,), attributes=ResolvedByMXNet)
+def reshape(ctx: NodeContext) -> Value:
+    # MXNet's own shape inference already resolved 0/-1/-2/-3/-4 and `reverse`; keep its answer.
+    return ctx.add(Reshape(shape=ctx.out_shapes[0]), ctx.operands[0])
+
+
+@attrs.frozen(kw_only=True)
+class SliceLike:
+    axes: tuple[int, ...] = ()
+
+
+@composite("slice_like", builds=(SliceAxis, Reshape), attributes=SliceLike)
+def slice_like(ctx: NodeContext) -> Value:
+    """x cut to the shape of `like` on `axes` (all when empty), from index 0: one SliceAxis per axis that shrinks;
+    with static shapes the usual case (YOLOv3's upsampled map against its route) cuts nothing."""
+    value = ctx.operands[0]
+    for axis, (size, wanted) in enumerate(zip(value.type.shape, ctx.out_shapes[0])):
+        if wanted != size:
+            value = ctx.add(SliceAxis(axis=axis, begin=0, end=wanted), value, suffix=f"_axis{axis}")
+    return _unchanged(ctx, value)
+
+
+@composite("argmax_channel", builds=(ArgMax,))
+def argmax_channel(ctx: NodeContext) -> Value:
+    """The index of the largest value along the last axis."""
+    return ctx.add(ArgMax(axis=-1), *ctx.operands)
+
+
+@attrs.frozen(kw_only=True)
+class BroadcastAxis:
+    axis: tuple[int, ...] = ()
+    size: tuple[int, ...] = ()
+
+
+@composite("broadcast_axis", "broadcast_axes", builds=(BroadcastTo,), attributes=BroadcastAxis)
+def broadcast_axis(ctx: NodeContext) -> Value:
+    """x repeated along the size-1 axes `axis` to `size`."""
+    x, a = ctx.operands[0], ctx.attributes
+    if len(a.axis) != len(a.size):
+        raise ctx.unsupported(f"axis {a.axis} and size {a.size} differ in length", attribute="size")
+    shape = [0] * x.type.rank
+    for axis, size in zip(a.axis, a.size):
+        shape[axis + x.type.rank if axis < 0 else axis] = size
+    return ctx.add(BroadcastTo(shape=tuple(shape)), x)
+
+
+@attrs.frozen(kw_only=True)
+class SwapAxis:
+    dim1: int = 0
+    dim2: int = 0
+
+
+@composite("SwapAxis", "swapaxes", builds=(Transpose,), attributes=SwapAxis)
+def swap_axes(ctx: NodeContext) -> Value:
+    x = ctx.operands[0]
+    axes = list(range(x.type.rank))
+    a, b = (d + x.type.rank if d < 0 else d for d in (ctx.attributes.dim1, ctx.attributes.dim2))
+    axes[a], axes[b] = axes[b], axes[a]
+    return ctx.add(Transpose(axes=tuple(axes)), x)
+
+
+@attrs.frozen(kw_only=True)
+class Slice:
+    begin: tuple[int | None, ...] = ()
+    end: tuple[int | None, ...] = ()
+    step: tuple[int | None, ...] = ()
+
+
+@composite("slice", "crop", builds=(SliceAxis, Reshape), attributes=Slice)
+def slice_(ctx: NodeContext) -> Value:
+    """x[b0:e0, b1:e1, …] with step 1 (None = the whole axis): one SliceAxis per axis that is cut."""
+    a = ctx.attributes
+    if any(s not in (None, 1) for s in a.step):
+        raise ctx.unsupported(f"step {a.step}: only step 1 has a Caffe form", attribute="step")
+    value = ctx.operands[0]
+    for axis, (b, e) in enumerate(zip(a.begin, a.end)):
+        size = value.type.shape[axis]
+        if (b in (None, 0)) and (e is None or e == size):
+            continue
+        value = ctx.add(SliceAxis(axis=axis, begin=b or 0, end=e), value, suffix=f"_axis{axis}")
+    return _unchanged(ctx, value)
+
+
+def _squeezed(ctx: NodeContext, parts: list[Value], axis: int) -> list[Value]:
+    """Each part without its size-1 `axis` (MXNet's squeeze_axis)."""
+    squeezed = []
+    for i, part in enumerate(parts):
+        shape = part.type.shape[:axis] + part.type.shape[axis + 1:]
+        squeezed.append(ctx.add(Reshape(shape=shape or (1,)), part, suffix=f"_squeeze{i}"))
+    return squeezed
+
+
+def _axis_and_size(x: Value, axis: int) -> tuple[int, int]:
+    axis = axis + x.type.rank if axis < 0 else axis
+    return axis, x.type.shape[axis]
+
+
+def _equal_parts(ctx: NodeContext, count: int, axis: int, size: int, attribute: str) -> tuple[int, ...]:
+    """The points that cut `size` into `count` equal parts."""
+    if count < 1 or size % count:
+        raise ctx.unsupported(f"{attribute} {count} does not divide axis {axis} of size {size}", attribute=attribute)
+    return tuple(size // count * i for i in range(1, count))
+
+
+def _split(ctx: NodeContext, x: Value, axis: int, points: tuple[int, ...], squeeze: bool) -> list[Value]:
+    if not points:   # one part: the data itself
+        parts = [ctx.add(Reshape(shape=x.type.shape), x)]
+    else:
+        op = ctx.graph.add(Split(axis=axis, points=points), x, name=ctx.name, origin=ctx.origin)
+        parts = list(op.results)
+    if squeeze:
+        if any(part.type.shape[axis] != 1 for part in parts):
+            raise ctx.unsupported("squeeze_axis needs parts of size 1 along the axis", attribute="squeeze_axis")
+        return _squeezed(ctx, parts, axis)
+    return parts
+
+
+@attrs.frozen(kw_only=True)
+class SliceChannel:
+    num_outputs: int
+    axis: int = 1
+    squeeze_axis: bool = False
+
+
+@composite("SliceChannel", "split", builds=(Split, Reshape), attributes=SliceChannel)
+def slice_channel(ctx: NodeContext) -> list[Value]:
+    """x cut into num_outputs equal parts along `axis` (default 1); squeeze_axis drops that axis from each."""
+    x, a = ctx.operands[0], ctx.attributes
+    axis, size = _axis_and_size(x, a.axis)
+    return _split(ctx, x, axis, _equal_parts(ctx, a.num_outputs, axis, size, "num_outputs"), a.squeeze_axis)
+
+
+@attrs.frozen(kw_only=True)
+class SplitV2:
+    indices: tuple[int, ...] = ()
+    sections: int = 0
+    axis: int = 1
+    squeeze_axis: bool = False
+
+
+@composite("_split_v2", "split_v2", builds=(Split, Reshape), attributes=SplitV2)
+def split_v2(ctx: NodeContext) -> list[Value]:
+    """x cut along `axis` at `indices` (their first entry is 0), or into `sections` equal parts."""
+    x, a = ctx.operands[0], ctx.attributes
+    axis, size = _axis_and_size(x, a.axis)
+    if a.sections > 0:
+        points = _equal_parts(ctx, a.sections, axis, size, "sections")
+    else:
+        points = tuple(i for i in a.indices if i != 0)
+    return _split(ctx, x, axis, points, a.squeeze_axis)
+
+
+@attrs.frozen(kw_only=True)
+class Crop:
+    num_args: int = 1
+    offset: tuple[int, int] = (0, 0)
+    h_w: tuple[int, int] = (0, 0)
+    center_crop: bool = False
+
+
+@composite("Crop", builds=(SliceAxis, Reshape), attributes=Crop)
+def crop(ctx: NodeContext) -> Value:
+    """The legacy Crop: x's H×W window at `offset` (y, x), or centred with center_crop, sized `h_w` or like the
+    second input (the FPN form after UpSampling)."""
+    x, a = ctx.operands[0], ctx.attributes
+    height, width = ctx.out_shapes[0][2:]
+    if a.center_crop:
+        offsets = ((x.type.shape[2] - height) // 2, (x.type.shape[3] - width) // 2)
+    else:
+        offsets = a.offset
+    value = x
+    for axis, begin, size in ((2, offsets[0], height), (3, offsets[1], width)):
+        if (begin, size) != (0, value.type.shape[axis]):
+            value = ctx.add(SliceAxis(axis=axis, begin=begin, end=begin + size), value, suffix=f"_axis{axis}")
+    return _unchanged(ctx, value)
+
+
+@attrs.frozen(kw_only=True)
+class BlockSize:
+    block_size: int
+
+
+@composite("depth_to_space", builds=(Reshape, Transpose), attributes=BlockSize)
+def depth_to_space(ctx: NodeContext) -> Value:
+    """(N, b·b·C, H, W) → (N, C, H·b, W·b): channel (i·b + j)·C + c goes to offset (i, j) of channel c (MXNet's
+    DCR order), as MXNet itself computes it: reshape, transpose (0, 3, 4, 1, 5, 2), reshape."""
+    b = ctx.attributes.block_size
+    x = ctx.operands[0]
+    n, channels, h, w = x.type.shape
+    blocks = ctx.add(Reshape(shape=(n, b, b, channels // (b * b), h, w)), x, suffix="_blocks")
+    moved = ctx.add(Transpose(axes=(0, 3, 4, 1, 5, 2)), blocks, suffix="_move")
+    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
+
+
+@composite("space_to_depth", builds=(Reshape, Transpose), attributes=BlockSize)
+def space_to_depth(ctx: NodeContext) -> Value:
+    """(N, C, H·b, W·b) → (N, b·b·C, H, W), the inverse of depth_to_space: reshape, transpose (0, 3, 5, 1, 2, 4),
+    reshape."""
+    b = ctx.attributes.block_size
+    x = ctx.operands[0]
+    n, channels, h, w = x.type.shape
+    cells = ctx.add(Reshape(shape=(n, channels, h // b, b, w // b, b)), x, suffix="_cells")
+    moved = ctx.add(Transpose(axes=(0, 3, 5, 1, 2, 4)), cells, suffix="_move")
+    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
