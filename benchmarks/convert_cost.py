@@ -85,9 +85,9 @@ def build_zoo_model(name: str, shape):
 
 
 def parameter_arrays(net) -> list[np.ndarray]:
-    from compiler.frontend import numpy_view
+    from compiler.frontend import parameter_array
 
-    return [numpy_view(p.data()) for p in net.collect_params().values()]
+    return [parameter_array(p.data()) for p in net.collect_params().values()]
 
 
 def _remove_outputs(prefix: str) -> None:

@@ -56,19 +56,30 @@ class InputContract:
         value = np.ascontiguousarray(raw.transpose(0, 3, 1, 2)) if self.channels_last else raw
         return np.ascontiguousarray(value[:, ::-1]) if self.reversed_channels else value
 
+    def _normalisation(self, array: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(scale, mean, std) shaped to broadcast over `array`'s channel axis."""
+        axis = self._channel_axis()
+        channels = array.shape[axis]
+        shape = [1] * array.ndim
+        shape[axis] = channels
+        mean = np.broadcast_to(np.asarray(self.mean if self.mean is not None else 0.0, np.float64), (channels,))
+        std = np.broadcast_to(np.asarray(self.std if self.std is not None else 1.0, np.float64), (channels,))
+        return (self.scale if self.scale is not None else 1.0), mean.reshape(shape), std.reshape(shape)
+
     def mxnet_input(self, raw: np.ndarray) -> np.ndarray:
         """What the MXNet model takes for the same `raw` array: normalised per channel when the Caffe model takes raw
         pixels, else `raw` itself."""
         if not self.raw_pixels:
             return raw
-        axis = self._channel_axis()
-        channels = raw.shape[axis]
-        shape = [1] * raw.ndim
-        shape[axis] = channels
-        mean = np.broadcast_to(np.asarray(self.mean if self.mean is not None else 0.0, np.float64), (channels,))
-        std = np.broadcast_to(np.asarray(self.std if self.std is not None else 1.0, np.float64), (channels,))
-        scale = self.scale if self.scale is not None else 1.0
-        return ((raw * scale - mean.reshape(shape)) / std.reshape(shape)).astype(np.float32)
+        scale, mean, std = self._normalisation(raw)
+        return ((raw * scale - mean) / std).astype(np.float32)
+
+    def raw_for(self, mxnet_array: np.ndarray) -> np.ndarray:
+        """The `raw` array for which mxnet_input gives `mxnet_array` (mxnet_input's inverse)."""
+        if not self.raw_pixels:
+            return mxnet_array
+        scale, mean, std = self._normalisation(mxnet_array)
+        return ((mxnet_array * std + mean) / scale).astype(np.float32)
 
     def to_json(self) -> dict:
         return {"name": self.name, "shape": list(self.shape), "mxnet_shape": list(self.mxnet_shape),

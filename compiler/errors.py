@@ -58,6 +58,11 @@ class IllegalForTarget(ConversionError):
     """Ops the chosen backend cannot emit; lists every offending op."""
 
 
+class NoReference(ConversionError):
+    """An op the NumPy interpreter cannot compute: its kind defines no `evaluate`, or its value is not defined
+    (random, as Dropout in mode 'always')."""
+
+
 class PassFailed(ConversionError):
     """An unexpected exception inside a pass, with the pass history attached."""
 

@@ -10,13 +10,13 @@ A field's metadata (OPTION) says how it shows on the command line: `flag`, `help
 """
 from __future__ import annotations
 
-import enum
 import math
 
 import attrs
+from compiler.compat import StrEnum
 
 
-class Relu6(enum.StrEnum):
+class Relu6(StrEnum):
     EXACT = "exact"     # clip(0, 6) exactly
     APPROX = "approx"   # a plain ReLU (reported as an approximation)
 
@@ -85,7 +85,12 @@ class Options:
         False, flag="--ncnn-yolo-layer",
         help="YOLOv3 on ncnn: end in ncnn's native Yolov3DetectionOutput (one class per box, class-agnostic NMS: an "
              "approximation of GluonCV's detections, reported) instead of the exact DetectionOutput ending")
-    check_ir: bool = option(False, flag="--check-ir", category="debug", help="verify the IR after every pass")
+    check_ir: bool = option(False, flag="--check-ir", category="debug",
+                            help="verify the IR's invariants before the passes and after every pass")
+    check_numbers: bool = option(False, flag="--check-numbers", category="debug",
+                                 help="after every pass that changed the graph, compare its outputs with the "
+                                      "frontend's in the NumPy interpreter and name the pass that changed them "
+                                      "(slow on large models)")
     dump_ir: str | None = option(None, flag="--dump-ir", category="debug", metavar="DIR",
                                  help="write the IR text after every pass into DIR")
     disable_passes: tuple[str, ...] = option((), flag="--disable-pass", category="debug", metavar="NAME",

@@ -1,3 +1,4 @@
+import importlib.util
 import os
 import sys
 import warnings
@@ -8,6 +9,10 @@ os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
 # in_args_map.size()"); the reference needs no fusion.
 os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Where MXNet is installed, its loader and shape inference check every conversion the tests make
+# (compiler/frontend/mxnet_check.py); GLUON2CAFFE_CHECK_MXNET=0 turns that off.
+if importlib.util.find_spec("mxnet") is not None:
+    os.environ.setdefault("GLUON2CAFFE_CHECK_MXNET", "1")
 # MXNet's own UserWarnings say nothing about the models. (A filterwarnings line naming the mxnet module in the pytest
 # configuration would import MXNet in every test run, the MXNet-free ones included.)
 warnings.filterwarnings("ignore", category=UserWarning, module=r"mxnet\.")

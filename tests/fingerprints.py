@@ -70,17 +70,21 @@ def main(argv=None) -> int:
     parser.add_argument("--compare", metavar="EARLIER.json")
     parser.add_argument("--models", type=lambda s: s.split(","), default=list(SAMPLE))
     args = parser.parse_args(argv)
-    found = fingerprints(args.models)
-    with open(args.output, "w", encoding="utf-8") as f:
+    return write_and_compare(fingerprints(args.models), args.output, args.compare)
+
+
+def write_and_compare(found: dict, output: str, earlier_path: str | None) -> int:
+    """Write fingerprints to OUTPUT; with `earlier_path`, name every key whose fingerprint changed (exit status 1)."""
+    with open(output, "w", encoding="utf-8") as f:
         json.dump(found, f, indent=1, sort_keys=True)
-    if not args.compare:
+    if not earlier_path:
         return 0
-    with open(args.compare, encoding="utf-8") as f:
+    with open(earlier_path, encoding="utf-8") as f:
         earlier = json.load(f)
     changed = sorted(k for k in set(found) | set(earlier) if found.get(k) != earlier.get(k))
     for key in changed:
         print(f"changed: {key}: {earlier.get(key)} -> {found.get(key)}")
-    print(f"{len(found)} fingerprints, {len(changed)} changed")
+    print(f"{len(found)} fingerprints, {len(changed)} changed against {earlier_path}")
     return 1 if changed else 0
 
 

@@ -50,14 +50,17 @@ def strict_parse(prototxt_path: str, proto_module):
 
 def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options: Options | None = None,
                         target: str = "caffe", seed: int = 1, tolerance: float = DEFAULT_TOLERANCE, name="model",
-                        runtime_options=None, runtimes=None, allow_zero_reference=False):
+                        runtime_options=None, runtimes=None, allow_zero_reference=False,
+                        interpreter_tolerance: float | None = None):
     """Convert, write, strictly re-parse, run in OpenCV (and pycaffe where built) and compare with MXNet on the same
     input — raw pixels on the Caffe side when mean/std are folded in, BGR with to_bgr; returns (compilation,
-    comparisons). An approximate conversion (relu6=approx) must say so in its report, and is then not compared."""
+    comparisons). An approximate conversion (relu6=approx) must say so in its report, and is then not compared.
+    The NumPy interpreter must give MXNet's numbers too (within `interpreter_tolerance`, INTERPRETER_TOLERANCE by
+    default)."""
     options = options or Options()
     graph = import_symbol(symbol, params, input_shapes, name=name)
     graph.verify()
-    compiled = compile_graph(graph, target, Options(**{**_fields(options), "check_ir": True}))
+    compiled = compile_graph(graph, target, Options(**{**_fields(options), "check_ir": True, "check_numbers": True}))
     prefix = os.path.join(str(tmp_path), name)
     prototxt, caffemodel = compiled.save(prefix)
     strict_parse(prototxt, compiled.target.proto)
@@ -66,6 +69,8 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
         return compiled, []
     mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, seed)
     reference = mxnet_outputs(symbol, params, mxnet_inputs)
+    assert_interpreter_matches(import_symbol(symbol, params, input_shapes, name=name), mxnet_inputs, reference,
+                               interpreter_tolerance or INTERPRETER_TOLERANCE)
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = []
@@ -79,6 +84,23 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
             assert c.ok, f"{runtime}: {c}"
         comparisons += found
     return compiled, comparisons
+
+
+INTERPRETER_TOLERANCE = 1e-5
+
+
+def assert_interpreter_matches(graph, inputs: dict, reference: list[np.ndarray],
+                               tolerance: float = INTERPRETER_TOLERANCE) -> None:
+    """The NumPy interpreter of the IR as the frontend built it (the reference where MXNet is not installed) must
+    give MXNet's outputs within `tolerance` of their largest value."""
+    from compiler.ir.interpreter import run_graph
+
+    interpreted = run_graph(graph, **inputs)
+    for value, got, want in zip(graph.outputs, interpreted, reference):
+        scale = max(float(np.abs(want).max()), 1e-30) if np.size(want) else 1.0
+        error = float(np.abs(np.asarray(got, np.float64) - want).max()) / scale if np.size(want) else 0.0
+        assert np.shape(got) == np.shape(want) and error <= tolerance, \
+            f"interpreter vs MXNet on {value.name}: relative {error:.2e}"
 
 
 def available_runtimes() -> list[str]:

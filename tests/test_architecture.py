@@ -14,7 +14,8 @@ import sys
 from compiler.ir.opdef import HOOKS, REGISTRY
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORE = ("compiler.errors", "compiler.options", "compiler.contract", "compiler.policy", "compiler.ir", "compiler.ops")
+CORE = ("compiler.errors", "compiler.options", "compiler.contract", "compiler.policy", "compiler.ir", "compiler.ops",
+        "compiler.compat")
 THIRD_PARTY = {"numpy", "attrs"}
 
 

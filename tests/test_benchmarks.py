@@ -1,5 +1,6 @@
 """The benchmark entry points run and fail when they should (speed itself is measured by them, not asserted here)."""
 import re
+from tests.needs import needs_zoo
 
 
 def test_pass_cost_benchmark_gives_every_pass_work_and_passes_a_linear_limit(capsys):
@@ -32,6 +33,7 @@ def test_every_pass_rewrites_something_on_the_synthetic_graph():
     assert {r.name: r.rewrites > 0 for r in report.records} == {name: True for name in ORDER}
 
 
+@needs_zoo
 def test_convert_cost_benchmark_reports_every_stage_and_its_figures(capsys):
     from benchmarks.convert_cost import main
     from passes import ORDER
@@ -48,6 +50,7 @@ def test_convert_cost_benchmark_reports_every_stage_and_its_figures(capsys):
     assert re.search(r"200 → 400 ops: [0-9.]+× the time", out) and "every figure within its limit" in out
 
 
+@needs_zoo
 def test_convert_cost_benchmark_exits_non_zero_over_a_limit(capsys):
     """No conversion takes less than a millionth of np.save's time."""
     from benchmarks.convert_cost import main
@@ -55,3 +58,26 @@ def test_convert_cost_benchmark_exits_non_zero_over_a_limit(capsys):
     code = main(["--models", "mobilenet0.25", "--synthetic", "", "--runs", "1", "--default-time-limit", "1e-6"])
     out = capsys.readouterr().out
     assert code == 1 and "OVER time limit" in out and out.rstrip().splitlines()[-1].startswith("FAILED"), out
+
+
+def test_frontend_paths_benchmark_reports_both_paths_and_passes_loose_limits(capsys):
+    from benchmarks.frontend_paths import PATHS, main
+    from tests.needs import HAS_MXNET
+
+    code = main(["--synthetic", "200,400", "--processes", "1", "--runs", "1", "--cli-model", "",
+                 "--us-per-op-limit", "1e6", "--growth-limit", "1e6"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert re.search(r"^\s+400\s+[0-9.]+ s\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+", out, re.M), out
+    assert bool(re.search(r"(?<!no) MXNet frontend", out)) == HAS_MXNET and f"{PATHS[0]} frontend" in out
+    assert "200 → 400 ops: frontend" in out and "every figure within its limit" in out
+
+
+def test_frontend_paths_benchmark_exits_non_zero_over_a_limit(capsys):
+    """No frontend takes less than a nanosecond per op."""
+    from benchmarks.frontend_paths import main
+
+    code = main(["--synthetic", "200", "--processes", "1", "--runs", "1", "--cli-model", "",
+                 "--us-per-op-limit", "1e-3"])
+    out = capsys.readouterr().out
+    assert code == 1 and out.rstrip().splitlines()[-1].startswith("FAILED"), out

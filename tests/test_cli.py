@@ -1,8 +1,9 @@
 """CLI behaviour on bad input: a clear message, exit code 2, and no output files."""
 import json
 
-import mxnet as mx
 import pytest
+
+mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
 from compiler.driver.cli import main
 from tests.helpers import random_params

@@ -6,6 +6,7 @@ import pytest
 
 from compiler.driver import families
 from compiler.driver.families import default_input_shape, families_claiming, group_of
+from tests.needs import needs_zoo
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,7 @@ def test_every_name_has_its_group(name, group, task):
     assert group_of(name) == (group, task)
 
 
+@needs_zoo
 def test_every_zoo_name_has_exactly_one_family():
     from gluoncv.model_zoo import get_model_list
 

@@ -8,6 +8,9 @@ import pytest
 
 from compiler.driver.cli import main
 from tests.helpers import available_runtimes
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 
 @pytest.fixture

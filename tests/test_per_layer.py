@@ -1,7 +1,8 @@
 """The per-layer report finds the layer a broken conversion got wrong."""
 import attrs
 import pytest
-import mxnet as mx
+
+mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
 from compiler.driver.api import compile_graph
 from compiler.frontend.symbol import import_symbol

@@ -5,6 +5,7 @@ import pytest
 
 from compiler.driver import sweep
 from compiler.driver.cli import main
+from tests.needs import needs_zoo
 
 
 def test_selection_by_family_and_task():
@@ -17,6 +18,7 @@ def test_selection_by_family_and_task():
         sweep.select(families=["se_resnets"], names=names)
 
 
+@needs_zoo
 def test_sweep_writes_its_report_and_survives_a_model_that_times_out(tmp_path, capsys):
     code = main(["zoo", "--models", "cifar_resnet20_v1", "--target", "caffe", "--runtime", "opencv", "--quiet",
                  "-o", str(tmp_path / "ok")])
@@ -34,7 +36,8 @@ def test_a_crashing_worker_is_recorded(tmp_path, monkeypatch):
     import argparse
 
     monkeypatch.setattr(sweep, "WORKER", "compiler.driver.no_such_worker")   # the worker process dies at start
-    args = argparse.Namespace(targets=["caffe"], runtimes=["opencv"], seed=0, output=str(tmp_path), timeout=300)
+    args = argparse.Namespace(targets=["caffe"], runtimes=["opencv"], seed=0, output=str(tmp_path), timeout=300,
+                              compare_frontends=False)
     result = sweep._spawn("cifar_resnet20_v1", args, None)
     assert result.status == {"caffe": "crashed"} and "no_such_worker" in result.reason
 

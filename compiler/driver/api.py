@@ -121,8 +121,19 @@ def run_passes(graph: Graph, target: str = "caffe", options: Options | None = No
     options = options or Options()
     chosen = get_target(target)
     ctx = PassContext(options=options, target=chosen, inputs=identity_contracts(graph))
-    report = pipeline(disable=chosen.dropped_passes + tuple(options.disable_passes), extra=extra_passes).run(
-        graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir, after_pass=after_pass)
+    passes = pipeline(disable=chosen.dropped_passes + tuple(options.disable_passes), extra=extra_passes)
+    if options.check_ir:   # the frontend's graph too
+        graph.verify()
+    if options.check_numbers:   # each pass's outputs against the frontend's (compiler/driver/pass_numbers.py)
+        from compiler.driver.pass_numbers import PassNumbers
+
+        numbers, outer = PassNumbers.start(graph, ctx, passes.names[-1] if passes.names else None), after_pass
+
+        def after_pass(record):
+            numbers.after(record)
+            if outer is not None:
+                outer(record)
+    report = passes.run(graph, ctx, verify_each=options.check_ir, dump_dir=options.dump_ir, after_pass=after_pass)
     return report, ctx
 
 

@@ -95,6 +95,9 @@ def _add_model_arguments(parser) -> None:
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
     parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"),
                         help="runtime for verification: OpenCV's dnn (default), pycaffe, or all")
+    parser.add_argument("--reference", default="auto", choices=("auto", "mxnet", "interpreter"),
+                        help="what verification compares with: MXNet, or (exported files) the NumPy interpreter "
+                             "of the graph; default: MXNet where it is installed")
 
 
 def _add_conversion_arguments(parser) -> None:
@@ -203,6 +206,7 @@ def _compile(args, source, shapes, options):
 
 def run_verification(args, compiled, reference, prototxt: str, caffemodel: str, image) -> bool:
     """Verify the files in every requested runtime; print each verdict (and draw detections with --plot)."""
+    from compiler.driver.reference import reference_description
     from compiler.driver.verify import DEFAULT_TOLERANCE, verify_compilation
     from compiler.driver.verify.image import detection_lines
     from compiler.driver.verify.runtimes import runtime_names
@@ -211,6 +215,7 @@ def run_verification(args, compiled, reference, prototxt: str, caffemodel: str, 
     verdicts = verify_compilation(compiled, reference, prototxt, caffemodel, runtime_names(args.runtime), args.seed,
                                   tolerance, image=image, progress=not args.quiet)
     source = f"the image {args.image}" if image is not None else f"a seeded random input (seed {args.seed})"
+    print(f"reference: {reference_description(reference)}")
     for verdict in verdicts:
         print(f"{'detection verification' if verdict.detections else 'verification'} in {verdict.runtime} on "
               f"{source}:")
@@ -253,9 +258,9 @@ def cmd_convert(args, image) -> int:
         write_text_atomically(args.output + ".report.json", json.dumps(compiled.report_json(), indent=2) + "\n")
     if not compiled.exact:
         print("warning: the output is an approximation; see --report")
-    if args.verify and not run_verification(args, compiled, reference, prototxt, caffemodel, image):
+    if args.verify and not run_verification(args, compiled, reference(), prototxt, caffemodel, image):
         raise VerificationFailed("the converted model differs from MXNet beyond tolerance",
-                                 hint="rerun with --report and --check-ir; please report the model")
+                                 hint="rerun with --report, --check-ir and --check-numbers; please report the model")
     return 0
 
 
@@ -276,8 +281,8 @@ def cmd_verify(args, image) -> int:
         from compiler.driver.verify.per_layer import per_layer_command
 
         compiled = _compile(args, source, shapes, options_from(args, "conversion", inplace=False))
-        return per_layer_command(args, compiled, reference)
-    if not run_verification(args, compiled, reference, prototxt, caffemodel, image):
+        return per_layer_command(args, compiled, reference())
+    if not run_verification(args, compiled, reference(), prototxt, caffemodel, image):
         raise VerificationFailed("the Caffe model differs from MXNet beyond tolerance")
     return 0
 

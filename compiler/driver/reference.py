@@ -1,4 +1,6 @@
-"""MXNet-side references for verification: a loaded symbol+params model, and running any model on inputs."""
+"""The references verification compares with: MXNet itself (a Gluon block, or exported files loaded by MXNet's
+SymbolBlock), or, where MXNet is not installed, the NumPy interpreter of the IR as the frontend builds it from the
+same files (compiler/ir/interpreter.py; CI checks it against MXNet on every op and one model per family)."""
 from __future__ import annotations
 
 import attrs
@@ -20,19 +22,22 @@ class SymbolModel:
     def default_input(self) -> str:
         return self.input_names[0] if len(self.input_names) == 1 else "data"
 
+    description = "MXNet"
+
     @classmethod
     def load(cls, symbol_path: str, params_path: str) -> "SymbolModel":
         import mxnet as mx
 
-        from compiler.frontend import load_params
-        from compiler.frontend.symbol import data_inputs, label_variables, load_symbol_json
+        from compiler.frontend import load_params, read_symbol_file
+        from compiler.frontend.mxnet_check import mxnet_symbol
+        from compiler.frontend.symbol import data_inputs, label_variables
 
-        with open(symbol_path, encoding="utf-8", errors="replace") as f:
-            symbol = load_symbol_json(f.read(), source=symbol_path)
-        _use_native_kernels_if_needed(symbol)
+        text, document = read_symbol_file(symbol_path)
+        _use_native_kernels_if_needed(document)
+        symbol = mxnet_symbol(text, symbol_path)
         params = load_params(params_path)
-        names = data_inputs(symbol, params)
-        labels = sorted(label_variables(symbol) - set(params))
+        names = data_inputs(document, params)
+        labels = sorted(label_variables(document) - set(params))
         try:
             block = symbol_block(symbol, names + labels)
             block.collect_params().load(params_path, ctx=mx.cpu(), ignore_extra=True)
@@ -58,28 +63,81 @@ class SymbolModel:
         return self.block(*[mx.nd.array(a) for a in inputs.values()])
 
 
-def _use_native_kernels_if_needed(symbol) -> None:
+def _use_native_kernels_if_needed(document) -> None:
     """MXNet's oneDNN kernel cannot run a Deconvolution with target_shape ("could not create a descriptor for a
     dilated deconvolution"); its own kernels can. MXNet reads MXNET_MKLDNN_ENABLED at its first operator call, so
     this is set (unless the user set it) before the reference runs anything (docs/mxnet.md#deconvolution)."""
-    import json
     import os
 
-    nodes = json.loads(symbol.tojson())["nodes"]
-    if any(n["op"] == "Deconvolution" and (n.get("attrs") or {}).get("target_shape", "()") not in ("()", "[]")
-           for n in nodes):
+    if any(n.op == "Deconvolution" and n.attrs.get("target_shape", "()") not in ("()", "[]") for n in document.nodes):
         os.environ.setdefault("MXNET_MKLDNN_ENABLED", "0")
 
 
+@attrs.define
+class InterpreterModel:
+    """Exported files as the NumPy interpreter runs them: the IR our frontend builds from them, before any pass."""
+    symbol_path: str
+    params_path: str
+    input_names: list[str]
+    _graphs: dict = attrs.field(factory=dict)   # input shapes -> the imported graph
+
+    description = "NumPy interpreter of the MXNet graph, checked against MXNet in CI"
+
+    @classmethod
+    def load(cls, symbol_path: str, params_path: str) -> "InterpreterModel":
+        from compiler.frontend import load_params, read_symbol_file
+        from compiler.frontend.symbol import data_inputs
+
+        _, document = read_symbol_file(symbol_path)
+        return cls(symbol_path, params_path, data_inputs(document, load_params(params_path)))
+
+    @property
+    def default_input(self) -> str:
+        return self.input_names[0] if len(self.input_names) == 1 else "data"
+
+    def graph(self, inputs: dict):
+        from compiler.frontend import import_files
+
+        key = tuple((name, np.shape(array)) for name, array in inputs.items())
+        if key not in self._graphs:
+            self._graphs[key] = import_files(self.symbol_path, self.params_path,
+                                             {name: shape for name, shape in key}, check_mxnet=False)
+        return self._graphs[key]
+
+    def run(self, inputs: dict, entries=()) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(the outputs, the values of MXNet node outputs `entries` — Entry or node names) on `inputs`."""
+        from compiler.ir.graph import Entry
+        from compiler.ir.interpreter import Interpreter
+
+        graph = self.graph(inputs)
+        interpreter = Interpreter(graph)
+        outputs = interpreter.run(**inputs)
+        wanted = [e if isinstance(e, Entry) else Entry(e) for e in entries]
+        by_entry = {v.ref: v for v in graph.values() if v.ref is not None}
+        missing = [str(e) for e in wanted if e not in by_entry]
+        if missing:
+            raise BadModel(f"the interpreter has no value for {', '.join(missing)}")
+        return outputs, [interpreter.value(by_entry[e]) for e in wanted]
+
+
+def reference_description(model) -> str:
+    """What the Caffe outputs are compared with, as `--verify` prints it."""
+    return model.description if isinstance(model, InterpreterModel) else "MXNet"
+
+
 def run_mxnet(model, inputs: dict[str, np.ndarray], softmax: bool = False) -> list[np.ndarray]:
-    """The model's outputs on `inputs` in MXNet; MXNet failing to run it is a clear error, not a traceback."""
+    """The model's outputs on `inputs` in MXNet (or the interpreter, for an InterpreterModel); MXNet failing to run
+    it is a clear error, not a traceback."""
+    if isinstance(model, InterpreterModel):
+        outs = model.run(inputs)[0]
+        return [_softmax(o) for o in outs] if softmax else outs
     import mxnet as mx
 
     try:
         out = model(*[mx.nd.array(a) for a in inputs.values()])
         mx.nd.waitall()
     except mx.base.MXNetError as exc:
-        from compiler.frontend.symbol import mxnet_message
+        from compiler.frontend.mxnet_check import mxnet_message
 
         raise BadModel(f"MXNet itself cannot run the model for verification: {mxnet_message(exc)}",
                        hint="MXNet's oneDNN kernels fail on a few valid graphs (a Deconvolution with target_shape): "
@@ -102,19 +160,37 @@ def symbol_block(outputs, input_names, params=None):
         return mx.gluon.SymbolBlock(outputs, [mx.sym.var(n) for n in input_names], params=params)
 
 
-def mxnet_internals(model, inputs: dict, names: list[str]) -> list[np.ndarray]:
-    """Values of internal outputs of a Gluon block or SymbolModel on `inputs`, by node name (`conv0_fwd`) or
-    internal output name (`conv0_fwd_output`, `act_output1`)."""
+def _softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def mxnet_internals(model, inputs: dict, names: list) -> list[np.ndarray]:
+    """Values of internal outputs of a Gluon block, SymbolModel or InterpreterModel on `inputs`, by MXNet node
+    output (compiler.ir.graph.Entry, what IR values record) or node name (`conv0_fwd`, its first output)."""
+    if isinstance(model, InterpreterModel):
+        return model.run(inputs, names)[1]
+    import json
+
     import mxnet as mx
 
     from compiler.frontend import trace
+    from compiler.frontend.mxnet_check import internal_entries
+    from compiler.ir.graph import Entry
 
     block = model
     if isinstance(model, SymbolModel):
         inputs, block = model.with_labels(inputs), model.block
-    internals = trace(block, inputs).get_internals()
-    outputs = internals.list_outputs()
-    taps = [internals[outputs.index(name if name in outputs else f"{name}_output")] for name in names]
+    symbol = mx.sym.load_json(trace(block, inputs).tojson())   # as its JSON says (tracing may add nodes it drops)
+    internals = symbol.get_internals()
+    nodes = json.loads(symbol.tojson())["nodes"]
+    positions = {(nodes[index]["name"], output): position
+                 for (index, output), position in internal_entries(internals, nodes).items()}
+    wanted = [(e.node, e.output) if isinstance(e, Entry) else (e, 0) for e in names]
+    missing = [f"{node}[{output}]" for node, output in wanted if (node, output) not in positions]
+    if missing:
+        raise BadModel(f"MXNet's graph has no output {', '.join(missing)}")
+    taps = [internals[positions[key]] for key in wanted]
     tapped = symbol_block(taps, list(inputs), block.collect_params())
     values = tapped(*[mx.nd.array(a) for a in inputs.values()])
     return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]

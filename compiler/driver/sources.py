@@ -42,12 +42,13 @@ class GraphSource(ModelSource):
 
 
 class SymbolFiles(ModelSource):
-    """`prefix-symbol.json` and its params file."""
+    """`prefix-symbol.json` and its params file, read by our readers — or by MXNet's (`mxnet_reader`: the other side
+    of `gluon2caffe zoo --compare-frontends`)."""
 
-    def __init__(self, symbol_path: str, params_path: str | None):
+    def __init__(self, symbol_path: str, params_path: str | None, mxnet_reader: bool = False):
         if params_path is None:
             raise BadModel(f"{symbol_path} needs its params file", hint="pass params=PREFIX-0000.params (--params)")
-        self.symbol_path, self.params_path = symbol_path, params_path
+        self.symbol_path, self.params_path, self.mxnet_reader = symbol_path, params_path, mxnet_reader
 
     def import_graph(self, input_shape) -> Graph:
         from compiler import frontend
@@ -55,7 +56,7 @@ class SymbolFiles(ModelSource):
         if input_shape is None:
             raise BadModel("a symbol file needs an input shape", hint="pass input_shape=(1,3,224,224) "
                                                                       "(--input-shape 1,3,224,224)")
-        return frontend.import_files(self.symbol_path, self.params_path, input_shape)
+        return frontend.import_files(self.symbol_path, self.params_path, input_shape, mxnet_reader=self.mxnet_reader)
 
 
 class BlockSource(ModelSource):

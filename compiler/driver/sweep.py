@@ -63,8 +63,10 @@ def select(models=None, families=None, tasks=None, names=None) -> list[str]:
     return chosen
 
 
-def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, seed: int, out_dir: str) -> dict:
-    """Build, convert and verify one model in this process; returns a ModelResult as a dict."""
+def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, seed: int, out_dir: str,
+               compare_frontends: bool = False) -> dict:
+    """Build, convert and verify one model in this process — or, with `compare_frontends`, export it and compare
+    what both frontends make of the files; returns a ModelResult as a dict."""
     os.environ.setdefault("MXNET_ENGINE_TYPE", "NaiveEngine")
     os.environ.setdefault("MXNET_SUBGRAPH_BACKEND", "NONE")
     from compiler.driver import zoo
@@ -83,6 +85,8 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
         result.status = {t: "refused" for t in targets}
         result.reason = _first_lines(exc)
         return attrs.asdict(result)
+    if compare_frontends:
+        return _compare_frontends(net, shape, targets, out_dir, result)
     for target in targets:
         start = time.perf_counter()
         try:
@@ -118,6 +122,31 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
     return attrs.asdict(result)
 
 
+def _compare_frontends(net, shape, targets, out_dir: str, result: ModelResult) -> dict:
+    """The exported model converted from its files by our readers and by MXNet's: "verified" means the same bytes."""
+    import tempfile
+
+    from compiler.driver.verify.same_files import frontends_difference
+    from compiler.driver.zoo import export_block
+    from compiler.errors import ConversionError
+
+    with tempfile.TemporaryDirectory(dir=out_dir) as directory:
+        symbol, params = export_block(net, shape, os.path.join(directory, result.model))
+        for target in targets:
+            start = time.perf_counter()
+            try:
+                differs = frontends_difference(symbol, params, shape, target, os.path.join(directory, target))
+            except ConversionError as exc:
+                result.status[target] = "refused"
+                result.add_reason(f"{target}: {_first_lines(exc)}")
+                continue
+            result.seconds[target] = round(time.perf_counter() - start, 2)
+            result.status[target] = "failed" if differs else "verified"
+            if differs:
+                result.add_reason(f"{target}: the two frontends' files differ: {differs}")
+    return attrs.asdict(result)
+
+
 def _spawn(name, args, shape) -> ModelResult:
     """One model in a worker process; its result comes back as the JSON file the worker writes (a worker that dies
     writes none: the model crashed)."""
@@ -133,6 +162,8 @@ def _spawn(name, args, shape) -> ModelResult:
                    "--result", result_path]
         if shape:
             command += ["--input-shape", ",".join(map(str, shape))]
+        if args.compare_frontends:
+            command.append("--compare-frontends")
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=args.timeout)
         except subprocess.TimeoutExpired:
@@ -172,7 +203,9 @@ def sweep(args) -> int:
                       + ", ".join(f"{t} {s}" for t, s in result.status.items())
                       + (f" ({result.reason[:120]})" if result.worst != "verified" else ""), flush=True)
     md, js = write_report(results, args.targets, args.runtimes, args.output, time.perf_counter() - start)
-    print(f"{len(results)} runs: " + ", ".join(f"{n} {s}" for s, n in tally.items() if n) + f"; wrote {md} and {js}")
+    meaning = " (verified: both frontends wrote the same bytes)" if args.compare_frontends else ""
+    print(f"{len(results)} runs: " + ", ".join(f"{n} {s}" for s, n in tally.items() if n) + f"{meaning}; wrote {md} "
+          f"and {js}")
     return 1 if tally["failed"] or tally["crashed"] or tally["timeout"] else 0
 
 
@@ -192,6 +225,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--timeout", type=float, default=900, help="seconds per model (default 900)")
     parser.add_argument("--seed", type=int, default=0, help="random-init and input seed (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--compare-frontends", action="store_true",
+                        help="instead of verifying: export each model and convert the files with our readers and "
+                             "with MXNet's; 'verified' means byte-identical prototxt and caffemodel")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="directory for the report")
 
 
@@ -222,9 +258,11 @@ def _worker_main(argv) -> int:
     parser.add_argument("--input-shape")
     parser.add_argument("-o", "--output", required=True)
     parser.add_argument("--result", required=True, help="the JSON file the result is written to")
+    parser.add_argument("--compare-frontends", action="store_true")
     args = parser.parse_args(argv)
     shape = tuple(int(d) for d in args.input_shape.split(",")) if args.input_shape else None
-    result = run_worker(args.worker, args.targets.split(","), args.runtimes.split(","), shape, args.seed, args.output)
+    result = run_worker(args.worker, args.targets.split(","), args.runtimes.split(","), shape, args.seed, args.output,
+                        args.compare_frontends)
     with open(args.result, "w", encoding="utf-8") as f:
         json.dump(result, f)
     return 0

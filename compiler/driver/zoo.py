@@ -203,9 +203,11 @@ def get_zoo_model(name: str, arguments: dict | None = None, input_shape=None, pr
 def _traced_nodes(net) -> tuple[object, list[dict]]:
     import json
 
+    import mxnet as mx
+
     from compiler.frontend import trace
 
-    symbol = trace(net, ["data"])
+    symbol = mx.sym.load_json(trace(net, ["data"]).tojson())   # as its JSON says (tracing may add nodes it drops)
     return symbol, json.loads(symbol.tojson())["nodes"]
 
 
@@ -219,7 +221,7 @@ def calibrate_batchnorm(net, batch) -> list:
     import mxnet as mx
 
     from compiler.driver.reference import symbol_block
-    from compiler.frontend.symbol import internal_entries
+    from compiler.frontend.mxnet_check import internal_entries
 
     symbol, nodes = _traced_nodes(net)
     internals = symbol.get_internals()
@@ -306,7 +308,7 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
     import mxnet as mx
 
     from compiler.frontend import refuse_imperative_blocks
-    from compiler.frontend.symbol import mxnet_message
+    from compiler.frontend.mxnet_check import mxnet_message
 
     family = family_named(name.lower())
     shape = tuple(input_shape or family.default_input_shape(name, arguments))
@@ -321,3 +323,14 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
                        hint="pass an --input-shape the model accepts (e.g. its default "
                             f"{','.join(map(str, family.default_input_shape(name)))})") from None
     return net
+
+
+def export_block(net, input_shape, prefix: str) -> tuple[str, str]:
+    """`net` as HybridBlock.export writes it, what a user who trained it holds: (PREFIX-symbol.json,
+    PREFIX-0000.params)."""
+    import mxnet as mx
+
+    net.hybridize()
+    net(mx.nd.zeros(input_shape))
+    net.export(prefix)
+    return prefix + "-symbol.json", prefix + "-0000.params"

@@ -1,13 +1,22 @@
-"""Frontends: a live Gluon HybridBlock, or exported `prefix-symbol.json` + `prefix-NNNN.params` files."""
+"""Frontends: exported `prefix-symbol.json` + `prefix-NNNN.params` files, read without MXNet, or a live Gluon
+HybridBlock, traced by MXNet into the same symbol JSON. Either way our own reader and shape rules build the IR; with
+`check_mxnet` (default: the GLUON2CAFFE_CHECK_MXNET environment variable) MXNet checks every node and value too."""
 from __future__ import annotations
 
 import os
 
 import numpy as np
 
-from compiler.errors import BadModel, ParamError
-from compiler.frontend.symbol import data_inputs, import_symbol, load_symbol_json, mxnet_message
+from compiler.errors import BadModel
+from compiler.frontend.document import SymbolDocument
+from compiler.frontend.mxnet_check import checking_by_default, mxnet_message
+from compiler.frontend.params import load_params
+from compiler.frontend.symbol import data_inputs, import_document, load_symbol_json
 from compiler.ir.graph import Graph
+from compiler.ir.cycles import cyclic_gc_paused
+
+__all__ = ["import_block", "import_files", "load_params", "normalise_input_shapes", "read_symbol_file",
+           "symbol_inputs", "trace"]
 
 
 def normalise_input_shapes(input_shape, default_name: str = "data") -> dict[str, tuple[int, ...]]:
@@ -22,7 +31,16 @@ def normalise_input_shapes(input_shape, default_name: str = "data") -> dict[str,
     return {default_name: tuple(int(d) for d in shape)}
 
 
-def import_block(net, input_shape, name: str | None = None) -> Graph:
+def _mxnet_check(text: str, shapes: dict, check_mxnet: bool | None):
+    """The `check` argument of import_document: MXNet's view of the same text, when checking."""
+    if not (checking_by_default() if check_mxnet is None else check_mxnet):
+        return None
+    from compiler.frontend.mxnet_check import MXNetView
+
+    return lambda: MXNetView.of(text, shapes)
+
+
+def import_block(net, input_shape, name: str | None = None, check_mxnet: bool | None = None) -> Graph:
     """Trace a Gluon HybridBlock symbolically and bind its parameters by variable."""
     import mxnet as mx
 
@@ -38,17 +56,19 @@ def import_block(net, input_shape, name: str | None = None) -> Graph:
             raise BadModel(f"running the block on inputs {shapes} failed: {mxnet_message(exc)}",
                            hint="check the input shape and that the parameters are initialised") from None
     try:
-        symbol = trace(net, shapes, canonical_form=False)   # import_symbol makes it canonical
+        text = trace(net, shapes).tojson()
     except (mx.base.MXNetError, AssertionError, TypeError, AttributeError, ValueError) as exc:
         message = mxnet_message(exc) if isinstance(exc, mx.base.MXNetError) else f"{type(exc).__name__}: {exc}"
         refuse_imperative_blocks(net, message)
         raise BadModel(f"the block cannot be traced symbolically ({message})",
                        hint="hybrid_forward must use only F.* operators; see Gluon's hybridize() rules") from None
-    wanted = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
+    document = load_symbol_json(text, source=f"the symbol of {type(net).__name__}")
+    wanted = set(document.input_names())
     # Parameters that a block owns but never reads (e.g. a classifier head the trace skips) are not part of
     # the graph; an exported params file, unlike a live block, must match its symbol exactly.
-    params = {p.name: numpy_view(p.data()) for p in owned if p.name in wanted}
-    return import_symbol(symbol, params, shapes, name=name or net.name)
+    params = {p.name: parameter_array(p.data()) for p in owned if p.name in wanted}
+    return import_document(document, params, shapes, name=name or net.name,
+                           check=_mxnet_check(text, shapes, check_mxnet))
 
 
 def owned_parameters(net) -> list:
@@ -82,68 +102,58 @@ def refuse_imperative_blocks(net, detail: str = "") -> None:
                        hint="such a block has no symbol graph to convert; replace it by a hybridizable one")
 
 
-def trace(block, input_names, canonical_form: bool = True) -> "object":
-    """The symbol a Gluon block computes on variables `input_names`, as its JSON describes it (see canonical;
-    canonical_form=False leaves that to the caller)."""
+def trace(block, input_names) -> "object":
+    """The symbol a Gluon block computes on variables `input_names`."""
     import mxnet as mx
-
-    from compiler.frontend.symbol import canonical
 
     traced = block(*[mx.sym.var(n) for n in input_names])
-    symbol = mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
-    return canonical(symbol) if canonical_form else symbol
+    return mx.sym.Group(list(traced)) if isinstance(traced, (list, tuple)) else traced
 
 
-def load_params(path: str) -> dict[str, np.ndarray]:
-    """Read an `mx.nd.save` params file (`arg:`/`aux:` keys or plain parameter names)."""
-    import mxnet as mx
-
-    if not os.path.isfile(path):
-        raise ParamError(f"params file {path!r} does not exist", hint="pass --params PREFIX-0000.params")
-    try:
-        loaded = mx.nd.load(path)
-    except mx.base.MXNetError as exc:
-        raise ParamError(f"params file {path!r} cannot be read (truncated or not an MXNet params file): "
-                         f"{mxnet_message(exc)}") from None
-    if not isinstance(loaded, dict):
-        raise ParamError(f"params file {path!r} holds an unnamed list of arrays",
-                         hint="save with HybridBlock.export() so every array has its name")
-    params = {}
-    for key, array in loaded.items():
-        name = key.split(":", 1)[1] if key.startswith(("arg:", "aux:")) else key
-        params[name] = numpy_view(array)
-    return params
+def parameter_array(array) -> np.ndarray:
+    """A parameter's NDArray as a read-only NumPy array of its own. Never a view of MXNet's buffer: when MXNet runs
+    the model, its oneDNN kernels reorder weight buffers in place (to a blocked layout, back only when read through
+    MXNet), so a view taken at import reads other numbers after any later forward pass — which the interpreter's
+    family test caught. The copy costs about 0.1 ms per MB."""
+    copy = array.asnumpy()
+    copy.setflags(write=False)
+    return copy
 
 
-def numpy_view(array) -> np.ndarray:
-    """An MXNet NDArray as NumPy without a copy where its memory allows (a dense float32 array on the CPU): a
-    read-only view of MXNet's own buffer that keeps the NDArray alive. Anything else is copied out (asnumpy).
-    Pulling a VGG-16 out with asnumpy took 2.4 s and a second copy of its 553 MB of weights."""
-    import ctypes
-
-    import mxnet as mx
-
-    if array.stype != "default" or array.dtype != np.float32 or array.context.device_type != "cpu" or not array.size:
-        return array.asnumpy()
-    array.wait_to_read()
-    pointer = ctypes.c_void_p()
-    mx.base.check_call(mx.base._LIB.MXNDArrayGetData(array.handle, ctypes.byref(pointer)))
-    memory = (ctypes.c_float * array.size).from_address(pointer.value)
-    memory.owner = array   # the view's base chain ends here: MXNet frees the buffer only after the view is gone
-    view = np.frombuffer(memory, dtype=np.float32).reshape(array.shape)
-    view.setflags(write=False)
-    return view
-
-
-def import_files(symbol_path: str, params_path: str, input_shape, name: str | None = None) -> Graph:
+def read_symbol_file(symbol_path: str) -> tuple[str, SymbolDocument]:
+    """(the text, its document) of a symbol file."""
     if not os.path.isfile(symbol_path):
         raise BadModel(f"symbol file {symbol_path!r} does not exist")
     with open(symbol_path, encoding="utf-8", errors="replace") as f:
         text = f.read()
-    symbol = load_symbol_json(text, source=os.path.basename(symbol_path))
-    params = load_params(params_path)
-    data_vars = data_inputs(symbol, params)
+    return text, load_symbol_json(text, source=os.path.basename(symbol_path))
+
+
+def symbol_inputs(document: SymbolDocument, params) -> list[str]:
+    """The data inputs of an exported model: the variables that are neither parameters nor training labels."""
+    return data_inputs(document, params)
+
+
+def import_files(symbol_path: str, params_path: str, input_shape, name: str | None = None,
+                 check_mxnet: bool | None = None, mxnet_reader: bool = False) -> Graph:
+    """The IR of exported files. `mxnet_reader` reads the symbol and the params through MXNet instead of our
+    readers (the other side of `gluon2caffe zoo --compare-frontends`; it implies checking)."""
+    with cyclic_gc_paused():   # reading allocates an object per node and field: no cyclic GC rescans meanwhile
+        return _import_files(symbol_path, params_path, input_shape, name, check_mxnet, mxnet_reader)
+
+
+def _import_files(symbol_path: str, params_path: str, input_shape, name: str | None, check_mxnet: bool | None,
+                  mxnet_reader: bool) -> Graph:
+    text, document = read_symbol_file(symbol_path)
+    if mxnet_reader:
+        from compiler.frontend.mxnet_check import mxnet_document, mxnet_params
+
+        document, params, check_mxnet = mxnet_document(text, os.path.basename(symbol_path)), \
+            mxnet_params(params_path), True
+    else:
+        params = load_params(params_path)
+    data_vars = data_inputs(document, params)
     default = data_vars[0] if len(data_vars) == 1 else "data"
     shapes = normalise_input_shapes(input_shape, default_name=default)
     base = name or os.path.basename(symbol_path).removesuffix("-symbol.json").removesuffix(".json")
-    return import_symbol(symbol, params, shapes, name=base)
+    return import_document(document, params, shapes, name=base, check=_mxnet_check(text, shapes, check_mxnet))

@@ -151,10 +151,15 @@ def parse_value(text: str, hint):
     return _coerce(parse_literal(text), hint)
 
 
+@functools.cache
+def _fields_by_name(cls) -> dict:
+    return {f.name: f for f in attrs.fields(cls)}
+
+
 def build_attrs(cls, raw: dict[str, str], *, ignored=frozenset(), node: str, op: str, rename=None):
     """Construct op class `cls` from MXNet attribute strings; unknown attributes are an error."""
     rename = rename or {}
-    fields = {f.name: f for f in attrs.fields(cls)}
+    fields = _fields_by_name(cls)
     kwargs = {}
     for key, text in sorted(raw.items()):
         if key.startswith("__") or key in ignored:

@@ -22,22 +22,17 @@ class NoAttributes:
     """A node that takes no attributes."""
 
 
-class ResolvedByMXNet:
-    """A node whose attributes this converter does not read: MXNet's own shape inference (Reshape's codes) or MXNet
-    itself run on probes (resampling) resolves them."""
-
-
 @attrs.define
 class NodeContext:
-    """One MXNet node being lowered: its attributes (raw, and parsed into the builder's declared class), operand
-    values and MXNet-inferred output shapes."""
+    """One MXNet node being lowered: its attributes (raw, and parsed into the builder's declared class) and operand
+    values; `check_mxnet` asks builders that derive constants from MXNet's formulas to compare them with MXNet."""
     graph: Graph
     name: str
     op: str
     raw_attrs: dict
     operands: list[Value]
-    out_shapes: list[tuple[int, ...]]
     origin: Origin
+    check_mxnet: bool = False
     attributes: object = None
 
     def parse(self, cls, ignored=frozenset()):
@@ -64,8 +59,7 @@ class Composite:
     training_only: frozenset[int]       # operands that only feed a training loss (labels): never bound
 
     def lower(self, ctx: NodeContext):
-        if self.attributes is not ResolvedByMXNet:
-            ctx.attributes = ctx.parse(self.attributes, self.ignored)
+        ctx.attributes = ctx.parse(self.attributes, self.ignored)
         return self.builder(ctx)
 
 
@@ -76,8 +70,7 @@ def composite(*mxnet_names: str, builds: tuple[type, ...], attributes: type = No
               training_only=()):
     """Register a composite builder for `mxnet_names` (each claimed once, against op definitions too)."""
     def register(builder: Builder) -> Builder:
-        if attributes is not ResolvedByMXNet:
-            attrs.resolve_types(attributes)
+        attrs.resolve_types(attributes)
         entry = Composite(tuple(mxnet_names), builder, tuple(builds), attributes, frozenset(ignored),
                           frozenset(training_only))
         for name in mxnet_names:
@@ -87,12 +80,17 @@ def composite(*mxnet_names: str, builds: tuple[type, ...], attributes: type = No
     return register
 
 
-def _direct(kind: str) -> Builder:
-    definition = REGISTRY[kind]
+_DIRECT: dict[str, Builder] = {}   # op kind -> its direct builder, made once
 
-    def build(ctx: NodeContext) -> Value:
-        return ctx.add(ctx.parse(definition.cls, definition.ignored), *ctx.operands)
-    return build
+
+def _direct(kind: str) -> Builder:
+    if kind not in _DIRECT:
+        definition = REGISTRY[kind]
+
+        def build(ctx: NodeContext) -> Value:
+            return ctx.add(ctx.parse(definition.cls, definition.ignored), *ctx.operands)
+        _DIRECT[kind] = build
+    return _DIRECT[kind]
 
 
 def builder_for(mxnet_op: str) -> Builder | None:

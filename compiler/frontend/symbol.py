@@ -1,73 +1,39 @@
-"""Symbol JSON + parameter arrays → IR graph, with MXNet's own shape inference checking every value."""
+"""A symbol document + parameter arrays → IR graph. Our shape rules are the authority: every op's definition infers
+its result types and checks its operands; where asked, MXNet's loader and shape inference check every node and value
+(compiler/frontend/mxnet_check.py)."""
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 
-from compiler.errors import BadModel, ParamError, ShapeMismatch, UnsupportedOp
+from compiler.errors import ParamError, ShapeMismatch, UnsupportedOp
+from compiler.frontend.document import SymbolDocument, parse_symbol_json
 from compiler.frontend.lowering import NodeContext, builder_for, training_only_operands
 from compiler.ir.cycles import cyclic_gc_paused
-from compiler.ir.graph import Graph, Origin, Value
-from compiler.ir.types import TensorType
+from compiler.ir.graph import Entry, Graph, Origin, Value
+from compiler.ir.types import OperandShapeError, TensorType
 
 
-def _mxnet():
-    import mxnet
-
-    return mxnet
-
-
-def mxnet_message(exc: Exception) -> str:
-    """The informative line of an MXNet error (its text starts with a C++ traceback)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(("Traceback", "File ", "[bt]", "Stack trace"))]
-    text = (useful or lines or [type(exc).__name__])[-1]
-    text = text.split("] ", 1)[-1] if text.startswith("[") else text
-    return text.removeprefix("MXNetError: ")
+def load_symbol_json(text: str, source: str = "symbol JSON") -> SymbolDocument:
+    """Read a symbol file of any MXNet vintage; an op with no lowering is refused before anything else."""
+    document = parse_symbol_json(text, source)
+    unknown = {op for op in {node.op for node in document.nodes} if op != "null" and builder_for(op) is None}
+    if unknown:
+        raise unsupported(next(node for node in document.nodes if node.op in unknown))
+    return document
 
 
-def load_symbol_json(text: str, source: str = "symbol JSON"):
-    """Parse and canonicalise a symbol JSON (aliases, legacy attribute keys) through MXNet itself."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadModel(f"{source} is not valid JSON: {exc}", hint="pass the *-symbol.json written by export()")
-    if not isinstance(document, dict) or not isinstance(document.get("nodes"), list) or "heads" not in document:
-        raise BadModel(f"{source} is JSON but not an MXNet symbol (no 'nodes'/'heads')",
-                       hint="pass the *-symbol.json written by HybridBlock.export()")
-    _check_structure(document, source)
-    for node in document["nodes"]:
-        if node["op"] != "null" and builder_for(node["op"]) is None:
-            raise unsupported(node)
-    mx = _mxnet()
-    try:
-        symbol = mx.sym.load_json(text)
-    except mx.base.MXNetError as exc:
-        raise BadModel(f"MXNet cannot load {source}: {mxnet_message(exc)}",
-                       hint="fix the node the message names, or re-export the model") from None
-    return symbol
-
-
-def label_variables(symbol) -> set[str]:
+def label_variables(document: SymbolDocument) -> set[str]:
     """Variables that feed nothing but the label operand of a training head (SoftmaxOutput's `softmax_label`,
     LinearRegressionOutput's label, ...): inference never reads them, so they are no inputs."""
-    nodes = json.loads(symbol.tojson())["nodes"]
-    labels, read = set(), set()
-    for node in nodes:
-        skipped = training_only_operands(node["op"])
-        for position, entry in enumerate(node.get("inputs", [])):
-            source = nodes[entry[0]]
-            if source["op"] == "null":
-                (labels if position in skipped else read).add(source["name"])
-    return labels - read
+    return document.label_variables(training_only_operands)
 
 
-def data_inputs(symbol, params) -> list[str]:
+def data_inputs(document: SymbolDocument, params) -> list[str]:
     """The variables a caller must feed: neither parameters nor training labels."""
-    labels = label_variables(symbol)
-    return [name for name in symbol.list_inputs() if name not in params and name not in labels]
+    labels = label_variables(document)
+    return [name for name in document.input_names() if name not in params and name not in labels]
 
 
 # Ops that no Caffe consumer can compute exactly, with the reason (any other unknown op has no lowering yet).
@@ -98,92 +64,17 @@ NO_CAFFE_FORM = {
 }
 
 
-def unsupported(node: dict, hint: str = "see docs/ops.md for the supported ops; open an issue with the model"):
-    if node["op"] == "Custom":
-        attributes = node.get("attrs") or node.get("attr") or node.get("param") or {}
-        kind = attributes.get("op_type", "?")
+def unsupported(node, hint: str = "see docs/ops.md for the supported ops; open an issue with the model"):
+    if node.op == "Custom":
+        kind = node.attrs.get("op_type", "?")
         return UnsupportedOp(f"custom operator '{kind}' runs Python code registered in the training script, which a "
-                             "converter cannot see", node=node["name"], op="Custom", attribute="op_type",
+                             "converter cannot see", node=node.name, op="Custom", attribute="op_type",
                              hint="rewrite it with MXNet's built-in operators, or cut the model before it")
-    reason = NO_CAFFE_FORM.get(node["op"])
+    reason = NO_CAFFE_FORM.get(node.op)
     if reason is not None:
-        return UnsupportedOp(f"no Caffe form: {reason}", node=node["name"], op=node["op"],
+        return UnsupportedOp(f"no Caffe form: {reason}", node=node.name, op=node.op,
                              hint="convert the model without this block, or choose a variant without it")
-    return UnsupportedOp("no lowering for this MXNet op", node=node["name"], op=node["op"], hint=hint)
-
-
-def _check_structure(document: dict, source: str) -> None:
-    nodes = document["nodes"]
-    for index, node in enumerate(nodes):
-        if not isinstance(node, dict) or "op" not in node or "name" not in node:
-            raise BadModel(f"{source}: node {index} lacks 'op' or 'name'")
-        for entry in node.get("inputs", []):
-            if not isinstance(entry, list) or not entry or not isinstance(entry[0], int):
-                raise BadModel(f"{source}: malformed input entry {entry!r}", node=node["name"], op=node["op"])
-            if not 0 <= entry[0] < len(nodes):
-                raise BadModel(f"input refers to node {entry[0]}, which does not exist", node=node["name"],
-                               op=node["op"], hint="the symbol file is corrupt or was edited by hand")
-            if entry[0] >= index:
-                raise BadModel(f"input refers to node {entry[0]}, which is not earlier in the list (a cycle or "
-                               "an unsorted graph)", node=node["name"], op=node["op"],
-                               hint="the symbol file is corrupt or was edited by hand")
-    for head in document["heads"]:
-        if not isinstance(head, list) or not head or not isinstance(head[0], int) or not 0 <= head[0] < len(nodes):
-            raise BadModel(f"{source}: output entry {head!r} refers to no node")
-
-
-def canonical(symbol):
-    """The symbol as its JSON describes it: tracing can leave nodes (amp_multicast) that tojson() drops, which
-    would put get_internals() out of step with the node list."""
-    return _mxnet().sym.load_json(symbol.tojson())
-
-
-def internal_entries(internals, nodes: list[dict]) -> dict[tuple[int, int], int]:
-    """Position in `internals.list_outputs()` of every visible output, keyed by (node index, output index).
-
-    Names are not unique keys (docs/mxnet.md#symbol-json), so the walk follows the node order: a node's visible outputs
-    are the consecutive names it owns (`conv_output`, `act_output`, `act_mask`); when the next node's longer name
-    also matches, the name is the next node's.
-    """
-    names = internals.list_outputs()
-
-    def owns(node_index: int, name: str) -> bool:
-        node = nodes[node_index]
-        return name == node["name"] if node["op"] == "null" else name.startswith(node["name"] + "_")
-
-    entries: dict[tuple[int, int], int] = {}
-    cursor = 0
-    for index, node in enumerate(nodes):
-        out = 0
-        while cursor < len(names) and owns(index, names[cursor]) and not (
-                index + 1 < len(nodes) and len(nodes[index + 1]["name"]) > len(node["name"])
-                and owns(index + 1, names[cursor])):
-            entries[(index, out)] = cursor
-            cursor += 1
-            out += 1
-            if node["op"] == "null":
-                break
-    if cursor != len(names):
-        raise BadModel("the symbol's internal outputs do not follow its node list; re-export the model")
-    return entries
-
-
-def _node_shapes(symbol, nodes: list[dict], input_shapes: dict[str, tuple]) -> dict[tuple[int, int], tuple]:
-    """MXNet's inferred shape and internal output name of every visible output, keyed by (node, output index)."""
-    mx = _mxnet()
-    internals = symbol.get_internals()
-    try:
-        _, out_shapes, _ = internals.infer_shape(**input_shapes)
-    except mx.base.MXNetError as exc:
-        message = mxnet_message(exc)
-        raise ShapeMismatch(f"MXNet's shape inference failed for inputs {input_shapes}: {message}",
-                            hint="check --input-shape") from None
-    if out_shapes is None:
-        raise ShapeMismatch(f"MXNet could not infer every shape from inputs {input_shapes}",
-                            hint="give a shape for every data input")
-    names = internals.list_outputs()
-    return {key: (tuple(out_shapes[position]), names[position])
-            for key, position in internal_entries(internals, nodes).items()}
+    return UnsupportedOp("no lowering for this MXNet op", node=node.name, op=node.op, hint=hint)
 
 
 def all_finite(array: np.ndarray) -> bool:
@@ -198,16 +89,118 @@ def all_finite(array: np.ndarray) -> bool:
 
 def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
                   name: str = "model") -> Graph:
-    """Lower a loaded MXNet symbol with its parameter arrays into a verified IR graph."""
+    """Lower an MXNet Symbol (tests build them with mx.sym) through its JSON, checked against MXNet at every node."""
+    from compiler.frontend.mxnet_check import MXNetView
+
+    text = symbol.tojson()
+    document = load_symbol_json(text)
+    return import_document(document, params, input_shapes, name,
+                           check=lambda: MXNetView.of(text, {k: tuple(v) for k, v in input_shapes.items()}))
+
+
+def import_document(document: SymbolDocument, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
+                    name: str = "model", check=None) -> Graph:
+    """Lower a symbol document with its parameter arrays into a verified IR graph. `check`, when given, returns the
+    MXNetView of the same symbol (compiler/frontend/mxnet_check.py), called once our own lowering succeeded: our
+    errors come first, then MXNet must agree with every node, value and parameter."""
     with cyclic_gc_paused():   # the graph being built is all reference cycles (compiler/ir/cycles.py)
-        return _import_symbol(symbol, params, input_shapes, name)
+        return _Lowering(document, params, input_shapes, name, check is not None).run(check)
 
 
-def _import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple], name: str) -> Graph:
-    text = symbol.tojson()   # the canonical form (see canonical), serialised once
-    symbol, document = _mxnet().sym.load_json(text), json.loads(text)
-    nodes, heads = document["nodes"], document["heads"]
-    variables = {node["name"] for node in nodes if node["op"] == "null"}
+class _Lowering:
+    def __init__(self, document: SymbolDocument, params, input_shapes, name: str, checking: bool):
+        self.document, self.params, self.checking = document, params, checking
+        self.nodes = document.nodes
+        self.graph = Graph(name)
+        self.values: dict[tuple[int, int], Value] = {}
+        self.bound: dict[str, tuple[tuple[int, int], np.ndarray]] = {}   # parameter -> (its entry, its array)
+        self.parameter_of: dict[int, str] = {}   # id(constant value) -> the parameter it holds
+        _check_inputs(document, params, input_shapes)
+        # MXNet binds variables by name, so several null nodes with one name are one value.
+        self.by_variable: dict[str, Value] = {n: self.graph.input(n, TensorType(s)) for n, s in input_shapes.items()}
+
+    def run(self, check) -> Graph:
+        builders = {}
+        for node in self.nodes:
+            if not node.is_variable and node.op not in builders:
+                builders[node.op] = builder_for(node.op)
+                if builders[node.op] is None:
+                    raise unsupported(node)
+        for index, node in enumerate(self.nodes):
+            if not node.is_variable:
+                self.lower(index, node, builders[node.op])
+        graph = self.graph
+        graph.outputs = [self.operand(h, None) for h in self.document.heads]
+        unused = sorted(set(self.params) - set(self.bound))
+        if unused:
+            raise ParamError(f"{len(unused)} parameter(s) are not used by the graph: {', '.join(unused[:8])}"
+                             + (" ..." if len(unused) > 8 else ""), hint="the params file does not belong to this symbol")
+        for value in graph.inputs:
+            if not value.uses and value not in graph.outputs:
+                raise ParamError(f"input '{value.name}' is not used by the graph", hint="drop it from the input shapes")
+        # No graph.verify() here: Graph.add checks each op's arity and shape rule as it is added and builds the use
+        # sets and unique names itself; the verifier (a second pass over every op) runs in tests and with --check-ir.
+        if check is not None:
+            view = check()
+            view.check_document(self.document)
+            view.check_values({k: v for k, v in self.values.items() if self.nodes[k[0]].op != "null"}, self.bound)
+        return graph
+
+    def lower(self, index: int, node, builder) -> None:
+        skip = training_only_operands(node.op)
+        operands = [self.operand(e, node) for i, e in enumerate(node.inputs) if i not in skip]
+        ctx = NodeContext(self.graph, node.name, node.op, node.attrs, operands, Origin(node.name, node.op, index),
+                          check_mxnet=self.checking)
+        try:
+            produced = builder(ctx)
+        except ShapeMismatch as exc:
+            raise self.parameter_error(exc, node, operands) or exc
+        produced = produced if isinstance(produced, list) else [produced]
+        for out_index, value in enumerate(produced):
+            value.ref = Entry(node.name, out_index)
+            self.values[(index, out_index)] = value
+
+    def parameter_error(self, exc: ShapeMismatch, node, operands: list[Value]) -> ParamError | None:
+        """A shape rule refusing a parameter's shape, said as the parameter's fault."""
+        cause = exc.__cause__
+        if not isinstance(cause, OperandShapeError):
+            return None
+        for value in operands:
+            if id(value) in self.parameter_of and value.type.shape == cause.actual:
+                return ParamError(f"parameter '{self.parameter_of[id(value)]}' has shape {cause.actual}, the graph needs "
+                                  f"{cause.expected}", node=node.name, op=node.op,
+                                  hint="the params file does not match the symbol")
+        return None
+
+    def operand(self, entry: tuple[int, int], consumer) -> Value:
+        if entry in self.values:
+            return self.values[entry]
+        producer = self.nodes[entry[0]]
+        if not producer.is_variable:
+            where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
+            raise UnsupportedOp(f"uses output {entry[1]} of '{producer.name}' ({producer.op}), which has no "
+                                "inference meaning", **(where or dict(node="<output>", op="output")))
+        var = producer.name
+        if var in self.by_variable:
+            self.values[entry] = self.by_variable[var]
+            return self.values[entry]
+        if var not in self.params:
+            where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
+            raise ParamError(f"variable '{var}' is neither an input nor a parameter", **where,
+                             hint=f"add '{var}' to the params file, or pass its shape as an input")
+        array = np.asarray(self.params[var])
+        if not all_finite(array):
+            where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
+            raise ParamError(f"parameter '{var}' holds NaN or Inf values", **where,
+                             hint="the weights are corrupt; Caffe would propagate them silently")
+        self.bound[var] = (entry, array)
+        self.values[entry] = self.by_variable[var] = self.graph.constant(array, var)
+        self.parameter_of[id(self.values[entry])] = var
+        return self.values[entry]
+
+
+def _check_inputs(document: SymbolDocument, params, input_shapes: dict) -> None:
+    variables = set(document.input_names())
     for input_name, shape in input_shapes.items():
         if input_name not in variables:
             raise ParamError(f"input '{input_name}' does not exist in the graph",
@@ -217,72 +210,3 @@ def _import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str
         if len(shape) == 0 or any((not isinstance(d, (int, np.integer))) or d < 1 for d in shape):
             raise ShapeMismatch(f"input '{input_name}' has shape {tuple(shape)}; every dim must be a positive int",
                                 hint="pass e.g. --input-shape 1,3,224,224")
-    inferred = _node_shapes(symbol, nodes, {k: tuple(v) for k, v in input_shapes.items()})
-    shapes = {key: shape for key, (shape, _) in inferred.items()}
-
-    graph = Graph(name)
-    values: dict[tuple[int, int], Value] = {}
-    used_params: set[str] = set()
-    # MXNet binds variables by name, so several null nodes with one name are one value.
-    by_variable: dict[str, Value] = {name: graph.input(name, TensorType(shape)) for name, shape in input_shapes.items()}
-
-    def operand(entry, consumer: dict) -> Value:
-        key = (entry[0], entry[1] if len(entry) > 1 else 0)
-        if key in values:
-            return values[key]
-        producer = nodes[key[0]]
-        if producer["op"] != "null":
-            raise UnsupportedOp(f"uses output {key[1]} of '{producer['name']}' ({producer['op']}), which has no "
-                                "inference meaning", node=consumer["name"], op=consumer["op"])
-        var = producer["name"]
-        if var in by_variable:
-            values[key] = by_variable[var]
-            return values[key]
-        if var not in params:
-            raise ParamError(f"variable '{var}' is neither an input nor a parameter", node=consumer["name"],
-                             op=consumer["op"], hint=f"add '{var}' to the params file, or pass its shape as an input")
-        array = np.asarray(params[var])
-        expected = shapes.get(key)
-        if expected is not None and tuple(array.shape) != expected:
-            raise ParamError(f"parameter '{var}' has shape {tuple(array.shape)}, the graph needs {expected}",
-                             node=consumer["name"], op=consumer["op"], hint="the params file does not match the symbol")
-        if not all_finite(array):
-            raise ParamError(f"parameter '{var}' holds NaN or Inf values", node=consumer["name"], op=consumer["op"],
-                             hint="the weights are corrupt; Caffe would propagate them silently")
-        used_params.add(var)
-        values[key] = by_variable[var] = graph.constant(array, var)
-        return values[key]
-
-    for index, node in enumerate(nodes):
-        if node["op"] == "null":
-            continue
-        skip = training_only_operands(node["op"])
-        operands = [operand(e, node) for i, e in enumerate(node.get("inputs", [])) if i not in skip]
-        builder = builder_for(node["op"])
-        if builder is None:
-            raise unsupported(node)
-        out_shapes = [shapes[(index, i)] for i in range(8) if (index, i) in shapes]
-        ctx = NodeContext(graph, node["name"], node["op"], dict(node.get("attrs", {})), operands, out_shapes,
-                          Origin(node["name"], node["op"], index))
-        produced = builder(ctx)
-        produced = produced if isinstance(produced, list) else [produced]
-        for out_index, value in enumerate(produced):
-            expected = shapes.get((index, out_index))
-            if expected is not None and value.type.shape != expected:
-                raise ShapeMismatch(f"our shape rule gives {value.type.shape}, MXNet infers {expected}",
-                                    node=node["name"], op=node["op"],
-                                    hint="this is a converter bug; please report it with the model")
-            value.ref = inferred[(index, out_index)][1] if (index, out_index) in inferred else None
-            values[(index, out_index)] = value
-
-    graph.outputs = [operand(h, {"name": "<output>", "op": "output"}) for h in heads]
-    unused = sorted(set(params) - used_params)
-    if unused:
-        raise ParamError(f"{len(unused)} parameter(s) are not used by the graph: {', '.join(unused[:8])}"
-                         + (" ..." if len(unused) > 8 else ""), hint="the params file does not belong to this symbol")
-    for value in graph.inputs:
-        if not value.uses and value not in graph.outputs:
-            raise ParamError(f"input '{value.name}' is not used by the graph", hint="drop it from the input shapes")
-    graph.verify()
-    return graph
-

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 
 import attrs
+from compiler.compat import StrEnum
 
 Pair = tuple[int, int]
 
@@ -50,7 +51,7 @@ def _member_of(kind: type[enum.Enum]):
     return convert
 
 
-def choice(kind: type[enum.StrEnum], default=attrs.NOTHING):
+def choice(kind: type[StrEnum], default=attrs.NOTHING):
     """A field holding one member of `kind`; its word (as MXNet or Caffe writes it) converts to the member."""
     convert = _member_of(kind)
     return attrs.field(default=default if default is attrs.NOTHING else convert(default), converter=convert)

@@ -24,6 +24,16 @@ class Origin:
         return f"{self.op} '{self.node}'"
 
 
+@attrs.frozen
+class Entry:
+    """An output of an MXNet node, by node name and output index: what a value equals in the MXNet graph."""
+    node: str
+    output: int = 0
+
+    def __str__(self) -> str:
+        return self.node if self.output == 0 else f"{self.node}[{self.output}]"
+
+
 @attrs.define(eq=False, repr=False)
 class Value:
     name: str
@@ -34,7 +44,7 @@ class Value:
     data: "np.ndarray | ScaledArray | None" = None
     is_input: bool = False
     uses: dict = attrs.field(factory=dict)   # (op, operand index) -> None, an ordered set
-    ref: str | None = None   # the MXNet internal output this value equals, for per-layer comparisons
+    ref: Entry | None = None   # the MXNet node output this value equals, for per-layer comparisons
 
     @property
     def const(self) -> np.ndarray | None:
@@ -159,6 +169,9 @@ class Graph:
         # when read). Passes never write into a constant: they make new ones.
         if isinstance(array, ScaledArray) and array.ndim:
             data = array
+        elif (type(array) is np.ndarray and array.dtype == np.float32 and array.ndim and not array.flags.writeable
+              and array.flags.c_contiguous):
+            data = array   # already what a constant holds (a params file's arrays are read-only views)
         else:
             data = np.asarray(array, dtype=np.float32, order="C").view()
             data.setflags(write=False)

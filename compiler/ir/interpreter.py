@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.errors import ConversionError
+from compiler.errors import NoReference
 from compiler.ir.graph import Graph, Op, Value
 
 
-class NoReference(ConversionError):
-    """An op whose kind defines no `evaluate`: the interpreter cannot compute it."""
+__all__ = ["Interpreter", "NoReference", "run_graph"]
 
 
 class Interpreter:
@@ -55,7 +54,12 @@ class Interpreter:
     def run_op(self, op: Op, operands: list):
         if not op.definition.has_reference:
             raise NoReference(f"{op.kind} has no NumPy reference (evaluate)", **op.error_context())
-        return op.attrs.evaluate(*operands)
+        try:
+            return op.attrs.evaluate(*operands)
+        except NoReference as exc:
+            if exc.node is None:   # the op's evaluate knows its attributes, not its node: say which node
+                raise NoReference(exc.detail, **op.error_context()) from None
+            raise
 
 
 def run_graph(graph: Graph, *args, **inputs) -> list[np.ndarray]:

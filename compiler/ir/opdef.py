@@ -69,12 +69,13 @@ class OpDef:
     traits: frozenset[Trait]
     shape_operands: tuple[int, ...]   # operands read for their static shape only: no value flows from them
 
-    @property
-    def arity(self) -> tuple[int, float]:
+    # (fewest, most) operands, from the roles; computed once (Graph.add reads it for every op)
+    arity: tuple[int, float] = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self):
         low = sum(1 for r in self.operands if not r.endswith(("?", "*")))
-        if any(r.endswith("*") for r in self.operands):
-            return low + 1, float("inf")
-        return low, len(self.operands)
+        variadic = any(r.endswith("*") for r in self.operands)
+        object.__setattr__(self, "arity", (low + 1, float("inf")) if variadic else (low, len(self.operands)))
 
     @property
     def summary(self) -> str:

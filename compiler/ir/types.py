@@ -23,13 +23,27 @@ class DType(enum.Enum):
 
 
 def _positive_dims(instance, attribute, shape):
-    if any((not isinstance(d, int)) or d < 1 for d in shape):
+    if shape and min(shape) < 1:   # the converter made every dim an int
         raise ValueError(f"every dim of a tensor type must be a positive int, got {shape}")
+
+
+class OperandShapeError(ValueError):
+    """A shape rule refusing an operand whose shape is fixed by the op's attributes (a weight, a bias): the frontend
+    turns it into an error about the parameter that holds it."""
+
+    def __init__(self, role: str, actual: tuple, expected: tuple):
+        self.role, self.actual, self.expected = role, tuple(actual), tuple(expected)
+        super().__init__(f"{role} has shape {self.actual}, expected {self.expected}")
+
+
+def expect_shape(role: str, actual: tuple, expected: tuple) -> None:
+    if tuple(actual) != tuple(expected):
+        raise OperandShapeError(role, actual, expected)
 
 
 @attrs.frozen
 class TensorType:
-    shape: tuple[int, ...] = attrs.field(converter=lambda s: tuple(int(d) for d in s), validator=_positive_dims)
+    shape: tuple[int, ...] = attrs.field(converter=lambda s: tuple(map(int, s)), validator=_positive_dims)
     dtype: DType = DType.float32
 
     @property

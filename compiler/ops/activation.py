@@ -1,12 +1,12 @@
 """Activation, LeakyReLU, clip and softmax with MXNet's names and operator defaults (docs/mxnet.md#activations)."""
 from __future__ import annotations
 
-import enum
 import math
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
 from compiler.ir.fields import choice
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
@@ -16,7 +16,7 @@ def _f32(values) -> np.ndarray:
     return np.asarray(values, np.float32)
 
 
-class ActivationFunction(enum.StrEnum):
+class ActivationFunction(StrEnum):
     """MXNet Activation's act_type."""
     RELU = "relu"
     SIGMOID = "sigmoid"
@@ -48,7 +48,7 @@ class Activation:
             return _f32(_ACTIVATIONS[self.act_type](np.asarray(x, np.float64)))
 
 
-class LeakyFunction(enum.StrEnum):
+class LeakyFunction(StrEnum):
     """MXNet LeakyReLU's act_type."""
     LEAKY = "leaky"
     PRELU = "prelu"

@@ -1,18 +1,18 @@
 """Element-wise and broadcast arithmetic (docs/mxnet.md#arithmetic)."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
 from compiler.ir.fields import choice
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
 from compiler.ops.activation import Clip
 
 
-class EltwiseOperation(enum.StrEnum):
+class EltwiseOperation(StrEnum):
     """Caffe Eltwise's operation."""
     SUM = "SUM"
     PROD = "PROD"
@@ -37,7 +37,7 @@ class ElemwiseAdd:
         return np.asarray(np.sum([np.asarray(x, np.float64) for x in xs], axis=0), np.float32)
 
 
-class ScalarFunction(enum.StrEnum):
+class ScalarFunction(StrEnum):
     """Which of MXNet's `_<op>_scalar` functions a ScalarOp computes (x is the data, c the scalar)."""
     PLUS = "plus"       # x + c
     MINUS = "minus"     # x − c

@@ -2,21 +2,16 @@
 defaults; docs/mxnet.md#convolution)."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
 from compiler.ir.deferred import scaled_float32
 from compiler.ir.fields import Pair, choice, int_tuple, non_negative, pair, positive
 from compiler.ir.opdef import Trait, op_def
-from compiler.ir.types import TensorType
+from compiler.ir.types import TensorType, expect_shape
 from compiler.ops import reference
-
-
-def expect_shape(role: str, actual: tuple, expected: tuple) -> None:
-    if tuple(actual) != tuple(expected):
-        raise ValueError(f"{role} has shape {tuple(actual)}, expected {tuple(expected)}")
 
 
 def require_nchw(x: TensorType, kind: str) -> None:
@@ -194,14 +189,14 @@ def pooled_size(size: int, kernel: int, stride: int, pad: int, convention: str) 
     raise ValueError(f"pooling_convention '{convention}' is not supported for 2-D pooling (MXNet: 1-D max only)")
 
 
-class PoolType(enum.StrEnum):
+class PoolType(StrEnum):
     MAX = "max"
     AVG = "avg"
     SUM = "sum"
-    LP = "lp"        # (Σ |x|^p)^(1/p) over the window
+    LP = "lp"        # (Σ x^p)^(1/p) over the window, p = 1, 2, 3 (signed: no |x|; a real cube root)
 
 
-class PoolingConvention(enum.StrEnum):
+class PoolingConvention(StrEnum):
     VALID = "valid"  # output size rounded down
     FULL = "full"    # rounded up
     SAME = "same"    # MXNet: 1-D max pooling only
@@ -243,9 +238,8 @@ class Pooling:
         kernel, stride, pad = ((h, w), (1, 1), (0, 0)) if self.global_pool else (self.kernel, self.stride, self.pad)
         out_size = self.infer(TensorType(np.shape(x))).shape[2:]
         if self.pool_type is PoolType.LP:
-            p = self.p_value or 2
-            powers = {1: np.abs, 2: np.square}.get(p, lambda v: np.power(v, p))
-            combine = lambda window, axis: np.power(np.sum(powers(window), axis=axis), 1.0 / p)   # noqa: E731
+            power, root = _LP_POWER_AND_ROOT[self.p_value or 2]
+            combine = lambda window, axis: root(np.sum(power(window), axis=axis))   # noqa: E731
         else:
             combine = _POOL_COMBINE[self.pool_type]
 
@@ -256,6 +250,11 @@ class Pooling:
         # An empty window: MXNet's max starts from the lowest float, its sums from 0.
         empty = float(np.finfo(np.float32).min) if self.pool_type is PoolType.MAX else 0.0
         return reference.pool2d(x, kernel, stride, pad, out_size, combine, divisor, empty).astype(np.float32)
+
+
+# MXNet's Lp pooling, p = 1, 2, 3 (docs/mxnet.md#pooling): no |x| for p 1, and the real cube root of the signed
+# sum for p 3.
+_LP_POWER_AND_ROOT = {1: (lambda v: v, lambda v: v), 2: (np.square, np.sqrt), 3: (lambda v: v * v * v, np.cbrt)}
 
 
 @op_def(operands=("data", "rows", "cols"), traits=(Trait.CHANNELWISE,))
@@ -277,7 +276,7 @@ class Resample2D:
         return planes.astype(np.float32)
 
 
-class PadMode(enum.StrEnum):
+class PadMode(StrEnum):
     CONSTANT = "constant"   # constant_value
     EDGE = "edge"           # copies of the edge
     REFLECT = "reflect"     # the rows and columns mirrored, without the edge

@@ -2,15 +2,15 @@
 (docs/mxnet.md#batchnorm)."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
 from compiler.ir.fields import choice, positive
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
-from compiler.ops.nn import expect_shape
+from compiler.ir.types import expect_shape
 
 
 def _per_channel(values, rank: int) -> np.ndarray:
@@ -127,7 +127,7 @@ class InstanceNorm:
         return (normed * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)).astype(np.float32)
 
 
-class L2Mode(enum.StrEnum):
+class L2Mode(StrEnum):
     """What L2Normalization sums x² over."""
     INSTANCE = "instance"   # every element of a sample
     CHANNEL = "channel"     # the channels of a pixel

@@ -20,11 +20,11 @@ def conv2d(x, weight, bias, stride, pad, dilate, groups: int) -> np.ndarray:
     size = [(s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in zip((h, w), pad, dilate, (kh, kw), stride)]
     grouped = padded.reshape(n, groups, per_group, *padded.shape[2:])
     kernels = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
-    out = np.zeros((n, groups, out_channels // groups, *size))
+    out = np.zeros((n, groups, out_channels // groups, size[0] * size[1]))
     for i in range(kh):
-        for j in range(kw):
+        for j in range(kw):   # one matrix product per kernel tap, (O/g, C/g) · (C/g, Ho·Wo) per image and group
             window = _strided(grouped, (i * dilate[0], j * dilate[1]), stride, size)
-            out += np.einsum("ngchw,goc->ngohw", window, kernels[:, :, :, i, j])
+            out += np.matmul(kernels[:, :, :, i, j], window.reshape(n, groups, per_group, -1))
     out = out.reshape(n, out_channels, *size)
     if bias is not None:
         out += np.asarray(bias, np.float64).reshape(1, -1, 1, 1)
@@ -74,3 +74,62 @@ def pool2d(x, kernel, stride, pad, out_size, combine, divisor, empty: float = 0.
             out[:, :, i, j] = combine(window, -1) / divisor(bottom - top, right - left, rows[1] - rows[0],
                                                             cols[1] - cols[0])
     return out
+
+
+# Detection post-processing (compiler/ops/detection.py). These run in float32, like the kernels they stand for:
+# which boxes survive a threshold or an IoU comparison is decided by exact float32 values, and ties in score are
+# broken as each runtime breaks them.
+
+def exp32(x) -> np.ndarray:
+    """e^x of float32 values, rounded once to float32 (what a C `expf` returns, to the last bit nearly always)."""
+    return np.exp(np.asarray(x, np.float64)).astype(np.float32)
+
+
+def descending(scores) -> np.ndarray:
+    """Positions of `scores` from the highest down, equal scores in their original order: a stable sort, as
+    MXNet's CPU SortByKey, caffe-ssd's GetMaxScoreIndex and OpenCV's use (all std::stable_sort)."""
+    return np.argsort(-np.asarray(scores), kind="stable")
+
+
+def quicksort_descending(scores) -> np.ndarray:
+    """The order ncnn's `qsort_descent_inplace` leaves its boxes in: a Hoare-partition quicksort on the score,
+    pivot the middle element, which is not stable, so equal scores end up in the order this exact procedure gives
+    (src/layer/yolov3detectionoutput.cpp)."""
+    keys = [float(s) for s in np.asarray(scores, np.float32)]
+    order = list(range(len(keys)))
+    pending = [(0, len(keys) - 1)] if keys else []
+    while pending:
+        left, right = pending.pop()
+        low, high = left, right
+        pivot = keys[(left + right) // 2]
+        while low <= high:
+            while keys[low] > pivot:
+                low += 1
+            while keys[high] < pivot:
+                high -= 1
+            if low <= high:
+                keys[low], keys[high] = keys[high], keys[low]
+                order[low], order[high] = order[high], order[low]
+                low += 1
+                high -= 1
+        # The two parts are disjoint, so the order in which they are sorted does not change the result.
+        if left < high:
+            pending.append((left, high))
+        if low < right:
+            pending.append((low, right))
+    return np.asarray(order, np.int64)
+
+
+def greedy_nms(count: int, suppresses) -> np.ndarray:
+    """Greedy non-maximum suppression over candidates 0..count-1 in priority order: each candidate still kept
+    removes every later kept candidate p for which `suppresses(ref, p)` (vectorised over an index array p) holds.
+    Returns the kept positions in order. This is the same set as comparing each candidate with the ones kept
+    before it (caffe-ssd's and ncnn's loop), because every overlap rule here is symmetric."""
+    kept = np.ones(count, bool)
+    for ref in range(count):
+        if not kept[ref]:
+            continue
+        later = np.flatnonzero(kept[ref + 1:]) + ref + 1
+        if later.size:
+            kept[later[np.asarray(suppresses(ref, later), bool)]] = False
+    return np.flatnonzero(kept)

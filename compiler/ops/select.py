@@ -1,11 +1,11 @@
 """Masks and selection (comparisons with a scalar, where) and generated constants (zeros, ones, ranges)."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
 from compiler.ir.fields import choice
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import DType, TensorType
@@ -25,7 +25,7 @@ class Where:
         return np.where(np.asarray(condition) != 0, x, y).astype(np.float32)
 
 
-class Comparison(enum.StrEnum):
+class Comparison(StrEnum):
     """Which of MXNet's `_<comparison>_scalar` ops a CompareScalar computes."""
     GREATER = "greater"
     GREATER_EQUAL = "greater_equal"

@@ -2,11 +2,12 @@
 identities."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
+from compiler.compat import StrEnum
+from compiler.errors import NoReference
 from compiler.ir.fields import choice, int_tuple, positive
 from compiler.ir.opdef import Trait, op_def
 from compiler.ir.types import TensorType
@@ -91,7 +92,7 @@ class Transpose:
         return self.resolved(x.rank) == tuple(range(x.rank))
 
 
-class DropoutMode(enum.StrEnum):
+class DropoutMode(StrEnum):
     TRAINING = "training"   # drops only while training: the identity at inference
     ALWAYS = "always"       # drops at inference too
 
@@ -112,7 +113,7 @@ class Dropout:
 
     def evaluate(self, x):
         if not self.is_identity(TensorType(np.shape(x))):
-            raise ValueError("Dropout with mode 'always' drops random values: it has no reference value")
+            raise NoReference("Dropout with mode 'always' drops random values: it has no reference value")
         return x
 
 

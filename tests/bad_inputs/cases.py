@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 
+import struct
+
 import attrs
 import numpy as np
 
@@ -20,9 +22,9 @@ def good_params(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def save_params(path: str, params: dict[str, np.ndarray]) -> None:
-    import mxnet as mx
+    from tests.params_files import save_params as write
 
-    mx.nd.save(path, {f"arg:{k}": mx.nd.array(v) for k, v in params.items()})
+    write(path, params)
 
 
 def _missing(params):
@@ -46,6 +48,28 @@ def _truncate(path):
         data = f.read()
     with open(path, "wb") as f:
         f.write(data[: len(data) // 2])
+
+
+def _rewrite(edit):
+    """A file edit: `edit(bytes) -> bytes` applied to the saved params file."""
+    def apply(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        with open(path, "wb") as f:
+            f.write(edit(data))
+    return apply
+
+
+def _huge_shape(data: bytes) -> bytes:
+    # array 0's header: magic (4), storage type (4), ndim (4), then its first dim (8) claims 2^40 rows
+    start = 24
+    return data[:start + 12] + struct.pack("<q", 2**40) + data[start + 20:]
+
+
+def _unnamed(data: bytes) -> bytes:
+    from tests.params_files import params_bytes
+
+    return params_bytes([np.zeros(2, np.float32)])
 
 
 @attrs.frozen
@@ -81,7 +105,23 @@ CASES = [
     Case("extra_weight", edit_params=_extra,
          message="1 parameter(s) are not used by the graph: old_head_weight -> the params file does not belong "
                  "to this symbol"),
-    Case("truncated_params", edit_file=_truncate, message="cannot be read (truncated or not an MXNet params file)"),
+    Case("truncated_params", edit_file=_truncate,
+         message="is not a valid MXNet params file: array 2 (3, 64) of float32 needs 768 bytes, 154 are left (at byte "
+                 "600) -> the file is truncated or corrupt; save it again with HybridBlock.export() or "
+                 "save_parameters()"),
+    Case("params_wrong_magic", edit_file=_rewrite(lambda d: b"\x13" + d[1:]),
+         message="is not a valid MXNet params file: the header is 0x113, not MXNet's 0x112 (at byte 16)"),
+    Case("params_empty", edit_file=_rewrite(lambda d: b""),
+         message="is not a valid MXNet params file: the file header needs 16 bytes, 0 are left (at byte 0)"),
+    Case("params_huge_shape", edit_file=_rewrite(_huge_shape),
+         message="is not a valid MXNet params file: array 0 (1099511627776, 3, 3, 3) of float32 needs "
+                 "118747255799808 bytes"),
+    Case("params_name_not_utf8", edit_file=_rewrite(lambda d: d[:-1] + b"\xff"),
+         message="is not a valid MXNet params file: name 3 is not UTF-8"),
+    Case("params_sparse", edit_file=_rewrite(lambda d: d[:28] + struct.pack("<i", 1) + d[32:]),
+         message="array 0 is stored as row_sparse, which has no dense values to convert"),
+    Case("params_unnamed", edit_file=_rewrite(_unnamed),
+         message="holds an unnamed list of arrays -> save with HybridBlock.export() so every array has its name"),
     Case("nan_weight", edit_params=_nan,
          message="node 'conv0', op Convolution: parameter 'conv0_weight' holds NaN or Inf values -> the weights are "
                  "corrupt; Caffe would propagate them silently"),
@@ -93,12 +133,13 @@ CASES = [
                  "{kernel=(2,2), pool_type=lp, global_pool=False, pooling_convention=valid, stride=(2,2), "
                  "pad=(0,0), count_include_pad=None, p_value=3, layout=None}: p_value 3: MXNet's Lp pooling takes the "
                  "real root of a signed sum of powers, which no Caffe layer computes (p 1 and 2 convert)"),
-    # MXNet's own loader refuses it first; compiler/frontend/attr_parser never evaluates either.
+    # compiler/frontend/attr_parser never evaluates: the text is no literal, so it is refused.
     Case("code_in_attribute", symbol="code_in_attribute",
-         message="model-symbol.json: Invalid Parameter format for kernel expect Shape(tuple) but "
-                 "value='__import__('os').system('touch /tmp/gluon2caffe_owned')', in operator Convolution(name=\"conv0\""),
+         message="node 'conv0', op Convolution, attribute 'kernel': cannot parse \"__import__('os').system('touch "
+                 "/tmp/gluon2caffe_owned')\": trailing text"),
     Case("input_wrong_rank", args=("--input-shape", "1,3,8"),
-         message="MXNet's shape inference failed for inputs {'data': (1, 3, 8)}"),
+         message="node 'conv0', op Convolution: shape rule failed for operands (f32[1,3,8], f32[4,3,3,3], f32[4]): "
+                 "Convolution supports 2-D NCHW data only, got rank 3"),
     # The CLI checks shapes before it reads the model (the API's own check is in tests/frontend).
     Case("input_zero_dim", args=("--input-shape", "1,3,0,8"),
          message="argument --input-shape: '1,3,0,8': every dim must be a positive int (see gluon2caffe convert "

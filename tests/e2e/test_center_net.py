@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 
 from tests.helpers import cut_detector_run
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 
 def decode(meta: dict, blobs: dict) -> list[tuple[int, float, tuple]]:

@@ -14,6 +14,9 @@ import pytest
 from compiler.driver import sweep
 from compiler.driver.families import default_input_shape
 from tests.helpers import available_runtimes
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REPORTS = sorted((ROOT / "docs" / "coverage").glob("*.json"))

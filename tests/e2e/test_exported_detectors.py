@@ -9,6 +9,9 @@ import pytest
 from compiler.driver.cli import main
 from compiler.driver.sweep import RUNTIMES_OF_TARGET
 from tests.helpers import available_runtimes, export_random_detector
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 DETECTORS = [("yolo3_mobilenet0.25_voc", (1, 3, 320, 320), False), ("ssd_300_mobilenet0.25_voc", (1, 3, 300, 300), True),
              ("ssd_300_mobilenet0.25_voc", (1, 3, 300, 300), False)]

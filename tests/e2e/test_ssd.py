@@ -9,6 +9,9 @@ import pytest
 
 from compiler.driver.cli import main
 from tests.helpers import available_runtimes
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 ZOO = ["ssd_300_vgg16_atrous_voc", "ssd_512_resnet50_v1_voc", "ssd_512_mobilenet1.0_voc"]
 

@@ -8,6 +8,9 @@ import pytest
 from compiler.driver import zoo
 from compiler.driver.families import family_named
 from compiler.driver.cli import main
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,9 @@ import pytest
 
 from compiler.driver.cli import main
 from tests.helpers import available_runtimes, cut_detector_run
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 
 def _iou(box, others):

@@ -6,6 +6,9 @@ import pytest
 from compiler.driver import sweep, zoo
 from compiler.driver.families import default_input_shape
 from tests.helpers import assert_zoo_model_verifies
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 MODELS = [
     ("fcn_resnet50_voc", (1, 3, 96, 128)),              # output resized to the chosen input (height/width)

@@ -5,6 +5,9 @@ import pytest
 
 from compiler.driver import sweep
 from tests.helpers import assert_zoo_model_verifies, available_runtimes
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 FAMILIES = ["se_resnet18_v1", "mobilenetv3_small", "shufflenet_v2", "resnest14", "xception", "nasnet_4_1056",
             "hrnet_w18_small_v1_c", "cifar_residualattentionnet56", "resnet18_v1b_0.89", "vgg16_ucf101",

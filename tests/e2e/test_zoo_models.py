@@ -4,6 +4,9 @@ import re
 import pytest
 
 from compiler.driver.cli import main
+from tests.needs import needs_zoo
+
+pytestmark = needs_zoo
 
 MODELS = [
     ("resnet18_v1", None), ("resnet50_v1b", None), ("resnet50_v2", None), ("mobilenet1.0", None),

@@ -1,35 +1,37 @@
-"""Weights reach the IR without copies: NumPy views of MXNet's buffers, read-only, alive as long as the view."""
-import gc
-
-import mxnet as mx
-import numpy as np
+"""Weights in the IR: constants view a file's float32 arrays without copies; a live block's parameters are copied
+out of MXNet, whose kernels change their buffers."""
 import pytest
 
-from compiler.frontend import numpy_view
+mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
+import numpy as np
+
 from compiler.ir.graph import Graph
 
 
-def test_a_float32_cpu_array_is_viewed_not_copied():
-    array = mx.nd.array(np.arange(12, dtype=np.float32).reshape(3, 4))
-    view = numpy_view(array)
-    assert view.shape == (3, 4) and view.dtype == np.float32 and not view.flags.writeable
-    array[:] = 7.0                      # the view is MXNet's own memory
-    assert (view == 7.0).all()
+def test_imported_weights_keep_their_values_when_mxnet_runs_the_model_afterwards():
+    """MXNet's oneDNN kernels reorder conv weights in place on a forward pass: the IR's weights must be its own."""
+    from compiler.driver.zoo import random_zoo_model
+    from compiler.frontend import import_block
+
+    shape = (1, 3, 64, 64)
+    net = random_zoo_model("resnet18_v1", 0, shape)
+    x = mx.nd.array(np.random.RandomState(0).standard_normal(shape))
+    net(x).wait_to_read()
+    graph = import_block(net, shape)
+    before = {v.name: np.array(v.const) for v in graph.constants.values()}
+    for _ in range(2):
+        net(x).wait_to_read()
+    assert all(np.array_equal(before[v.name], v.const) for v in graph.constants.values())
 
 
-def test_the_view_keeps_the_mxnet_buffer_alive():
-    view = numpy_view(mx.nd.array(np.full((256, 256), 3.0, np.float32)))
-    gc.collect()
-    for _ in range(20):                 # reuse of freed memory would overwrite it
-        mx.nd.zeros((256, 256)).wait_to_read()
-    assert (view == 3.0).all()
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64", "int32"])
+def test_parameter_arrays_are_read_only_copies(dtype):
+    from compiler.frontend import parameter_array
 
-
-@pytest.mark.parametrize("dtype", ["float16", "float64", "int32"])
-def test_other_dtypes_are_copied_out(dtype):
     array = mx.nd.array(np.arange(6).reshape(2, 3), dtype=dtype)
-    view = numpy_view(array)
-    assert view.dtype == np.dtype(dtype) and (view == np.arange(6).reshape(2, 3)).all()
+    copy = parameter_array(array)
+    array[:] = 7
+    assert copy.dtype == np.dtype(dtype) and (copy == np.arange(6).reshape(2, 3)).all() and not copy.flags.writeable
 
 
 def test_an_ir_constant_views_a_float32_array_and_cannot_be_written():

@@ -8,7 +8,10 @@ import collections
 import os
 import tempfile
 
+import pytest
 from hypothesis import HealthCheck, given, settings
+
+pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
 from compiler.errors import IllegalForTarget, UnsupportedOp
 from compiler.options import Options
@@ -32,8 +35,11 @@ def check_graph(symbol, shapes, seed: int = 0, options: Options | None = None, r
             try:
                 # A random graph may legitimately output zeros (clip to [0, .5] then to [-1, 0]); then the
                 # difference itself must be within tolerance.
+                # Fuzzed options normalise with extreme mean/std ((x − 104) / 0.5 puts the data near −207 ± 1):
+                # MXNet's float32 mean and variance there lose ~1e-5 (InstanceNorm), where the interpreter computes
+                # in float64, so the interpreter is held to the runtimes' tolerance here.
                 convert_and_compare(symbol, params, shapes, directory, target=target, runtimes=runtimes,
-                                    allow_zero_reference=True, options=options)
+                                    allow_zero_reference=True, options=options, interpreter_tolerance=1e-4)
             except IllegalForTarget as exc:
                 if refusals is not None:
                     refusals.append(str(exc).splitlines()[1].split(": ", 1)[-1].split(" (")[0][:60])

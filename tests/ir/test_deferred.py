@@ -7,6 +7,7 @@ import pytest
 
 from compiler.ir import deferred
 from compiler.ir.deferred import ScaledArray, scaled_float32
+from tests.needs import needs_mxnet
 
 
 def _reference(weight, factor):
@@ -56,6 +57,7 @@ def test_a_factor_that_would_grow_the_weight_is_computed_at_once():
         ScaledArray(weight, np.arange(4.0).reshape(1, 4))
 
 
+@needs_mxnet
 def test_fold_batchnorm_keeps_the_model_weights_and_defers_the_product():
     """The folded convolution weight is a ScaledArray over the model's own weight buffer (no copy in the IR), the
     verifier accepts it without computing it, and .const gives the rounded float64 product."""

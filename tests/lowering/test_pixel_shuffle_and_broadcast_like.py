@@ -1,9 +1,9 @@
 """Pixel shuffle (MXNet's PixelShuffle2D, GluonCV's DUC) and broadcast_like (AlphaPose's SE layer), run in OpenCV
 and pycaffe against MXNet for every target."""
-import mxnet as mx
 import pytest
 
-from compiler.errors import IllegalForTarget
+mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
+
 from tests.helpers import convert_and_compare, layer_types, random_params
 
 TARGETS = ("caffe", "caffe-ssd", "ncnn")

@@ -1,5 +1,6 @@
-import mxnet as mx
 import pytest
+
+mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
 from compiler.errors import IllegalForTarget
 from compiler.ops.nn import pooled_size
@@ -105,3 +106,18 @@ def test_lp_pooling_with_p_3_is_refused(tmp_path):
     symbol = _pool_symbol(2, 2, 0, "valid", "lp", p_value=3)
     with pytest.raises(IllegalForTarget, match="p_value 3.*signed sum"):
         convert_and_compare(symbol, {}, {"data": (1, 2, 8, 8)}, tmp_path)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_the_interpreter_pools_lp_as_mxnet_does_on_signed_input(p):
+    """p 1 sums x itself, p 3 takes the real cube root of a signed sum (no Caffe form, but the interpreter is the
+    reference of the graph as imported)."""
+    import numpy as np
+
+    from compiler.ops.nn import Pooling
+
+    x = np.random.RandomState(p).standard_normal((1, 2, 6, 6)).astype(np.float32)
+    expected = mx.nd.Pooling(mx.nd.array(x), kernel=(2, 2), stride=(2, 2), pool_type="lp", p_value=p).asnumpy()
+    assert (expected < 0).any() or p == 2
+    got = Pooling(kernel=(2, 2), stride=(2, 2), pool_type="lp", p_value=p).evaluate(x)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -1,10 +1,14 @@
 """Before verifying written files, make sure they are what these options make of this model: verification of other
 files would blame the conversion for options that do not match (a missing --to-bgr, --mean/--std given to verify
 but not to convert, another seed). The model is converted again (nothing written) and both files are compared byte
-by byte; on a difference, the option whose change reproduces them is named."""
+by byte; on a difference, the option whose change reproduces them is named.
+
+The same comparison checks the two frontends of exported files against each other (frontends_difference): the
+bytes must not depend on whether MXNet or our own readers read the files."""
 from __future__ import annotations
 
 from compiler.errors import ConversionError
+
 
 class _Comparing:
     """A write-only stream that compares what is written with a file, remembering where they first differ."""
@@ -89,3 +93,18 @@ def check_same_conversion(compiled, convert, prefix: str, flags: str) -> None:
                           f"{found}, and no single option change reproduces them",
                           hint=f"pass verify the model, weights (--random-init seed, --params) and options that "
                                f"convert had ({flags})")
+
+
+def frontends_difference(symbol_path: str, params_path: str, input_shape, target: str, prefix: str,
+                         options=None) -> str | None:
+    """Convert exported files twice — our readers (no MXNet), then MXNet's reading of the same files with MXNet's
+    shape inference checking every value — writing the first to PREFIX; how the second's files differ from them, or
+    None when they are the same bytes."""
+    from compiler.driver.api import compile_model
+    from compiler.driver.sources import SymbolFiles
+
+    native = compile_model(SymbolFiles(symbol_path, params_path), input_shape, target=target, options=options)
+    native.save(prefix)
+    through_mxnet = compile_model(SymbolFiles(symbol_path, params_path, mxnet_reader=True), input_shape,
+                                  target=target, options=options)
+    return difference(through_mxnet, prefix)

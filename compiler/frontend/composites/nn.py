@@ -3,12 +3,12 @@ mask), a fused ReLU, a target_shape that MXNet resolves at run time, and the res
 bilinear resize, UpSampling, repeat along H or W) as pooling, separable maps or unit-weight deconvolutions."""
 from __future__ import annotations
 
-import enum
 
 import attrs
 import numpy as np
 
-from compiler.frontend.lowering import NodeContext, ResolvedByMXNet, composite
+from compiler.compat import StrEnum
+from compiler.frontend.lowering import NodeContext, composite
 from compiler.ir.fields import choice
 from compiler.ir.graph import Value
 from compiler.ops import Activation, BatchNorm, Deconvolution, LeakyReLU, Pooling, Resample2D
@@ -62,35 +62,69 @@ class AdaptivePooling:
 @composite("_contrib_AdaptiveAvgPooling2D", builds=(Pooling, Resample2D), attributes=AdaptivePooling)
 def adaptive_average_pooling(ctx: NodeContext) -> Value:
     """Output bins [floor(i·H/Ho), ceil((i+1)·H/Ho)): global and evenly dividing bins are plain average pooling;
-    other bins overlap, and are the separable averaging map MXNet's own probes give."""
+    other bins overlap, and are a separable averaging map (compiler/frontend/resample.py)."""
+    from compiler.frontend import resample
+
     x = ctx.operands[0]
     _, _, h, w = x.type.shape
-    out_h, out_w = ctx.out_shapes[0][2:]
+    try:
+        out_h, out_w = resample.adaptive_output_size(ctx.attributes.output_size, (h, w))
+    except ValueError as exc:
+        raise ctx.unsupported(str(exc), attribute="output_size") from None
     if (out_h, out_w) == (1, 1):
         return ctx.add(Pooling(pool_type="avg", global_pool=True, kernel=(1, 1)), x)
     if h % out_h == 0 and w % out_w == 0:
         window = (h // out_h, w // out_w)
         return ctx.add(Pooling(pool_type="avg", kernel=window, stride=window), x)
-    return _resample(ctx, [])
+    return _resample(ctx, resample.adaptive_average_matrices((h, w), (out_h, out_w)), [])
 
 
-def _resample(ctx: NodeContext, extra: list) -> Value:
-    from compiler.frontend.probe import separable_matrices
+def _resample(ctx: NodeContext, matrices, extra: list) -> Value:
+    """Resample2D by (rows, cols); when checking against MXNet, they must be the very matrices MXNet's own kernel
+    applies (read by one-hot probes), bit for bit, or the written weights would differ between the two paths."""
+    rows, cols = matrices
+    if ctx.check_mxnet:
+        from compiler.frontend.probe import separable_matrices
 
+        probed = separable_matrices(ctx.op, ctx.raw_attrs, ctx.operands[0].type.shape, extra, ctx.name)
+        for ours, theirs, which in zip((rows, cols), probed, ("rows", "cols")):
+            if ours.shape != theirs.shape or not np.array_equal(ours, theirs):
+                raise ctx.unsupported(f"our {which} interpolation matrix differs from MXNet's kernel",
+                                      hint="this is a converter bug; please report it")
     x = ctx.operands[0]
-    rows, cols = separable_matrices(ctx.op, ctx.raw_attrs, x.type.shape, extra, ctx.name)
     return ctx.add(Resample2D(), x, ctx.graph.constant(rows, ctx.name + "_rows"),
                    ctx.graph.constant(cols, ctx.name + "_cols"))
 
 
-@composite("_contrib_BilinearResize2D", builds=(Resample2D,), attributes=ResolvedByMXNet)
+@attrs.frozen(kw_only=True)
+class BilinearResize:
+    height: int = 1
+    width: int = 1
+    scale_height: float | None = None
+    scale_width: float | None = None
+    mode: str = "size"
+    align_corners: bool = True
+
+
+@composite("_contrib_BilinearResize2D", builds=(Resample2D,), attributes=BilinearResize)
 def bilinear_resize(ctx: NodeContext) -> Value:
-    """Any sizes, scales, modes and align_corners: the separable map read from MXNet itself. In mode 'like' the
-    second operand only gives the output size."""
-    return _resample(ctx, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]])
+    """Any sizes, scales, modes and align_corners as a separable map (compiler/frontend/resample.py). In mode
+    'like' the second operand only gives the output size."""
+    from compiler.frontend import resample
+
+    x = ctx.operands[0]
+    like = ctx.operands[1].type.shape if len(ctx.operands) > 1 else None
+    try:
+        # The attribute strings themselves: MXNet parses scales straight to float32 (a Python float between
+        # would round twice).
+        out_hw = resample.bilinear_resize_shape(ctx.raw_attrs, x.type.shape, like)
+    except ValueError as exc:
+        raise ctx.unsupported(str(exc), attribute="mode") from None
+    matrices = resample.bilinear_resize_matrices(x.type.shape[2:], out_hw, resample.bilinear_align_corners(ctx.raw_attrs))
+    return _resample(ctx, matrices, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]])
 
 
-class SampleType(enum.StrEnum):
+class SampleType(StrEnum):
     NEAREST = "nearest"
     BILINEAR = "bilinear"
 
@@ -116,11 +150,10 @@ def upsampling(ctx: NodeContext) -> Value:
         raise ctx.unsupported("several inputs (num_args > 1) are summed after resizing; only one converts",
                               attribute="num_args")
     x = ctx.operands[0]
-    channels, (h, w) = x.type.shape[1], x.type.shape[2:]
-    factor = ctx.out_shapes[0][2] // h
-    if ctx.out_shapes[0][2:] != (h * factor, w * factor):
-        raise ctx.unsupported(f"output {ctx.out_shapes[0]} is not an integer upsampling of {x.type.shape}",
-                              attribute="scale")
+    channels = x.type.shape[1]
+    factor = ctx.attributes.scale
+    if factor < 1:
+        raise ctx.unsupported(f"scale {factor} is no upsampling factor", attribute="scale")
     if bilinear:
         kernel = 2 * factor - factor % 2
         return ctx.add(Deconvolution(num_filter=channels, kernel=kernel, stride=factor, pad=-(-(factor - 1) // 2),

@@ -1,11 +1,13 @@
-"""Data movement written as other IR ops: Reshape with MXNet's resolved shape, slices (slice, crop, slice_like,
+"""Data movement written as other IR ops: Reshape with its special codes resolved, slices (slice, crop, slice_like,
 legacy Crop) as SliceAxis per cut axis, splits, axis swaps, broadcasts along named axes, depth_to_space and
 space_to_depth as reshape–transpose–reshape, and argmax_channel."""
 from __future__ import annotations
 
+import math
+
 import attrs
 
-from compiler.frontend.lowering import NodeContext, ResolvedByMXNet, composite
+from compiler.frontend.lowering import NodeContext, composite
 from compiler.ir.graph import Value
 from compiler.ops import ArgMax, BroadcastTo, Reshape, SliceAxis, Split, Transpose
 
@@ -15,10 +17,99 @@ def _unchanged(ctx: NodeContext, value: Value) -> Value:
     return value if value is not ctx.operands[0] else ctx.add(Reshape(shape=value.type.shape), value)
 
 
-@composite("Reshape", "reshape", builds=(Reshape,), attributes=ResolvedByMXNet)
+@attrs.frozen(kw_only=True)
+class ReshapeCodes:
+    shape: tuple[int, ...] = ()
+    reverse: bool = False
+    target_shape: tuple[int, ...] = ()   # the form before MXNet 0.9: 0 is the one inferred dim
+    keep_highest: bool = False
+
+
+def resolve_reshape(codes: tuple[int, ...], shape: tuple[int, ...], reverse: bool = False) -> tuple[int, ...]:
+    """MXNet's reshape codes resolved against the input shape (docs/mxnet.md#reshape): 0 copies the next input dim,
+    -1 is inferred from the rest, -2 copies every remaining dim, -3 merges the next two, -4 splits the next one
+    into the two codes that follow (one may be -1); a positive code is a new dim and consumes one input dim. With
+    `reverse`, both lists are read from the right."""
+    codes, source = (codes[::-1], shape[::-1]) if reverse else (codes, shape)
+    out: list[int] = []
+    position, inferred, i = 0, None, 0
+    while i < len(codes):
+        code = codes[i]
+        if code == 0:
+            if position >= len(source):
+                raise ValueError(f"code 0 at position {i} copies a dim the input {shape} does not have")
+            out.append(source[position])
+            position += 1
+        elif code == -1:
+            if inferred is not None:
+                raise ValueError("more than one dim is -1")
+            inferred = len(out)
+            out.append(1)
+            position += 1
+        elif code == -2:
+            out.extend(source[position:])
+            position = len(source)
+        elif code == -3:
+            if position + 1 >= len(source):
+                raise ValueError(f"code -3 at position {i} merges two dims the input {shape} does not have")
+            out.append(source[position] * source[position + 1])
+            position += 2
+        elif code == -4:
+            if i + 2 >= len(codes) or position >= len(source):
+                raise ValueError(f"code -4 at position {i} needs two codes after it and an input dim to split")
+            whole, left, right = source[position], codes[i + 1], codes[i + 2]
+            position += 1
+            i += 2
+            if left == -1 and right == -1:
+                raise ValueError("code -4 cannot split into two -1 dims")
+            left = whole // right if left == -1 else left
+            right = whole // left if right == -1 else right
+            if left * right != whole:
+                raise ValueError(f"code -4 splits {whole} into {left} × {right}")
+            out += [left, right]
+        elif code > 0:
+            out.append(code)
+            position += 1
+        else:
+            raise ValueError(f"unknown reshape code {code}")
+        i += 1
+    if inferred is not None:
+        known = math.prod(out)
+        if known == 0 or math.prod(shape) % known:
+            raise ValueError(f"the -1 dim cannot be inferred: {math.prod(shape)} values into {tuple(out)}")
+        out[inferred] = math.prod(shape) // known
+    return tuple(out[::-1]) if reverse else tuple(out)
+
+
+def legacy_reshape(target: tuple[int, ...], shape: tuple[int, ...], keep_highest: bool) -> tuple[int, ...]:
+    """The `target_shape` form: the target itself, its one 0 inferred; keep_highest keeps the input's first dim."""
+    out = list(target)
+    if keep_highest:
+        out[0] = shape[0]
+    zeros = [i for i in range(1 if keep_highest else 0, len(out)) if out[i] == 0]
+    if len(zeros) == 1:
+        out[zeros[0]] = 1
+        out[zeros[0]] = math.prod(shape) // math.prod(out)
+    return tuple(out)
+
+
+@composite("Reshape", "reshape", builds=(Reshape,), attributes=ReshapeCodes)
 def reshape(ctx: NodeContext) -> Value:
-    # MXNet's own shape inference already resolved 0/-1/-2/-3/-4 and `reverse`; keep its answer.
-    return ctx.add(Reshape(shape=ctx.out_shapes[0]), ctx.operands[0])
+    a, x = ctx.attributes, ctx.operands[0]
+    try:
+        if a.shape:
+            shape = resolve_reshape(a.shape, x.type.shape, a.reverse)
+        elif a.target_shape:
+            shape = legacy_reshape(a.target_shape, x.type.shape, a.keep_highest)
+        else:
+            raise ValueError("neither shape nor target_shape is given")
+    except ValueError as exc:
+        raise ctx.unsupported(f"shape {a.shape or a.target_shape} on input {x.type.shape}: {exc}",
+                              attribute="shape" if a.shape else "target_shape") from None
+    if math.prod(shape) != x.type.size or any(d < 1 for d in shape):
+        raise ctx.unsupported(f"shape {a.shape or a.target_shape} resolves to {shape}, which does not hold the "
+                              f"{x.type.size} values of input {x.type.shape}", attribute="shape")
+    return ctx.add(Reshape(shape=shape), x)
 
 
 @attrs.frozen(kw_only=True)
@@ -30,8 +121,15 @@ class SliceLike:
 def slice_like(ctx: NodeContext) -> Value:
     """x cut to the shape of `like` on `axes` (all when empty), from index 0: one SliceAxis per axis that shrinks;
     with static shapes the usual case (YOLOv3's upsampled map against its route) cuts nothing."""
-    value = ctx.operands[0]
-    for axis, (size, wanted) in enumerate(zip(value.type.shape, ctx.out_shapes[0])):
+    value, like = ctx.operands[0], ctx.operands[1].type.shape
+    rank = value.type.rank
+    axes = {a + rank if a < 0 else a for a in ctx.attributes.axes} if ctx.attributes.axes else set(range(rank))
+    if len(like) != rank and not ctx.attributes.axes or any(not 0 <= a < min(rank, len(like)) for a in axes):
+        raise ctx.unsupported(f"axes {ctx.attributes.axes} of shapes {value.type.shape} and {like}", attribute="axes")
+    wanted_shape = tuple(like[a] if a in axes else size for a, size in enumerate(value.type.shape))
+    if any(w > size for w, size in zip(wanted_shape, value.type.shape)):
+        raise ctx.unsupported(f"the shape to cut to, {wanted_shape}, is larger than the input {value.type.shape}")
+    for axis, (size, wanted) in enumerate(zip(value.type.shape, wanted_shape)):
         if wanted != size:
             value = ctx.add(SliceAxis(axis=axis, begin=0, end=wanted), value, suffix=f"_axis{axis}")
     return _unchanged(ctx, value)
@@ -180,7 +278,9 @@ def crop(ctx: NodeContext) -> Value:
     """The legacy Crop: x's H×W window at `offset` (y, x), or centred with center_crop, sized `h_w` or like the
     second input (the FPN form after UpSampling)."""
     x, a = ctx.operands[0], ctx.attributes
-    height, width = ctx.out_shapes[0][2:]
+    height, width = ctx.operands[1].type.shape[2:4] if len(ctx.operands) > 1 else a.h_w
+    if x.type.rank != 4 or height < 1 or width < 1 or height > x.type.shape[2] or width > x.type.shape[3]:
+        raise ctx.unsupported(f"a {height}×{width} window of input {x.type.shape}", attribute="h_w")
     if a.center_crop:
         offsets = ((x.type.shape[2] - height) // 2, (x.type.shape[3] - width) // 2)
     else:
@@ -204,9 +304,11 @@ def depth_to_space(ctx: NodeContext) -> Value:
     b = ctx.attributes.block_size
     x = ctx.operands[0]
     n, channels, h, w = x.type.shape
+    if channels % (b * b):
+        raise ctx.unsupported(f"block_size {b}: {b * b} does not divide the {channels} channels", attribute="block_size")
     blocks = ctx.add(Reshape(shape=(n, b, b, channels // (b * b), h, w)), x, suffix="_blocks")
     moved = ctx.add(Transpose(axes=(0, 3, 4, 1, 5, 2)), blocks, suffix="_move")
-    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
+    return ctx.add(Reshape(shape=(n, channels // (b * b), h * b, w * b)), moved)
 
 
 @composite("space_to_depth", builds=(Reshape, Transpose), attributes=BlockSize)
@@ -216,6 +318,8 @@ def space_to_depth(ctx: NodeContext) -> Value:
     b = ctx.attributes.block_size
     x = ctx.operands[0]
     n, channels, h, w = x.type.shape
+    if h % b or w % b:
+        raise ctx.unsupported(f"block_size {b} does not divide the input's {h}×{w}", attribute="block_size")
     cells = ctx.add(Reshape(shape=(n, channels, h // b, b, w // b, b)), x, suffix="_cells")
     moved = ctx.add(Transpose(axes=(0, 3, 5, 1, 2, 4)), cells, suffix="_move")
-    return ctx.add(Reshape(shape=ctx.out_shapes[0]), moved)
+    return ctx.add(Reshape(shape=(n, channels * b * b, h // b, w // b)), moved)
