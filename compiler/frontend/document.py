@@ -118,15 +118,8 @@ def _version(document: dict, source: str) -> int:
     return entry[1]
 
 
-@attrs.define
-class _RawNode:
-    name: str
-    op: str
-    attrs: dict
-    inputs: list   # [(node index, output index)]
-
-
-def _raw_node(node, index: int, count: int, source: str) -> _RawNode:
+def _raw_node(node, index: int, count: int, source: str) -> SymbolNode:
+    """A node as the file has it (inputs by file index), checked; _canonical upgrades and orders them."""
     if not isinstance(node, dict) or not isinstance(node.get("op"), str) or not isinstance(node.get("name"), str):
         raise BadModel(f"{source}: node {index} lacks 'op' or 'name'")
     name, op = node["name"], node["op"]
@@ -148,19 +141,20 @@ def _raw_node(node, index: int, count: int, source: str) -> _RawNode:
     for entry in entries:
         if not _is_entry(entry):
             raise BadModel(f"{source}: malformed input entry {entry!r}", node=name, op=op)
-        if not 0 <= entry[0] < count:
-            raise BadModel(f"input refers to node {entry[0]}, which does not exist", node=name, op=op,
-                           hint="the symbol file is corrupt or was edited by hand")
-        if entry[0] >= index:
-            raise BadModel(f"input refers to node {entry[0]}, which is not earlier in the list (a cycle or an "
+        producer = entry[0]
+        if not 0 <= producer < index:
+            if not 0 <= producer < count:
+                raise BadModel(f"input refers to node {producer}, which does not exist", node=name, op=op,
+                               hint="the symbol file is corrupt or was edited by hand")
+            raise BadModel(f"input refers to node {producer}, which is not earlier in the list (a cycle or an "
                            "unsorted graph)", node=name, op=op, hint="the symbol file is corrupt or was edited by hand")
         output = entry[1] if len(entry) > 1 else 0
         if output < 0:
             raise BadModel(f"{source}: input entry {entry!r} names output {output}", node=name, op=op)
-        inputs.append((entry[0], output))
+        inputs.append((producer, output))
     if op == "null" and inputs:
         raise BadModel("a variable has inputs", node=name, op=op, hint="the symbol file is corrupt")
-    return _RawNode(name, MXNET_ALIASES.get(op, op), merged, inputs)
+    return SymbolNode(name, MXNET_ALIASES.get(op, op), merged, tuple(inputs))
 
 
 def _is_entry(entry) -> bool:
@@ -188,25 +182,28 @@ def _is_hidden(key: str) -> bool:
     return key.startswith("__") or key in HIDDEN_KEYS or key.endswith(_HIDDEN_SUFFIXES)
 
 
-def _upgrade(node: _RawNode, version: int, raw: list[_RawNode]) -> None:
-    """What MXNet's loader changes in a node of an older file; new variables are appended to `raw`."""
+def _upgrade(raw: list[SymbolNode], index: int, version: int) -> None:
+    """What MXNet's loader changes in node `index` of an older file (replaced in `raw`); new variables are appended."""
+    node = raw[index]
     if any(_is_hidden(k) for k in node.attrs):
-        node.attrs = {k: v for k, v in node.attrs.items() if not _is_hidden(k)}
-    if node.op == "null":
-        return
-    if version < VERSION_OPTIONAL_AXIS and node.op in ("argmax", "argmin") and node.attrs.get("axis") == "-1":
-        del node.attrs["axis"]
-    roles = LEGACY_AUX_INPUTS.get(node.op)
-    if version < VERSION_AUX_STORED and roles and len(node.inputs) == ARGUMENT_COUNT[node.op]:
-        # MXNet gives the new variables the node's attributes; they mean nothing on a variable.
-        for role in roles:
-            raw.append(_RawNode(f"{node.name}_{role}", "null", dict(node.attrs), []))
-            node.inputs.append((len(raw) - 1, 0))
+        node = attrs.evolve(node, attrs={k: v for k, v in node.attrs.items() if not _is_hidden(k)})
+    if node.op != "null":
+        if version < VERSION_OPTIONAL_AXIS and node.op in ("argmax", "argmin") and node.attrs.get("axis") == "-1":
+            node = attrs.evolve(node, attrs={k: v for k, v in node.attrs.items() if k != "axis"})
+        roles = LEGACY_AUX_INPUTS.get(node.op)
+        if version < VERSION_AUX_STORED and roles and len(node.inputs) == ARGUMENT_COUNT[node.op]:
+            # MXNet gives the new variables the node's attributes; they mean nothing on a variable.
+            added = []
+            for role in roles:
+                raw.append(SymbolNode(f"{node.name}_{role}", "null", dict(node.attrs)))
+                added.append((len(raw) - 1, 0))
+            node = attrs.evolve(node, inputs=node.inputs + tuple(added))
+    raw[index] = node
 
 
-def _canonical(raw: list[_RawNode], heads: list[tuple[int, int]], version: int) -> SymbolDocument:
+def _canonical(raw: list[SymbolNode], heads: list[tuple[int, int]], version: int) -> SymbolDocument:
     for index in range(len(raw)):   # not the variables _upgrade appends
-        _upgrade(raw[index], version, raw)
+        _upgrade(raw, index, version)
     # Depth first from each head, inputs in order, each node after its inputs: MXNet's serialisation order.
     # position[i] is raw node i's place in the output (−1: not placed yet); nodes no head reaches are dropped.
     position = [-1] * len(raw)
@@ -227,8 +224,7 @@ def _canonical(raw: list[_RawNode], heads: list[tuple[int, int]], version: int) 
             position[node] = len(order)
             order.append(node)
     if order == list(range(len(raw))):   # the file is in MXNet's order already (what MXNet writes): no renumbering
-        nodes = tuple(SymbolNode(n.name, n.op, n.attrs, tuple(n.inputs)) for n in raw)
-        return SymbolDocument(nodes, tuple(heads), version)
+        return SymbolDocument(tuple(raw), tuple(heads), version)
     nodes = tuple(SymbolNode(raw[i].name, raw[i].op, raw[i].attrs,
                              tuple((position[source], output) for source, output in raw[i].inputs)) for i in order)
     return SymbolDocument(nodes, tuple((position[h], o) for h, o in heads), version)

@@ -84,7 +84,7 @@ def all_finite(array: np.ndarray) -> bool:
     if array.dtype.kind != "f" or array.size == 0:
         return True
     flat = array.reshape(-1)
-    return math.isfinite(float(np.dot(flat, flat))) or bool(np.isfinite(array).all())
+    return math.isfinite(float(flat.dot(flat))) or bool(np.isfinite(array).all())   # the method: no dispatch
 
 
 def import_symbol(symbol, params: dict[str, np.ndarray], input_shapes: dict[str, tuple],
@@ -120,15 +120,15 @@ class _Lowering:
         self.by_variable: dict[str, Value] = {n: self.graph.input(n, TensorType(s)) for n, s in input_shapes.items()}
 
     def run(self, check) -> Graph:
-        builders = {}
+        builders = {}   # MXNet op -> (its builder, the operands it never reads), looked up once per op name
         for node in self.nodes:
             if not node.is_variable and node.op not in builders:
-                builders[node.op] = builder_for(node.op)
-                if builders[node.op] is None:
+                builders[node.op] = builder_for(node.op), training_only_operands(node.op)
+                if builders[node.op][0] is None:
                     raise unsupported(node)
         for index, node in enumerate(self.nodes):
             if not node.is_variable:
-                self.lower(index, node, builders[node.op])
+                self.lower(index, node, *builders[node.op])
         graph = self.graph
         graph.outputs = [self.operand(h, None) for h in self.document.heads]
         unused = sorted(set(self.params) - set(self.bound))
@@ -146,9 +146,9 @@ class _Lowering:
             view.check_values({k: v for k, v in self.values.items() if self.nodes[k[0]].op != "null"}, self.bound)
         return graph
 
-    def lower(self, index: int, node, builder) -> None:
-        skip = training_only_operands(node.op)
-        operands = [self.operand(e, node) for i, e in enumerate(node.inputs) if i not in skip]
+    def lower(self, index: int, node, builder, skip: frozenset) -> None:
+        operands = [self.operand(e, node) for i, e in enumerate(node.inputs) if i not in skip] if skip else \
+            [self.operand(e, node) for e in node.inputs]
         ctx = NodeContext(self.graph, node.name, node.op, node.attrs, operands, Origin(node.name, node.op, index),
                           check_mxnet=self.checking)
         try:
@@ -173,8 +173,9 @@ class _Lowering:
         return None
 
     def operand(self, entry: tuple[int, int], consumer) -> Value:
-        if entry in self.values:
-            return self.values[entry]
+        known = self.values.get(entry)
+        if known is not None:
+            return known
         producer = self.nodes[entry[0]]
         if not producer.is_variable:
             where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
@@ -194,9 +195,9 @@ class _Lowering:
             raise ParamError(f"parameter '{var}' holds NaN or Inf values", **where,
                              hint="the weights are corrupt; Caffe would propagate them silently")
         self.bound[var] = (entry, array)
-        self.values[entry] = self.by_variable[var] = self.graph.constant(array, var)
-        self.parameter_of[id(self.values[entry])] = var
-        return self.values[entry]
+        value = self.values[entry] = self.by_variable[var] = self.graph.constant(array, var)
+        self.parameter_of[id(value)] = var
+        return value
 
 
 def _check_inputs(document: SymbolDocument, params, input_shapes: dict) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Iterator
 
 import attrs
@@ -22,6 +23,12 @@ class Origin:
 
     def __str__(self) -> str:
         return f"{self.op} '{self.node}'"
+
+
+@functools.lru_cache(maxsize=4096)
+def _float32_type(shape: tuple) -> TensorType:
+    """One TensorType per constant shape (they are frozen, so shared; a model's weights repeat a few shapes)."""
+    return TensorType(shape, DType.float32)
 
 
 @attrs.frozen
@@ -176,7 +183,7 @@ class Graph:
             data = np.asarray(array, dtype=np.float32, order="C").view()
             data.setflags(write=False)
             data = data.reshape(1) if data.ndim == 0 else data
-        value = Value(self._claim(name), TensorType(data.shape, DType.float32), data=data)
+        value = Value(self._claim(name), _float32_type(data.shape), data=data)
         self.constants[value.name] = value
         return value
 
@@ -197,7 +204,7 @@ class Graph:
         for i, value in enumerate(operands):
             value.uses[(op, i)] = None
         self._link(op, before if before is not None else self._insert_before)
-        self._by_kind.setdefault(op.kind, {})[op] = None
+        self._by_kind.setdefault(definition.kind, {})[op] = None
         return op
 
     @contextlib.contextmanager
