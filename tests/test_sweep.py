@@ -32,6 +32,18 @@ def test_sweep_writes_its_report_and_survives_a_model_that_times_out(tmp_path, c
     assert code == 1 and [m["status"]["caffe"] for m in report["models"]] == ["timeout", "timeout"]
 
 
+@needs_zoo
+def test_a_model_of_two_inputs_is_refused_by_name_in_the_sweep(tmp_path):
+    """SiamRPN takes a template and a search region: the sweep, comparing frontends or not, records a refusal by
+    name, not a crash."""
+    for compare in (True, False):
+        result = sweep.run_worker("siamrpn_alexnet_v2_otb15", ["caffe", "ncnn"], [], None, 0, str(tmp_path),
+                                  compare_frontends=compare)
+        assert result["status"] == {"caffe": "refused", "ncnn": "refused"}, result
+        assert "'siamrpn_alexnet_v2_otb15' does not run on one input: " in result["reason"], result["reason"]
+        assert "search" in result["reason"], result["reason"]
+
+
 def test_a_crashing_worker_is_recorded(tmp_path, monkeypatch):
     import argparse
 

@@ -322,6 +322,10 @@ def random_zoo_model(name: str, seed: int, input_shape=None, arguments: dict | N
         raise BadModel(f"'{name}' cannot run on input shape {shape}: {message}",
                        hint="pass an --input-shape the model accepts (e.g. its default "
                             f"{','.join(map(str, family.default_input_shape(name)))})") from None
+    except TypeError as exc:   # hybrid_forward wants more inputs than the one image (SiamRPN: template, search)
+        raise BadModel(f"'{name}' does not run on one input: {str(exc).splitlines()[0]}",
+                       hint="models of several inputs are converted from their exported files or as blocks, "
+                            "with an input shape per input") from None
     return net
 
 

@@ -156,8 +156,27 @@ def _fields_by_name(cls) -> dict:
     return {f.name: f for f in attrs.fields(cls)}
 
 
+_BUILT: dict[tuple, object] = {}   # (class, attribute items, ignored, renames) -> the instance built from them
+_BUILT_LIMIT = 4096
+
+
 def build_attrs(cls, raw: dict[str, str], *, ignored=frozenset(), node: str, op: str, rename=None):
-    """Construct op class `cls` from MXNet attribute strings; unknown attributes are an error."""
+    """Construct op class `cls` from MXNet attribute strings; unknown attributes are an error. A model repeats a
+    few attribute sets on many nodes and the classes are frozen, so one instance serves every node that has the same
+    attributes (in the same order); a failure is raised for each node, never kept."""
+    try:
+        key = (cls, tuple(raw.items()), ignored, tuple(rename.items()) if rename else None)
+        built = _BUILT.get(key)
+    except TypeError:   # an unhashable attribute value (not from a symbol file): build it afresh
+        return _build_attrs(cls, raw, ignored, node, op, rename)
+    if built is None:
+        built = _build_attrs(cls, raw, ignored, node, op, rename)
+        if len(_BUILT) < _BUILT_LIMIT:
+            _BUILT[key] = built
+    return built
+
+
+def _build_attrs(cls, raw: dict[str, str], ignored, node: str, op: str, rename):
     rename = rename or {}
     fields = _fields_by_name(cls)
     kwargs = {}

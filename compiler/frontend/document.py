@@ -120,22 +120,29 @@ def _version(document: dict, source: str) -> int:
 
 def _raw_node(node, index: int, count: int, source: str) -> SymbolNode:
     """A node as the file has it (inputs by file index), checked; _canonical upgrades and orders them."""
-    if not isinstance(node, dict) or not isinstance(node.get("op"), str) or not isinstance(node.get("name"), str):
+    if type(node) is not dict:
         raise BadModel(f"{source}: node {index} lacks 'op' or 'name'")
-    name, op = node["name"], node["op"]
+    name, op = node.get("name"), node.get("op")
+    if type(name) is not str or type(op) is not str:
+        raise BadModel(f"{source}: node {index} lacks 'op' or 'name'")
     merged: dict[str, str] = {}
-    for key, value in node.items():   # the file's order: a later field's key replaces an earlier one
-        if key not in ATTRIBUTE_FIELDS or value is None:
+    for key in _attribute_fields(node):   # the file's order: a later field's key replaces an earlier one
+        value = node[key]
+        if value is None:
             continue
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             raise BadModel(f"'{key}' is not an object", node=name, op=op)
         for attribute, text in value.items():
-            if not isinstance(text, str):
+            if type(text) is not str:
                 raise BadModel(f"value {text!r} is not a string", node=name, op=op, attribute=attribute,
                                hint="MXNet writes every attribute as a string; fix the symbol file")
-            merged[attribute] = text
-    entries = node.get("inputs", [])
-    if not isinstance(entries, list):
+        merged.update(value)
+    entries = node.get("inputs", ())
+    if not entries:
+        if type(entries) not in (list, tuple):
+            raise BadModel(f"{source}: 'inputs' is not a list", node=name, op=op)
+        return SymbolNode(name, MXNET_ALIASES.get(op, op), merged)
+    if type(entries) is not list:
         raise BadModel(f"{source}: 'inputs' is not a list", node=name, op=op)
     inputs = []
     for entry in entries:
@@ -152,9 +159,15 @@ def _raw_node(node, index: int, count: int, source: str) -> SymbolNode:
         if output < 0:
             raise BadModel(f"{source}: input entry {entry!r} names output {output}", node=name, op=op)
         inputs.append((producer, output))
-    if op == "null" and inputs:
+    if op == "null":
         raise BadModel("a variable has inputs", node=name, op=op, hint="the symbol file is corrupt")
     return SymbolNode(name, MXNET_ALIASES.get(op, op), merged, tuple(inputs))
+
+
+def _attribute_fields(node: dict) -> list[str]:
+    """The attribute fields a node has, in the file's order (what matters only when it has several)."""
+    present = [key for key in ATTRIBUTE_FIELDS if key in node]
+    return present if len(present) < 2 else [key for key in node if key in ATTRIBUTE_FIELDS]
 
 
 def _is_entry(entry) -> bool:
@@ -185,6 +198,8 @@ def _is_hidden(key: str) -> bool:
 def _upgrade(raw: list[SymbolNode], index: int, version: int) -> None:
     """What MXNet's loader changes in node `index` of an older file (replaced in `raw`); new variables are appended."""
     node = raw[index]
+    if version >= VERSION_OPTIONAL_AXIS and not node.attrs:
+        return   # nothing of a current file's attribute-less node changes (most of its variables)
     if any(_is_hidden(k) for k in node.attrs):
         node = attrs.evolve(node, attrs={k: v for k, v in node.attrs.items() if not _is_hidden(k)})
     if node.op != "null":
@@ -208,21 +223,20 @@ def _canonical(raw: list[SymbolNode], heads: list[tuple[int, int]], version: int
     # position[i] is raw node i's place in the output (−1: not placed yet); nodes no head reaches are dropped.
     position = [-1] * len(raw)
     order: list[int] = []
+    expanded = [False] * len(raw)
     for head, _ in heads:
-        stack = [(head, 0)]
+        stack = [head]
         while stack:
-            node, next_input = stack.pop()
-            if position[node] >= 0:
-                continue
-            inputs = raw[node].inputs
-            if next_input < len(inputs):
-                stack.append((node, next_input + 1))
-                source = inputs[next_input][0]
-                if position[source] < 0:
-                    stack.append((source, 0))
-                continue
-            position[node] = len(order)
-            order.append(node)
+            node = stack[-1]
+            if position[node] >= 0:   # placed through another consumer meanwhile
+                stack.pop()
+            elif expanded[node]:   # every input placed: place the node
+                stack.pop()
+                position[node] = len(order)
+                order.append(node)
+            else:   # inputs pushed in reverse, so the first is visited first, its whole subgraph before the next
+                expanded[node] = True
+                stack.extend(source for source, _ in reversed(raw[node].inputs) if position[source] < 0)
     if order == list(range(len(raw))):   # the file is in MXNet's order already (what MXNet writes): no renumbering
         return SymbolDocument(tuple(raw), tuple(heads), version)
     nodes = tuple(SymbolNode(raw[i].name, raw[i].op, raw[i].attrs,

@@ -112,16 +112,17 @@ class _Lowering:
         self.document, self.params, self.checking = document, params, checking
         self.nodes = document.nodes
         self.graph = Graph(name)
-        self.values: dict[tuple[int, int], Value] = {}
-        self.bound: dict[str, tuple[tuple[int, int], np.ndarray]] = {}   # parameter -> (its entry, its array)
-        self.parameter_of: dict[int, str] = {}   # id(constant value) -> the parameter it holds
+        # produced[i]: the values node i gives (a variable: its one value), None until lowered; a list by node
+        # index rather than a dict by entry, since it is read for every operand of every node.
+        self.produced: list[list[Value] | None] = [None] * len(self.nodes)
+        self.bound: list[tuple[str, tuple[int, int]]] = []   # (parameter, the entry it was first bound at)
         _check_inputs(document, params, input_shapes)
         # MXNet binds variables by name, so several null nodes with one name are one value.
         self.by_variable: dict[str, Value] = {n: self.graph.input(n, TensorType(s)) for n, s in input_shapes.items()}
 
     def run(self, check) -> Graph:
         builders = {}   # MXNet op -> (its builder, the operands it never reads), looked up once per op name
-        for node in self.nodes:
+        for node in self.nodes:   # every op known before any is lowered: an unsupported op is the first error
             if not node.is_variable and node.op not in builders:
                 builders[node.op] = builder_for(node.op), training_only_operands(node.op)
                 if builders[node.op][0] is None:
@@ -131,7 +132,9 @@ class _Lowering:
                 self.lower(index, node, *builders[node.op])
         graph = self.graph
         graph.outputs = [self.operand(h, None) for h in self.document.heads]
-        unused = sorted(set(self.params) - set(self.bound))
+        # each parameter is bound once (later reads find it in by_variable): equal counts mean every one is used
+        unused = sorted(set(self.params) - {var for var, _ in self.bound}) if len(self.bound) < len(self.params) \
+            else ()
         if unused:
             raise ParamError(f"{len(unused)} parameter(s) are not used by the graph: {', '.join(unused[:8])}"
                              + (" ..." if len(unused) > 8 else ""), hint="the params file does not belong to this symbol")
@@ -143,7 +146,10 @@ class _Lowering:
         if check is not None:
             view = check()
             view.check_document(self.document)
-            view.check_values({k: v for k, v in self.values.items() if self.nodes[k[0]].op != "null"}, self.bound)
+            view.check_values({(index, out): value for index, values in enumerate(self.produced)
+                               if values is not None and not self.nodes[index].is_variable
+                               for out, value in enumerate(values)},
+                              {var: (entry, self.params[var]) for var, entry in self.bound})
         return graph
 
     def lower(self, index: int, node, builder, skip: frozenset) -> None:
@@ -158,24 +164,25 @@ class _Lowering:
         produced = produced if isinstance(produced, list) else [produced]
         for out_index, value in enumerate(produced):
             value.ref = Entry(node.name, out_index)
-            self.values[(index, out_index)] = value
+        self.produced[index] = produced
 
     def parameter_error(self, exc: ShapeMismatch, node, operands: list[Value]) -> ParamError | None:
         """A shape rule refusing a parameter's shape, said as the parameter's fault."""
         cause = exc.__cause__
         if not isinstance(cause, OperandShapeError):
             return None
+        parameter_of = {id(self.produced[entry[0]][0]): var for var, entry in self.bound}
         for value in operands:
-            if id(value) in self.parameter_of and value.type.shape == cause.actual:
-                return ParamError(f"parameter '{self.parameter_of[id(value)]}' has shape {cause.actual}, the graph needs "
+            if id(value) in parameter_of and value.type.shape == cause.actual:
+                return ParamError(f"parameter '{parameter_of[id(value)]}' has shape {cause.actual}, the graph needs "
                                   f"{cause.expected}", node=node.name, op=node.op,
                                   hint="the params file does not match the symbol")
         return None
 
     def operand(self, entry: tuple[int, int], consumer) -> Value:
-        known = self.values.get(entry)
-        if known is not None:
-            return known
+        known = self.produced[entry[0]]
+        if known is not None and entry[1] < len(known):
+            return known[entry[1]]
         producer = self.nodes[entry[0]]
         if not producer.is_variable:
             where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
@@ -183,29 +190,32 @@ class _Lowering:
                                 "inference meaning", **(where or dict(node="<output>", op="output")))
         var = producer.name
         if var in self.by_variable:
-            self.values[entry] = self.by_variable[var]
-            return self.values[entry]
-        if var not in self.params:
+            value = self.by_variable[var]
+            self.produced[entry[0]] = [value]
+            return value
+        array = self.params.get(var)
+        if array is None:
             where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
             raise ParamError(f"variable '{var}' is neither an input nor a parameter", **where,
                              hint=f"add '{var}' to the params file, or pass its shape as an input")
-        array = np.asarray(self.params[var])
+        array = array if type(array) is np.ndarray else np.asarray(array)
         if not all_finite(array):
             where = dict(node=consumer.name, op=consumer.op) if consumer is not None else {}
             raise ParamError(f"parameter '{var}' holds NaN or Inf values", **where,
                              hint="the weights are corrupt; Caffe would propagate them silently")
-        self.bound[var] = (entry, array)
-        value = self.values[entry] = self.by_variable[var] = self.graph.constant(array, var)
-        self.parameter_of[id(value)] = var
+        self.bound.append((var, entry))
+        value = self.by_variable[var] = self.graph.constant(array, var)
+        self.produced[entry[0]] = [value]
         return value
 
 
 def _check_inputs(document: SymbolDocument, params, input_shapes: dict) -> None:
-    variables = set(document.input_names())
+    present = {node.name for node in document.nodes if node.is_variable and node.name in input_shapes}
     for input_name, shape in input_shapes.items():
-        if input_name not in variables:
+        if input_name not in present:
+            variables = set(document.input_names()) - set(params)
             raise ParamError(f"input '{input_name}' does not exist in the graph",
-                             hint=f"its variables are: {', '.join(sorted(variables - set(params))) or 'none'}")
+                             hint=f"its variables are: {', '.join(sorted(variables)) or 'none'}")
         if input_name in params:
             raise ParamError(f"'{input_name}' is both an input and a parameter", hint="rename the input")
         if len(shape) == 0 or any((not isinstance(d, (int, np.integer))) or d < 1 for d in shape):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import attrs
 import numpy as np
@@ -14,9 +14,9 @@ from compiler.ir.opdef import REGISTRY, definition_of
 from compiler.ir.types import DType, TensorType
 
 
-@attrs.frozen
-class Origin:
-    """Where an op came from in the MXNet graph; every error about the op names it."""
+class Origin(NamedTuple):
+    """Where an op came from in the MXNet graph; every error about the op names it. (A tuple of atoms: one is made
+    per op, and the cyclic collector stops tracking such tuples at its first look.)"""
     node: str
     op: str
     index: int = -1
@@ -31,9 +31,9 @@ def _float32_type(shape: tuple) -> TensorType:
     return TensorType(shape, DType.float32)
 
 
-@attrs.frozen
-class Entry:
-    """An output of an MXNet node, by node name and output index: what a value equals in the MXNet graph."""
+class Entry(NamedTuple):
+    """An output of an MXNet node, by node name and output index: what a value equals in the MXNet graph. (A tuple
+    of atoms, like Origin.)"""
     node: str
     output: int = 0
 
@@ -160,8 +160,13 @@ class Graph:
         return f"{base}_{n}"
 
     def _claim(self, name: str) -> str:
+        names, size = self._names, len(self._names)
+        if name:
+            names.add(name)   # the common case, a name not taken yet: one set operation
+            if len(names) > size:
+                return name
         name = self.unique_name(name)
-        self._names.add(name)
+        names.add(name)
         return name
 
     # -- building ---------------------------------------------------------------------------
