@@ -5,6 +5,7 @@
 | caffe | BVLC Caffe 1.0 (tag 1.0): no round_mode, Clip, Swish or SSD layers | in place where exact |
 | caffe-ssd | weiliu89/caffe, branch ssd: BVLC 1.0 plus Permute, PriorBox, DetectionOutput, Normalize | as caffe; PriorBox truncates fractional sizes |
 | ncnn | ncnn's caffe2ncnn: the caffe-ssd layers, a native ReLU6 and Yolov3DetectionOutput | no in-place layers (caffe2ncnn renames their tops), padded average pooling excludes the padding, 4-D batch-first Permutes only, InnerProduct/Scale axis ignored, ≤ 4-D blobs, DetectionOutput decodes CENTER_SIZE only, every Scale needs a caffemodel entry, global pooling flattens (docs/caffe.md#ncnn) |
+| rknn | Rockchip's rknn-toolkit2 2.5.0 (load_caffe): BVLC Caffe 1.0 without ELU and Exp, which it drops | Scale blobs one value per channel (InnerProduct/Scale axes avoided), ≤ 4-D blobs, strided 1×1 pooling as a depthwise convolution, an output that layers also read copied to a blob of its own (docs/rknn.md) |
 """
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
                                axis_params=False, reshape_batch=False, max_rank=4,
                                detection_codes=(BoxCode.CENTER_SIZE,), weightless_entries=frozenset({"Scale"}),
                                global_pooling_flattens=True)),
+    Target(name="rknn", proto=schema.dialect(schema.RKNN), description="Rockchip rknn-toolkit2 2.5.0's Caffe parser",
+           policy=TargetPolicy(axis_params=False, max_rank=4, unit_window_pooling=False,
+                               outputs_unconsumed=True)),
 )}
 
 

@@ -15,10 +15,13 @@ import sys
 import attrs
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-CAFFE, SSD, NCNN = "caffe", "caffe-ssd", "ncnn"
-DIALECTS = (CAFFE, SSD, NCNN)
+CAFFE, SSD, NCNN, RKNN = "caffe", "caffe-ssd", "ncnn", "rknn"
+DIALECTS = (CAFFE, SSD, NCNN, RKNN)
 EVERY = frozenset(DIALECTS)
 WITH_SSD_LAYERS = frozenset({SSD, NCNN})   # caffe2ncnn's caffe.proto carries the ssd branch's layers and numbers
+# rknn-toolkit2 2.5.0 parses BVLC Caffe's caffe.proto but logs ELU and Exp as "not support", drops them and passes
+# their input through (docs/rknn.md#what-the-toolkit-drops): its dialect is BVLC Caffe without them.
+EXCEPT_RKNN = EVERY - {RKNN}
 
 
 @attrs.frozen
@@ -152,9 +155,9 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Input": ("input_param", EVERY), "Convolution": ("convolution_param", EVERY),
     "Deconvolution": ("convolution_param", EVERY), "InnerProduct": ("inner_product_param", EVERY),
     "Pooling": ("pooling_param", EVERY), "BatchNorm": ("batch_norm_param", EVERY), "Scale": ("scale_param", EVERY),
-    "ReLU": ("relu_param", EVERY), "PReLU": ("prelu_param", EVERY), "ELU": ("elu_param", EVERY),
+    "ReLU": ("relu_param", EVERY), "PReLU": ("prelu_param", EVERY), "ELU": ("elu_param", EXCEPT_RKNN),
     "Sigmoid": (None, EVERY), "TanH": (None, EVERY), "BNLL": (None, EVERY), "AbsVal": (None, EVERY),
-    "Exp": ("exp_param", EVERY), "Log": (None, EVERY), "LRN": ("lrn_param", EVERY),
+    "Exp": ("exp_param", EXCEPT_RKNN), "Log": (None, EVERY), "LRN": ("lrn_param", EVERY),
     "Power": ("power_param", EVERY), "Softmax": ("softmax_param", EVERY), "Eltwise": ("eltwise_param", EVERY),
     "Flatten": ("flatten_param", EVERY), "Reshape": ("reshape_param", EVERY), "Concat": ("concat_param", EVERY),
     "Slice": ("slice_param", EVERY), "Silence": (None, EVERY), "Split": (None, EVERY),

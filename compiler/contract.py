@@ -107,6 +107,37 @@ class DetectionEnding:
     references: dict = attrs.field(factory=dict)    # role (loc, conf, anchors) -> MXNet internal output name
 
 
+@attrs.frozen
+class BoxesLevel:
+    """One level of a model that ends in boxes and class scores for the application's NMS: the MXNet outputs
+    (compiler.ir.graph.Entry) its boxes and scores equal, its boxes per image, and the score columns in front
+    that the model drops (1 for a background)."""
+    boxes: object
+    scores: object
+    priors: int
+    dropped_columns: int
+
+
+@attrs.frozen
+class BoxesEnding:
+    """A model that ends in boxes (N, P, 4) and scores (N, P, K), its levels concatenated along P: how to assemble
+    the same two tensors from MXNet's own internal outputs, to compare them before any NMS."""
+    levels: tuple[BoxesLevel, ...]
+
+    @property
+    def references(self) -> list:
+        return [entry for level in self.levels for entry in (level.boxes, level.scores)]
+
+    def assemble(self, values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """The (boxes, scores) the model outputs, from MXNet's values of `references` in order."""
+        boxes, scores = [], []
+        for level, box, score in zip(self.levels, values[0::2], values[1::2]):
+            n = box.shape[0]
+            boxes.append(box.reshape(n, level.priors, 4))
+            scores.append(score.reshape(n, level.priors, -1)[:, :, level.dropped_columns:])
+        return np.concatenate(boxes, axis=1), np.concatenate(scores, axis=1)
+
+
 def identity_contracts(graph) -> dict[str, InputContract]:
     """The contract of every graph input before any pass changed it: the MXNet input as it is."""
     return {v.name: InputContract(name=v.name, mxnet_shape=tuple(v.type.shape)) for v in graph.inputs}

@@ -26,3 +26,9 @@ class TargetPolicy:
     # Global pooling returns a flat (C,) blob, which later layers no longer treat as a (C, 1, 1) image (ncnn: a
     # grouped convolution after it mixed the channels): write the window size instead
     global_pooling_flattens: bool = False
+    # Pooling may have a 1×1 window with a stride (rknn-toolkit2 turns Caffe's rounded-up one into an end pad that
+    # its ONNX checker rejects: a depthwise 1×1 convolution subsamples instead)
+    unit_window_pooling: bool = True
+    # Only blobs no layer reads are the network's outputs (rknn-toolkit2 returns those alone): a graph output that
+    # other layers also read is copied to a blob of its own
+    outputs_unconsumed: bool = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.contract import DetectionEnding
+from compiler.contract import BoxesEnding, BoxesLevel, DetectionEnding
 from compiler.ir.graph import Op, Value
 from compiler.ops import (BoxNMS, BroadcastAdd, BroadcastMul, BroadcastSub, BroadcastTo, CompareScalar, Concat,
                           DetectionOutput, ExpandDims, FullyConnected, Log, Pooling, Power, Reshape, SliceAxis, Split,
@@ -156,6 +156,10 @@ def fuse_box_nms(graph, ctx: PassContext) -> PassResult:
             new_outputs = [add(Concat(dim=1), *group, suffix=kind) if len(group) > 1 else group[0]
                            for kind, group in (("boxes", boxes), ("scores", scores))]
             ctx.decode = _decode_metadata(match, new_outputs, classes, count, image_hw)
+            levels = tuple(BoxesLevel(level.boxes.ref, level.scores.ref, level.priors, 1 if level.offset == -1 else 0)
+                           for level in match.levels)
+            if all(level.boxes is not None and level.scores is not None for level in levels):
+                ctx.boxes = BoxesEnding(levels)
         first = graph.outputs.index(match.outputs[0])
         kept = [v for v in graph.outputs if all(v is not o for o in match.outputs)]
         graph.outputs = kept[:first] + new_outputs + kept[first:]

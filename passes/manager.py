@@ -10,7 +10,7 @@ from typing import Callable, Protocol
 
 import attrs
 
-from compiler.contract import DetectionEnding, InputContract
+from compiler.contract import BoxesEnding, DetectionEnding, InputContract
 from compiler.errors import ConversionError, PassFailed
 from compiler.ir.cycles import cyclic_gc_paused
 from compiler.ir.opdef import REGISTRY, Trait
@@ -92,6 +92,8 @@ class PassContext:
     decode: dict | None = None
     # Set by a pass that ends the graph in DetectionOutput rows equal to the MXNet model's detections.
     detections: DetectionEnding | None = None
+    # Set by a pass that ends the graph in boxes and scores for the application's NMS, where MXNet has them.
+    boxes: BoxesEnding | None = None
 
     @property
     def layers(self) -> frozenset:

@@ -18,29 +18,35 @@ if importlib.util.find_spec("mxnet") is not None:
 warnings.filterwarnings("ignore", category=UserWarning, module=r"mxnet\.")
 
 
-def pytest_report_header(config):
-    from compiler.driver.verify.runtimes import pycaffe_path
+# Runtimes built outside the project (each by its script in tests/runtimes/): where one is missing, the tests
+# marked with its marker skip, saying so, unless CI requires it. marker -> (is it here?, its script, CI's variable)
+def _external_runtimes():
+    from compiler.driver.verify.runtimes import pycaffe_path, rknn_python
 
-    path = pycaffe_path()
-    return f"pycaffe: {path}" if path else ("pycaffe: NOT built: lowering tests run in OpenCV only, pycaffe tests skip "
-                                            "(build it with tests/runtimes/build_pycaffe.sh)")
+    return {"pycaffe": (pycaffe_path(), "tests/runtimes/build_pycaffe.sh", "GLUON2CAFFE_REQUIRE_PYCAFFE"),
+            "rknn": (rknn_python(), "tests/runtimes/build_rknn.sh", "GLUON2CAFFE_REQUIRE_RKNN")}
+
+
+def pytest_report_header(config):
+    lines = []
+    for marker, (found, script, _) in _external_runtimes().items():
+        lines.append(f"{marker}: {found}" if found else f"{marker}: NOT built here: its tests skip (build it with "
+                                                         f"{script})")
+    return lines
 
 
 def pytest_collection_modifyitems(config, items):
     import pytest
 
-    from compiler.driver.verify.runtimes import pycaffe_path
-
-    if pycaffe_path():
-        return
-    if os.environ.get("GLUON2CAFFE_REQUIRE_PYCAFFE"):
-        raise pytest.UsageError("GLUON2CAFFE_REQUIRE_PYCAFFE is set but pycaffe is not built "
-                                "(tests/runtimes/build_pycaffe.sh)")
-    skip = pytest.mark.skip(reason="pycaffe is not built here (tests/runtimes/build_pycaffe.sh); CI builds and "
-                                   "requires it")
-    for item in items:
-        if "pycaffe" in item.keywords:
-            item.add_marker(skip)
+    for marker, (found, script, required) in _external_runtimes().items():
+        if found:
+            continue
+        if os.environ.get(required):
+            raise pytest.UsageError(f"{required} is set but {marker} is not built ({script})")
+        skip = pytest.mark.skip(reason=f"{marker} is not built here ({script}); CI builds and requires it")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)
 
 
 import pytest  # noqa: E402

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from backends.emitters import EmitContext, const, emitter
+from backends.emitters import EmitContext, const, emitter, writes
 from compiler.ops import AbsVal, Activation, Exp, LeakyReLU, Log, ReLU6, Softmax
 from compiler.ops.activation import SELU_ALPHA, SELU_LAMBDA, ActivationFunction, LeakyFunction
 
@@ -19,6 +19,61 @@ LEAKY_LAYERS = {LeakyFunction.LEAKY: ("ReLU",), LeakyFunction.RRELU: ("ReLU",), 
 
 def _all_layers(table: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(layer for layers in table.values() for layer in layers))
+
+
+# eˣ where the consumer has no Exp layer (rknn-toolkit2 drops it): σ(x)/σ(−x) = eˣ, a ratio of two Sigmoids, the
+# divisor inverted by a Power; exact to float rounding wherever eˣ is a normal float (docs/rknn.md#exp-and-elu-as-compositions).
+EXP_COMPOSITION = ("Sigmoid", "Power", "Eltwise")
+# ELU where the consumer has no ELU layer: max(x, 0) + α·(e^min(x, 0) − 1), eˣ as the consumer computes it.
+ELU_COMPOSITION = ("ReLU", "Eltwise", "Power")
+
+
+def _exp_layers(target) -> tuple[str, ...]:
+    return ("Exp",) if "Exp" in target.layers else EXP_COMPOSITION
+
+
+def _leaky_needs(act_type, target) -> tuple[str, ...]:
+    layers = LEAKY_LAYERS[act_type]
+    if "ELU" in layers and "ELU" not in target.layers:
+        return tuple(layer for layer in layers if layer != "ELU") + ELU_COMPOSITION + _exp_layers(target)
+    return layers
+
+
+@writes("Exp", *EXP_COMPOSITION)
+def write_exp(ctx: EmitContext, name: str, bottom: str, top: str, source=None) -> None:
+    """e^bottom into `top`: an Exp layer, or σ(x)·(σ(−x))⁻¹ for a consumer without one."""
+    if "Exp" in ctx.target.layers:
+        ctx.add("Exp", name=name, bottoms=[bottom], tops=[top], source=source)
+        return
+    rising = ctx.new_blob(f"{name}_sigmoid")
+    ctx.add("Sigmoid", name=f"{name}_sigmoid", bottoms=[bottom], tops=[rising])
+    negated = ctx.new_blob(f"{name}_negated")
+    ctx.add("Power", name=f"{name}_negated", bottoms=[bottom], tops=[negated], params={"power_param": {"scale": -1.0}})
+    falling = ctx.new_blob(f"{name}_sigmoid_negated")
+    ctx.add("Sigmoid", name=f"{name}_sigmoid_negated", bottoms=[negated], tops=[falling])
+    inverse = ctx.new_blob(f"{name}_inverse")
+    ctx.add("Power", name=f"{name}_inverse", bottoms=[falling], tops=[inverse], params={"power_param": {"power": -1.0}})
+    ctx.add("Eltwise", name=name, bottoms=[rising, inverse], tops=[top], params={"eltwise_param": {"operation": "PROD"}},
+            source=source)
+
+
+def write_elu(ctx: EmitContext, name: str, bottom: str, top: str, alpha: float, source=None) -> None:
+    """ELU with slope α into `top`: an ELU layer, or max(x, 0) + α·(e^min(x, 0) − 1) for a consumer without one."""
+    if "ELU" in ctx.target.layers:
+        ctx.add("ELU", name=name, bottoms=[bottom], tops=[top], params={"elu_param": {"alpha": alpha}}, source=source)
+        return
+    positive = ctx.new_blob(f"{name}_positive")
+    ctx.add("ReLU", name=f"{name}_positive", bottoms=[bottom], tops=[positive])
+    negative = ctx.new_blob(f"{name}_negative")
+    ctx.add("Eltwise", name=f"{name}_negative", bottoms=[bottom, positive], tops=[negative],
+            params={"eltwise_param": {"operation": "SUM", "coeff": [1.0, -1.0]}})
+    exponential = ctx.new_blob(f"{name}_exp")
+    write_exp(ctx, f"{name}_exp", negative, exponential)
+    shifted = ctx.new_blob(f"{name}_shifted")
+    ctx.add("Power", name=f"{name}_shifted", bottoms=[exponential], tops=[shifted],
+            params={"power_param": {"scale": alpha, "shift": -alpha}})
+    ctx.add("Eltwise", name=name, bottoms=[positive, shifted], tops=[top], params={"eltwise_param": {"operation": "SUM"}},
+            source=source)
 
 
 @emitter(Activation, layers=_all_layers(ACTIVATION_LAYERS),
@@ -45,8 +100,8 @@ def _leaky_legality(op, target) -> str | None:
     return None
 
 
-@emitter(LeakyReLU, layers=_all_layers(LEAKY_LAYERS), layers_for=lambda op, target: frozenset(
-    LEAKY_LAYERS[op.attrs.act_type]), legal=_leaky_legality)
+@emitter(LeakyReLU, layers=_all_layers(LEAKY_LAYERS) + ELU_COMPOSITION, helpers=(write_exp,),
+         layers_for=lambda op, target: frozenset(_leaky_needs(op.attrs.act_type, target)), legal=_leaky_legality)
 def emit_leaky_relu(op, ctx: EmitContext) -> None:
     a: LeakyReLU = op.attrs
     x = op.operands[0]
@@ -62,12 +117,10 @@ def emit_leaky_relu(op, ctx: EmitContext) -> None:
         ctx.add("PReLU", name=op.name, bottoms=[bottom], tops=[top], params={"prelu_param": {"channel_shared": False}},
                 blobs=[slopes], source=op.result)
     elif a.act_type is LeakyFunction.ELU:
-        ctx.add("ELU", name=op.name, bottoms=[bottom], tops=[top], params={"elu_param": {"alpha": a.slope}},
-                source=op.result)
+        write_elu(ctx, op.name, bottom, top, a.slope, source=op.result)
     elif a.act_type is LeakyFunction.SELU:
         inner = ctx.new_blob(f"{op.name}_elu")
-        ctx.add("ELU", name=f"{op.name}_elu", bottoms=[bottom], tops=[inner],
-                params={"elu_param": {"alpha": SELU_ALPHA}})
+        write_elu(ctx, f"{op.name}_elu", bottom, inner, SELU_ALPHA)
         ctx.add("Power", name=op.name, bottoms=[inner], tops=[top],
                 params={"power_param": {"scale": SELU_LAMBDA}}, source=op.result)
     else:
@@ -104,10 +157,12 @@ def emit_log(op, ctx: EmitContext) -> None:
     ctx.add("Log", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
 
 
-@emitter(Exp, layers=("Exp", "Power"))
+@emitter(Exp, layers=("Power",), helpers=(write_exp,),
+         layers_for=lambda op, target: frozenset(("Power",) + _exp_layers(target)))
 def emit_exp(op, ctx: EmitContext) -> None:
-    """e^x as a bare Exp. Any other base, scale or shift: base^(scale·x + shift) = e^(ln(base)·(scale·x + shift)),
-    a Power then a bare Exp, because caffe2ncnn writes Exp without its parameters (ncnn's Exp is then e^x)."""
+    """e^x as a bare Exp (or its composition, write_exp). Any other base, scale or shift: base^(scale·x + shift) =
+    e^(ln(base)·(scale·x + shift)), a Power then a bare Exp, because caffe2ncnn writes Exp without its parameters
+    (ncnn's Exp is then e^x)."""
     a: Exp = op.attrs
     bottom = ctx.bottom(op.operands[0])
     if (a.base, a.scale, a.shift) != (math.e, 1.0, 0.0):
@@ -116,4 +171,4 @@ def emit_exp(op, ctx: EmitContext) -> None:
         ctx.add("Power", name=f"{op.name}_exponent", bottoms=[bottom], tops=[exponent],
                 params={"power_param": {"scale": log_base * a.scale, "shift": log_base * a.shift}})
         bottom = exponent
-    ctx.add("Exp", name=op.name, bottoms=[bottom], tops=[ctx.top(op.result)], source=op.result)
+    write_exp(ctx, op.name, bottom, ctx.top(op.result), source=op.result)

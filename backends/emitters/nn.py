@@ -152,8 +152,21 @@ def _averaged_by_convolution(a: Pooling, target) -> bool:
         not target.policy.average_pool_counts_padding
 
 
+def _subsampled_by_convolution(op, target) -> bool:
+    """A 1×1 window with a stride only subsamples: for a consumer that cannot take Caffe's rounded-up 1×1 Pooling
+    (rknn-toolkit2 makes its extra row an end pad, which its ONNX checker rejects), a depthwise 1×1 convolution of
+    weight 1 computes it exactly, at MXNet's floor size (docs/rknn.md#strided-1x1-pooling)."""
+    a: Pooling = op.attrs
+    return (not target.policy.unit_window_pooling and not a.global_pool and a.kernel == (1, 1)
+            and a.pad == (0, 0) and a.pool_type in (PoolType.AVG, PoolType.MAX, PoolType.SUM)
+            and op.result.type.shape[2:] == tuple((size - 1) // s + 1
+                                                  for size, s in zip(op.operands[0].type.shape[2:], a.stride)))
+
+
 def _pooling_layers(op, target) -> frozenset[str]:
     a: Pooling = op.attrs
+    if _subsampled_by_convolution(op, target):
+        return frozenset({"Convolution"})
     correction = {"Scale"} if target.policy.axis_params else {"Slice", "Power", "Concat"}
     extra = correction if _rescaled(a) else set()
     if _averaged_by_convolution(a, target):
@@ -208,6 +221,14 @@ def _exclude_padding(op, ctx: EmitContext, summed: str, divisors, a: Pooling | N
          layers_for=_pooling_layers, legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
+    if _subsampled_by_convolution(op, ctx.target):
+        channels = op.operands[0].type.shape[1]
+        param = {"num_output": channels, "bias_term": False, "group": channels}
+        param.update(convolution_geometry(a.kernel, a.stride, a.pad))
+        ctx.add("Convolution", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+                params={"convolution_param": param}, blobs=[np.ones((channels, 1, 1, 1), np.float32)],
+                source=op.result)
+        return
     corrected = _rescaled(a)
     if _averaged_by_convolution(a, ctx.target):
         if corrected:

@@ -7,7 +7,7 @@ import os
 
 import attrs
 
-from compiler.contract import DetectionEnding, InputContract, identity_contracts
+from compiler.contract import BoxesEnding, DetectionEnding, InputContract, identity_contracts
 from compiler.ir.graph import Graph, Value
 from compiler.options import Options
 
@@ -30,6 +30,7 @@ class Compilation:
     inputs: dict[str, InputContract] = attrs.field(factory=dict)   # graph input name -> its contract
     decode: dict | None = None   # what the application does after the model (a detector cut before its decoder)
     detections: DetectionEnding | None = None   # set when the model ends in detections
+    boxes: BoxesEnding | None = None   # set when it ends in boxes and scores that MXNet has too
     notes: list = attrs.field(factory=list)   # how the outputs differ from the source's in form or in edge cases
     approximations: list = attrs.field(factory=list)   # chosen by an option, outside the pass report
     source: ModelSource | None = None   # what was imported
@@ -101,14 +102,18 @@ def _append_softmax(graph: Graph) -> None:
     graph.outputs = outputs
 
 
-def _compute_every_output(graph: Graph) -> None:
+def _compute_every_output(graph: Graph, policy) -> None:
     """An output that is a graph input (a model that reduces to the identity) gets an identity layer: a Caffe net
-    made of its Input layer alone gives runtimes no layer to return."""
+    made of its Input layer alone gives runtimes no layer to return. Where only unconsumed blobs are outputs
+    (policy.outputs_unconsumed), an output that other ops read gets one too: ICNet's auxiliary heads feed its
+    upsampling and are outputs as well."""
     from compiler.ops import Power
 
     for i, value in enumerate(graph.outputs):
         if value.is_input:
             graph.outputs[i] = graph.add(Power(), value, name=f"{value.name}_identity").result
+        elif policy.outputs_unconsumed and value.users:
+            graph.outputs[i] = graph.add(Power(), value, name=f"{value.name}_output").result
 
 
 def run_passes(graph: Graph, target: str = "caffe", options: Options | None = None, extra_passes=(),
@@ -154,13 +159,14 @@ def emit(graph: Graph, target: str, options: Options, report, ctx) -> Compilatio
     from backends.legality import check
 
     chosen = get_target(target)
-    _compute_every_output(graph)
+    _compute_every_output(graph, chosen.policy)
     graph.verify()
     check(graph, chosen)
     compiled = Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name,
                            options=options, inputs={v.name: ctx.inputs[v.name] for v in graph.inputs})
     compiled.decode = _named_decode(ctx.decode, compiled)
     compiled.detections = ctx.detections
+    compiled.boxes = ctx.boxes
     return compiled
 
 

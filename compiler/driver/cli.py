@@ -70,6 +70,8 @@ _POSITIVE = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive num
 
 
 def _add_model_arguments(parser) -> None:
+    from compiler.driver.verify.runtimes import RUNTIME_CHOICES
+
     parser.add_argument("model", help="a GluonCV model-zoo name or a PREFIX-symbol.json path")
     parser.add_argument("--params", help="the PREFIX-NNNN.params file that goes with a symbol file; for a zoo name, "
                                          "weights saved with net.save_parameters (a fine-tuned net)")
@@ -93,8 +95,9 @@ def _add_model_arguments(parser) -> None:
                              "classes or a detector's best detections for MXNet and each runtime")
     parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
-    parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"),
-                        help="runtime for verification: OpenCV's dnn (default), pycaffe, or all")
+    parser.add_argument("--runtime", default="opencv", choices=RUNTIME_CHOICES,
+                        help="runtime for verification: OpenCV's dnn (default), pycaffe, rknn-toolkit2's simulator "
+                             "(float16), or all that run the target's files")
     parser.add_argument("--reference", default="auto", choices=("auto", "mxnet", "interpreter"),
                         help="what verification compares with: MXNet, or (exported files) the NumPy interpreter "
                              "of the graph; default: MXNet where it is installed")
@@ -212,7 +215,8 @@ def run_verification(args, compiled, reference, prototxt: str, caffemodel: str, 
     from compiler.driver.verify.runtimes import runtime_names
 
     tolerance = args.tolerance if args.tolerance is not None else DEFAULT_TOLERANCE
-    verdicts = verify_compilation(compiled, reference, prototxt, caffemodel, runtime_names(args.runtime), args.seed,
+    verdicts = verify_compilation(compiled, reference, prototxt, caffemodel, runtime_names(args.runtime, args.target),
+                                  args.seed,
                                   tolerance, image=image, progress=not args.quiet)
     source = f"the image {args.image}" if image is not None else f"a seeded random input (seed {args.seed})"
     print(f"reference: {reference_description(reference)}")

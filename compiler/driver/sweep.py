@@ -18,8 +18,8 @@ import time
 
 import attrs
 
-from compiler.driver.sweep_report import (RUNTIMES_OF_TARGET, STATUSES, ModelResult, family_summary, merge_reports,
-                                          write_report)
+from compiler.driver.sweep_report import STATUSES, ModelResult, family_summary, merge_reports, write_report
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 
 WORKER = "compiler.driver.sweep"   # the module each worker process runs
 
@@ -112,6 +112,8 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
             continue
         for verdict in verdicts:
             result.relative[f"{target}/{verdict.runtime}"] = verdict.worst_relative
+            if verdict.lowest_cosine is not None:
+                result.cosine[f"{target}/{verdict.runtime}"] = round(verdict.lowest_cosine, 7)
         failed = [v for v in verdicts if not v.ok]
         result.status[target] = "failed" if failed else "verified"
         if failed:
@@ -211,13 +213,14 @@ def sweep(args) -> int:
 
 def add_arguments(parser) -> None:
     from backends import target_names
+    from compiler.driver.verify.runtimes import RUNTIME_CHOICES
 
     parser.add_argument("--models", type=lambda s: [m for m in s.split(",") if m], help="comma-separated zoo names")
     parser.add_argument("--family", dest="families", type=lambda s: s.split(","), help="families (see coverage.md)")
     parser.add_argument("--task", dest="tasks", type=lambda s: s.split(","),
                         help="tasks: classification, action, segmentation, pose, depth, detection, …")
     parser.add_argument("--target", default="caffe", choices=target_names() + ["all"])
-    parser.add_argument("--runtime", default="opencv", choices=("opencv", "caffe", "all"))
+    parser.add_argument("--runtime", default="opencv", choices=RUNTIME_CHOICES)
     parser.add_argument("--also-shape", dest="extra_shapes", action="append", default=[], metavar="N,C,H,W",
                         type=lambda s: tuple(int(d) for d in s.split(",")),
                         help="also sweep every model at this input shape (e.g. 1,3,192,256)")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from compiler.driver.cli import main
-from compiler.driver.sweep import RUNTIMES_OF_TARGET
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 from tests.helpers import available_runtimes, export_random_detector
 from tests.needs import needs_zoo
 

@@ -5,7 +5,7 @@ import pytest
 pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
 from compiler.driver.cli import main
-from compiler.driver.sweep import RUNTIMES_OF_TARGET
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 from tests import checkpoints
 from tests.helpers import available_runtimes
 

@@ -185,16 +185,42 @@ def test_classes_must_be_distinct_names(capsys):
     assert "distinct names" in capsys.readouterr().err
 
 
-def test_vanilla_caffe_target_refuses_ssd_with_a_pointer_to_caffe_ssd():
-    from compiler.driver.api import compile_graph
+def test_a_box_decode_graph_on_vanilla_caffe_is_refused_with_a_pointer_to_caffe_ssd():
+    """The IR of an SSD traced for caffe-ssd (one box_decode op, what fuse_ssd_head makes PriorBoxes of) cannot be
+    written for BVLC Caffe; a zoo SSD converted for caffe is traced the other way (the next test)."""
+    from compiler.driver.api import compile_graph, import_model
     from compiler.driver.zoo import get_zoo_model
     from compiler.errors import UnsupportedOp
 
     net = get_zoo_model("ssd_512_mobilenet1.0_voc")
     net.initialize()
-    from compiler.driver.api import import_model
-
-    graph = import_model(net, (1, 3, 512, 512))
+    graph = import_model(net, (1, 3, 512, 512), target="caffe-ssd")
     with pytest.raises(UnsupportedOp, match="--target caffe-ssd"):
         compile_graph(graph, "caffe")
 
+
+@pytest.mark.slow
+def test_zoo_ssd_on_bvlc_caffe_ends_in_boxes_and_scores(tmp_path, capsys, runtime):
+    """BVLC Caffe has no PriorBox or DetectionOutput: the zoo SSD is traced with the minimal-opset decoder, ends in
+    decoded boxes and class scores, and PREFIX.decode.json's NMS on the runtime's outputs gives GluonCV's detections.
+    The net's decoder flags are left as they were (box_decode, its clip rewritten to -1)."""
+    import json
+
+    from compiler.driver.api import compile_model
+    from compiler.driver.zoo import random_zoo_model
+
+    code = main(["convert", "ssd_300_mobilenet0.25_voc", "--random-init", "0", "-o", str(tmp_path / "ssd"),
+                 "--verify", "--runtime", runtime])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    match = re.search(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)
+    assert match and int(match.group(1)) == int(match.group(2)) == int(match.group(3)) > 10, out
+    decode = json.loads((tmp_path / "ssd.decode.json").read_text())
+    assert decode["model"] == "box_nms" and decode["layout"]["input_hw"] == [300, 300]
+    text = (tmp_path / "ssd.prototxt").read_text()
+    assert "PriorBox" not in text and "DetectionOutput" not in text
+
+    net = random_zoo_model("ssd_300_mobilenet0.25_voc", 0)
+    before = (net.bbox_decoder._minimal_opset, net.bbox_decoder._clip)
+    compile_model(net, (1, 3, 300, 300), target="caffe")
+    assert (net.bbox_decoder._minimal_opset, net.bbox_decoder._clip) == before

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from compiler.driver.cli import main
-from compiler.driver.sweep import RUNTIMES_OF_TARGET
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 from tests.helpers import available_runtimes
 from tests.wild import CHECKPOINTS, WILD, require_wild_models
 

@@ -6,15 +6,13 @@
 set -euo pipefail
 VERSION=9.0.2
 PYTHON=${PYTHON:-python3}
-PYTAG=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}{sys.version_info[1]}")')
-CACHE=${GLUON2CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gluon2caffe}
+. "$(dirname "$0")/common.sh"
+PYTAG=$(python_tag "$PYTHON")
 PREFIX="$CACHE/pycaffe-brocolli-$VERSION-py$PYTAG"
 if [ -f "$PREFIX/python/caffe/_caffe.so" ] && [ -f "$PREFIX/.complete" ]; then
   echo "$PREFIX/python"; exit 0
 fi
 
-start=$SECONDS
-say() { echo "build_pycaffe: $* ($((SECONDS - start)) s so far)" >&2; }
 say "no cached pycaffe at $PREFIX: building brocolli-caffe $VERSION, usually about 7 minutes on 2 cores"
 packages="cmake g++ make libboost-system-dev libboost-thread-dev libboost-filesystem-dev libboost-regex-dev
   libboost-python-dev libprotobuf-dev protobuf-compiler libgoogle-glog-dev libgflags-dev libhdf5-dev libopenblas-dev"

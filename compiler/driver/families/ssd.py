@@ -1,5 +1,6 @@
 """GluonCV SSD: anchors, box decoder, class decoder and box_nms become caffe-ssd's PriorBox + DetectionOutput
-(passes/fuse_ssd_head.py) on the targets that have them; BVLC Caffe has neither (the model needs another target)."""
+(passes/fuse_ssd_head.py) on the targets that have them; elsewhere the model ends in its decoded boxes and class
+scores (passes/fuse_box_nms.py) and PREFIX.decode.json describes the NMS left to the application."""
 from __future__ import annotations
 
 import contextlib
@@ -13,25 +14,27 @@ from compiler.driver.sources import BlockSource
 
 
 @contextlib.contextmanager
-def single_op_box_decoder(net):
-    """Trace GluonCV's box decoders as `_contrib_box_decode`. Pretrained GluonCV SSDs are built with
-    `minimal_opset=True`, which spells the same decoding as a dozen elementary ops (converted too, by
-    fuse_box_nms, but without PriorBox); both forms compute the same function (gluoncv/nn/coder.py). The box_decode
-    path also rewrites the decoder's `_clip` (None → -1), which the minimal path would then apply as a clamp, so
-    both are restored."""
+def box_decoders(net, minimal: bool):
+    """Trace GluonCV's box decoders in one of their two spellings of the same function (gluoncv/nn/coder.py): one
+    `_contrib_box_decode` (minimal=False), which fuse_ssd_head turns into PriorBox + DetectionOutput, or a dozen
+    elementary ops (minimal=True, the form pretrained GluonCV SSDs are built with), which every Caffe computes and
+    fuse_box_nms then ends in boxes and scores for the application's NMS. The box_decode path rewrites the decoder's
+    `_clip` (None → -1), which the minimal path would apply as a clamp: the minimal trace reads -1 as None, and both
+    flags are restored afterwards."""
     switched = []
 
     def visit(block):
-        if getattr(block, "_minimal_opset", False) and hasattr(block, "_stds"):
-            switched.append((block, block._clip))
-            block._minimal_opset = False
+        if hasattr(block, "_minimal_opset") and hasattr(block, "_stds"):
+            switched.append((block, block._minimal_opset, block._clip))
+            block._minimal_opset = minimal
+            if minimal and block._clip == -1:
+                block._clip = None
     net.apply(visit)
     try:
         yield
     finally:
-        for block, clip in switched:
-            block._minimal_opset = True
-            block._clip = clip
+        for block, was_minimal, clip in switched:
+            block._minimal_opset, block._clip = was_minimal, clip
 
 
 @functools.cache
@@ -39,18 +42,18 @@ def _decoding_class():
     """Defined on first use: it subclasses MXNet's HybridBlock, and importing MXNet is slow."""
     import mxnet as mx
 
-    class SingleOpDecoding(mx.gluon.HybridBlock):
-        """An SSD whose box decoders compute with `_contrib_box_decode` whenever it runs or is traced."""
+    class Decoding(mx.gluon.HybridBlock):
+        """An SSD whose box decoders compute in the chosen spelling (box_decoders) whenever it runs or is traced."""
 
-        def __init__(self, net):
+        def __init__(self, net, minimal: bool):
             super().__init__(prefix=net.prefix + "decoding_")
-            self.net = net
+            self.net, self.minimal = net, minimal
 
         def hybrid_forward(self, F, x):
-            with single_op_box_decoder(self.net):
+            with box_decoders(self.net, self.minimal):
                 return self.net(x)
 
-    return SingleOpDecoding
+    return Decoding
 
 
 class SSD(Family):
@@ -65,7 +68,12 @@ class SSD(Family):
         return (int(size.group(1)),) * 2 if size else self.input_hw
 
     def source(self, block, input_shape, target, options):
-        return BlockSource(_decoding_class()(block), graph_name=block.name)
+        # Where the target has caffe-ssd's layers the head becomes PriorBox + DetectionOutput; elsewhere (BVLC Caffe,
+        # rknn: the board's CPU runs the NMS) the model ends in decoded boxes and scores, PREFIX.decode.json the rest.
+        from passes.fuse_ssd_head import NEEDS as HEAD_LAYERS
+
+        minimal = not HEAD_LAYERS <= target.layers
+        return BlockSource(_decoding_class()(block, minimal), graph_name=block.name)
 
     def tune(self, net, seed: int, input_shape, max_candidates: int = 200) -> None:
         """Well-separated detections for a random SSD: box offsets scaled to std 1 and class logits to std 3 per

@@ -11,7 +11,7 @@ import numpy as np
 
 from compiler.driver.verify.checks import (DEFAULT_TOLERANCE, ClassAgreement, DetectionComparison, OutputComparison,
                                            RelativeError, RuntimeVerdict, UnmatchedOutput, compare_outputs)
-from compiler.driver.verify.runtimes import RUNTIMES, run_runtime
+from compiler.driver.verify.runtimes import FLOAT16_TOLERANCE, RUNTIMES, run_runtime
 
 
 @attrs.frozen
@@ -26,6 +26,7 @@ class Run:
     runtime: str
     tolerance: float
     on_image: bool = False       # the inputs are a real image: a classifier's top classes are compared too
+    min_cosine: float | None = None   # a float16 runtime: the cosine similarity every output must reach
 
     @property
     def imported(self):
@@ -86,8 +87,9 @@ def verify_compilation(compiled, reference, prototxt: str, caffemodel: str, runt
     verdicts = []
     for runtime in tqdm(runtimes, desc="verifying", unit="runtime", file=sys.stderr,
                         disable=not progress or not sys.stderr.isatty()):
+        relative, min_cosine = FLOAT16_TOLERANCE.get(runtime, (tolerance, None))
         verdicts.append(check(Run(compiled, reference, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
-                                  tolerance, on_image=image is not None)))
+                                  max(tolerance, relative), on_image=image is not None, min_cosine=min_cosine)))
     return verdicts
 
 
@@ -123,8 +125,8 @@ def verify_tensors(run: Run) -> RuntimeVerdict:
                                    run.runtime)
                     for name, ref, got in zip(names, reference, actual)
                     if run.on_image and is_classifier_output(ref) and np.size(got) == np.size(ref))
-    return RuntimeVerdict(run.runtime, tuple(compare_outputs(names, reference, actual, run.tolerance)),
-                          classes=classes)
+    return RuntimeVerdict(run.runtime, tuple(compare_outputs(names, reference, actual, run.tolerance,
+                                                             run.min_cosine)), classes=classes)
 
 
 __all__ = ["DEFAULT_TOLERANCE", "ClassAgreement", "DetectionComparison", "OutputComparison", "RelativeError",

@@ -22,17 +22,25 @@ class RelativeError:
 
 @attrs.frozen
 class OutputComparison(RelativeError):
-    """One tensor of the converted model against its MXNet counterpart."""
+    """One tensor of the converted model against its MXNet counterpart; on a float16 runtime also their cosine
+    similarity, which must reach `min_cosine` (a relative bound alone lets a wrong sign pattern pass)."""
     name: str
     shape: tuple
     max_abs_diff: float
     max_abs_ref: float
     tolerance: float
+    cosine: float | None = None
+    min_cosine: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return super().ok and (self.min_cosine is None or (self.cosine is not None and self.cosine >= self.min_cosine))
 
     def __str__(self) -> str:
         verdict = "ok" if self.ok else "FAIL"
+        cosine = "" if self.min_cosine is None else f", cosine {self.cosine:.6f} (at least {self.min_cosine:g})"
         return (f"{self.name} {self.shape}: max|diff| {self.max_abs_diff:.3e}, max|ref| {self.max_abs_ref:.3e}, "
-                f"relative {self.relative:.3e} (tolerance {self.tolerance:g}) {verdict}")
+                f"relative {self.relative:.3e} (tolerance {self.tolerance:g}){cosine} {verdict}")
 
 
 @attrs.frozen
@@ -49,8 +57,18 @@ class UnmatchedOutput:
         return f"{self.name}: unmatched — the {self.side} model has this output and the {other} model has none FAIL"
 
 
-def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE) -> list:
-    """One comparison per output pair, in order; outputs left over on either side are UnmatchedOutput failures."""
+def cosine_similarity(reference: np.ndarray, actual: np.ndarray) -> float:
+    """cos∠(reference, actual) of the flattened tensors (1 when both are zero)."""
+    norms = float(np.linalg.norm(reference)) * float(np.linalg.norm(actual))
+    if norms == 0:
+        return 1.0 if not reference.any() and not actual.any() else 0.0
+    return float(np.dot(reference.ravel(), actual.ravel()) / norms)
+
+
+def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERANCE,
+                    min_cosine: float | None = None) -> list:
+    """One comparison per output pair, in order; outputs left over on either side are UnmatchedOutput failures.
+    With `min_cosine` (a float16 runtime) each comparison holds the pair's cosine similarity too."""
     names, reference, actual = list(names), list(reference), list(actual)
     if len(names) != len(actual):
         raise ValueError(f"{len(names)} output names for {len(actual)} runtime outputs")
@@ -59,11 +77,13 @@ def compare_outputs(names, reference, actual, tolerance: float = DEFAULT_TOLERAN
         ref = np.asarray(ref, np.float64)
         got = np.asarray(got, np.float64)
         if got.size != ref.size:
-            results.append(OutputComparison(name, ref.shape, float("inf"), float(np.abs(ref).max()), tolerance))
+            results.append(OutputComparison(name, ref.shape, float("inf"), float(np.abs(ref).max()), tolerance,
+                                            None, min_cosine))
             continue
         got = got.reshape(ref.shape)
+        cosine = cosine_similarity(ref, got) if min_cosine is not None else None
         results.append(OutputComparison(name, ref.shape, float(np.abs(got - ref).max()), float(np.abs(ref).max()),
-                                        tolerance))
+                                        tolerance, cosine, min_cosine))
     results += [UnmatchedOutput(names[i], "Caffe") for i in range(len(reference), len(actual))]
     results += [UnmatchedOutput(f"MXNet output {i} {tuple(np.shape(reference[i]))}", "MXNet")
                 for i in range(len(actual), len(reference))]
@@ -148,6 +168,12 @@ class RuntimeVerdict:
             return max(self.detections.max_score_diff, self.detections.max_box_diff)
         return 0.0
 
+    @property
+    def lowest_cosine(self) -> float | None:
+        """The smallest cosine similarity of the tensors compared by it (a float16 runtime), else None."""
+        cosines = [t.cosine for t in self.tensors if isinstance(t, OutputComparison) and t.cosine is not None]
+        return min(cosines) if cosines else None
+
     def failures(self) -> list[str]:
         """What failed, one description per failing check."""
         found = [str(t) for t in self.tensors if not t.ok]
@@ -163,6 +189,7 @@ class RuntimeVerdict:
 
     def to_json(self) -> dict:
         return {"runtime": self.runtime, "ok": self.ok, "worst_relative": self.worst_relative,
+                "lowest_cosine": self.lowest_cosine,
                 "tensors": [attrs.asdict(t) | {"ok": t.ok, "relative": t.relative} for t in self.tensors],
                 "detections": None if self.detections is None else
                 attrs.asdict(self.detections) | {"equal": self.detections.equal},

@@ -81,7 +81,8 @@ def per_layer_command(args, compiled, reference) -> int:
     import tempfile
 
     from compiler.driver.verify import DEFAULT_TOLERANCE, paired_inputs
-    from compiler.driver.verify.runtimes import runtime_names
+    from compiler.driver.verify.runtimes import RUNTIMES_WITH_EVERY_BLOB, runtime_names
+    from compiler.errors import ConversionError
 
     tolerance = args.tolerance if args.tolerance is not None else DEFAULT_TOLERANCE
     # The block that was imported (a detector's cut for this target), whose nodes the IR's references name.
@@ -91,7 +92,11 @@ def per_layer_command(args, compiled, reference) -> int:
     with tempfile.TemporaryDirectory() as directory:
         prototxt, caffemodel = compiled.save(os.path.join(directory, "per_layer"))
         mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, args.seed)
-        for runtime in runtime_names(args.runtime):
+        runtimes = runtime_names(args.runtime, args.target)
+        if args.runtime != "all" and runtimes[0] not in RUNTIMES_WITH_EVERY_BLOB:
+            raise ConversionError(f"--per-layer reads every blob, and {runtimes[0]} returns only the network's "
+                                  "outputs", hint=f"use --runtime {' or '.join(RUNTIMES_WITH_EVERY_BLOB)}")
+        for runtime in (r for r in runtimes if r in RUNTIMES_WITH_EVERY_BLOB):
             results = compare_layers(imported, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime,
                                      tolerance, progress=not args.quiet)
             by_runtime[runtime] = results

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -46,9 +47,7 @@ def pycaffe_path() -> str | None:
     explicit = os.environ.get("GLUON2CAFFE_PYCAFFE")
     if explicit:
         return explicit if os.path.isfile(os.path.join(explicit, "caffe", "_caffe.so")) else None
-    cache = os.environ.get("GLUON2CAFFE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gluon2caffe")
-    path = os.path.join(cache, f"pycaffe-{PYCAFFE_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}", "python")
+    path = os.path.join(_cache_directory(), f"pycaffe-{PYCAFFE_VERSION}-py{sys.version_info[0]}{sys.version_info[1]}", "python")
     return path if os.path.isfile(os.path.join(path, "caffe", "_caffe.so")) else None
 
 
@@ -71,12 +70,124 @@ def run_pycaffe(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], o
             return [loaded[f"out{i}"] for i in range(len(outputs))]
 
 
-RUNTIMES = {"opencv": run_opencv, "caffe": run_pycaffe}
+# Runtimes that compute in float16: the tolerance their comparisons use instead of the float32 one, and the cosine
+# similarity each output must reach (docs/rknn.md#verification).
+FLOAT16_TOLERANCE = {"rknn": (2e-2, 0.999)}
+
+RKNN_VERSION = "2.5.0"
+# A toolkit log line of a layer it cannot run ("E load_caffe:  OP in Layer NAME Current not support!!!"): it drops
+# the layer, passes the data through, and its calls still succeed (docs/rknn.md#what-the-toolkit-drops). Silence
+# computes nothing, so dropping it changes nothing; any other drop, or a line that names no layer, is an error.
+RKNN_DROPPED = re.compile(r"not support", re.IGNORECASE)
+RKNN_DROPPED_LAYER = re.compile(r"Layer (\S+) Current not support")
+RKNN_HARMLESS_DROPS = frozenset({"Silence"})
 
 
-def runtime_names(name: str) -> list[str]:
-    """`all` means every runtime; each name is checked."""
-    names = list(RUNTIMES) if name == "all" else [name]
+def rknn_python() -> str | None:
+    """The python of rknn-toolkit2's environment: $GLUON2CAFFE_RKNN_PYTHON, else where tests/runtimes/build_rknn.sh
+    caches it."""
+    explicit = os.environ.get("GLUON2CAFFE_RKNN_PYTHON")
+    if explicit:
+        return explicit if os.access(explicit, os.X_OK) else None
+    prefix = os.path.join(_cache_directory(), f"rknn-toolkit2-{RKNN_VERSION}-py311")
+    path = os.path.join(prefix, "bin", "python")
+    # .complete: the build script finished (an interrupted install leaves a python without the toolkit)
+    return path if os.access(path, os.X_OK) and os.path.isfile(os.path.join(prefix, ".complete")) else None
+
+
+def run_rknn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+    """Run the files in rknn-toolkit2's simulator (rk3588, float16) and return the outputs named `outputs`: the
+    network's outputs, which are all the toolkit returns. A layer the toolkit logs as unsupported (and drops,
+    passing its input through) is an error naming it, since every number after it is wrong."""
+    python = rknn_python()
+    if python is None:
+        raise ConversionError("rknn-toolkit2 is not available", hint="install it with tests/runtimes/build_rknn.sh, "
+                                                                     "or set GLUON2CAFFE_RKNN_PYTHON to its python")
+    layers, network_outputs = _layers_and_outputs(prototxt)
+    blobs = [layers[name][1] if name in layers else name for name in outputs]   # a layer's output is its top
+    missing = [name for name, blob in zip(outputs, blobs) if blob not in network_outputs]
+    if missing:
+        raise ConversionError(f"rknn-toolkit2 returns only the network's outputs ({', '.join(network_outputs)}), "
+                              f"not {', '.join(missing)}", hint="compare the final outputs on this runtime")
+    runner = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rknn_runner.py")
+    with tempfile.TemporaryDirectory() as directory:
+        given, taken = os.path.join(directory, "inputs.npz"), os.path.join(directory, "outputs.npz")
+        np.savez(given, **{f"in{i}": np.ascontiguousarray(v, np.float32) for i, v in enumerate(inputs.values())})
+        done = subprocess.run([python, runner, prototxt, caffemodel, given, taken], capture_output=True, text=True,
+                              cwd=directory)
+        log = _plain(done.stdout + "\n" + done.stderr)
+        dropped = [line.strip() for line in log.splitlines()
+                   if RKNN_DROPPED.search(line) and _dropped_type(line, layers) not in RKNN_HARMLESS_DROPS]
+        if dropped:
+            raise ConversionError(f"rknn-toolkit2 dropped {len(dropped)} layer(s) it does not support (it passes "
+                                  f"their input through): {'; '.join(dropped[:3])}",
+                                  hint="convert with --target rknn, which never writes such a layer")
+        if done.returncode < 0:   # a signal: SIGKILL is almost always the kernel's out-of-memory killer
+            raise ConversionError(f"rknn-toolkit2 was killed by signal {-done.returncode} on {prototxt}"
+                                  + (" (SIGKILL: most likely out of memory)" if -done.returncode == 9 else ""),
+                                  hint="the simulator needs several times the model's activations in memory: "
+                                       "try a smaller --input-shape, or a machine with more memory")
+        if done.returncode != 0:
+            tail = "\n".join(line for line in log.strip().splitlines()[-3:])
+            raise ConversionError(f"rknn-toolkit2 failed on {prototxt} (exit {done.returncode}): {tail}")
+        with np.load(taken) as loaded:
+            produced = [loaded[f"out{i}"] for i in range(len(loaded.files))]
+    if len(produced) != len(network_outputs):
+        raise ConversionError(f"rknn-toolkit2 returned {len(produced)} outputs for the network's "
+                              f"{len(network_outputs)}")
+    by_blob = dict(zip(network_outputs, produced))
+    return [by_blob[blob] for blob in blobs]
+
+
+def _plain(text: str) -> str:
+    """The toolkit's log without its terminal colour codes."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _dropped_type(line: str, layers: dict[str, tuple[str, str]]) -> str | None:
+    """The type of the layer a "not support" log line names, or None when it names no layer of the network."""
+    named = RKNN_DROPPED_LAYER.search(line)
+    return layers[named.group(1)][0] if named and named.group(1) in layers else None
+
+
+def _layers_and_outputs(prototxt: str) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """Each layer's type and first top by name, and the blobs the network leaves unconsumed in the order their
+    layers come: its outputs, in the order Caffe parsers (the toolkit's too) list them."""
+    from google.protobuf import text_format
+
+    from backends.schema import reader
+
+    with open(prototxt, encoding="utf-8") as f:
+        net = text_format.Parse(f.read(), reader().NetParameter(), allow_unknown_field=True)
+    produced, consumed = [], set()
+    for layer in net.layer:
+        consumed.update(bottom for bottom in layer.bottom if bottom not in layer.top)
+        produced += [top for top in layer.top if top not in layer.bottom]
+    outputs = list(dict.fromkeys(top for top in produced if top not in consumed))
+    return {layer.name: (layer.type, layer.top[0] if layer.top else "") for layer in net.layer}, outputs
+
+
+def _cache_directory() -> str:
+    return os.environ.get("GLUON2CAFFE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gluon2caffe")
+
+
+RUNTIMES = {"opencv": run_opencv, "caffe": run_pycaffe, "rknn": run_rknn}
+
+
+# The runtimes that run each target's files: pycaffe is BVLC Caffe with the caffe-ssd layers; ncnn's dialect
+# (ReLU6 …) is checked in OpenCV; the rknn target's files are plain BVLC Caffe that the toolkit's simulator runs too.
+RUNTIMES_OF_TARGET = {"caffe": ("opencv", "caffe"), "caffe-ssd": ("opencv", "caffe"), "ncnn": ("opencv",),
+                      "rknn": ("opencv", "caffe", "rknn")}
+# Runtimes that can return any blob, not only the network's outputs (verify --per-layer needs them).
+RUNTIMES_WITH_EVERY_BLOB = ("opencv", "caffe")
+RUNTIME_CHOICES = (*RUNTIMES, "all")
+
+
+def runtime_names(name: str, target: str | None = None) -> list[str]:
+    """`all` means every runtime that runs `target`'s files (every runtime when no target is given); each name is
+    checked."""
+    names = list(RUNTIMES_OF_TARGET.get(target, RUNTIMES)) if name == "all" else [name]
     for n in names:
         if n not in RUNTIMES:
             raise ConversionError(f"unknown runtime {n!r}", hint=f"choose one of {', '.join(RUNTIMES)} or all")

@@ -16,7 +16,7 @@ def verify_yolo(run) -> RuntimeVerdict:
     caffe = run.run_caffe([compiled.layer_of(detection.result)] + [compiled.layer_of(v) for v in detection.operands])
     loc, conf, priors = run_mxnet(compiled.source.block, run.mxnet_inputs)
     tensors = compare_outputs(["priors", "loc", "conf"], [priors, loc, conf], [caffe[3], caffe[1], caffe[2]],
-                              run.tolerance)
+                              run.tolerance, run.min_cosine)
     image_hw = next(iter(run.caffe_inputs.values())).shape[2:]
     detections, rows = compare_batch(run_mxnet(run.reference, run.mxnet_inputs), caffe[0], image_hw, run.tolerance)
     return RuntimeVerdict(run.runtime, tuple(tensors), detections, rows=rows)
@@ -43,7 +43,7 @@ def verify_native_yolo(run) -> RuntimeVerdict:
         actual = run_runtime(run.runtime, path, run.caffemodel, run.caffe_inputs, heads)
     tops = {layer.name: layer.tops[0] for layer in compiled.layers}
     names = [f"prediction {tops[layer]}" for layer in heads]
-    results = compare_outputs(names, reference, actual, run.tolerance)
+    results = compare_outputs(names, reference, actual, run.tolerance, run.min_cosine)
     return RuntimeVerdict(run.runtime, tuple(results), notes=(
         "detections: not compared (no runtime here runs ncnn's Yolov3DetectionOutput, whose semantics differ from "
         "GluonCV's; see the report)",))
