@@ -23,9 +23,10 @@ SAMPLE = ("resnet18_v1", "resnet18_v1b", "resnet18_v2", "mobilenet0.25", "mobile
           "icnet_resnet50_citys", "fastscnn_citys", "hrnet_w18_small_v1_s", "simple_pose_resnet18_v1b",
           "mobile_pose_mobilenetv3_small", "alpha_pose_resnet101_v1b_coco", "monodepth2_resnet18_kitti_mono_640x192",
           "ssd_300_mobilenet0.25_voc", "yolo3_mobilenet0.25_voc", "center_net_resnet18_v1b_voc")
+# Segmentation nets at a smaller input than their 480×480 (Fast-SCNN's feature fusion needs a multiple of 32).
 SMALL_INPUTS = {"fcn_resnet50_voc": (1, 3, 240, 240), "psp_resnet50_ade": (1, 3, 240, 240),
                 "deeplab_resnet50_ade": (1, 3, 240, 240), "icnet_resnet50_citys": (1, 3, 240, 240),
-                "fastscnn_citys": (1, 3, 240, 240), "hrnet_w18_small_v1_s": (1, 3, 240, 240)}
+                "fastscnn_citys": (1, 3, 256, 256), "hrnet_w18_small_v1_s": (1, 3, 240, 240)}
 VARIANTS = {"default": {}, "to_bgr": {"to_bgr": True}, "no_merge_bn": {"merge_bn": False}}
 TARGETS = ("caffe", "caffe-ssd", "ncnn")
 
