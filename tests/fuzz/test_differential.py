@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, given, settings
 
 pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
+from backends import target_names
 from compiler.errors import IllegalForTarget, UnsupportedOp
 from compiler.options import Options
 from tests.fuzz.graphs import small_graphs
 from tests.helpers import available_runtimes, convert_and_compare, random_params
 
 EXAMPLES = int(os.environ.get("GLUON2CAFFE_FUZZ_EXAMPLES", "300"))
-TARGETS = ("caffe", "caffe-ssd", "ncnn")
+TARGETS = tuple(target_names())   # every target, rknn's exact rewrites included
 TALLY = collections.Counter()
 
 

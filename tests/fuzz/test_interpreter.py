@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
+from backends import target_names
 from compiler.frontend.symbol import import_symbol
 from compiler.ir.interpreter import run_graph
 from compiler.options import Options
@@ -42,7 +43,7 @@ def test_the_interpreter_and_every_pipeline_compute_what_mxnet_computes(graph):
     expected = mxnet_outputs(symbol, params, {"data": data})
     for got, want in zip(run_graph(import_symbol(symbol, params, shapes), data), expected):
         _close(want, got, "frontend IR")
-    for target in ("caffe", "caffe-ssd", "ncnn"):
+    for target in target_names():
         for options in (Options(), Options(merge_bn=False, relu6="approx")):
             lowered = import_symbol(symbol, params, shapes)
             report, _ = run_passes(lowered, target, options)

@@ -3,10 +3,11 @@ import pytest
 
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
+from backends import target_names
 from compiler.errors import IllegalForTarget
 from tests.helpers import convert_and_compare, random_params
 
-TARGETS = ("caffe", "caffe-ssd", "ncnn")
+TARGETS = tuple(target_names())   # every target
 
 
 def _conv(x, name="conv", filters=4, pad=1):

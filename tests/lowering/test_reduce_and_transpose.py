@@ -4,10 +4,11 @@ import pytest
 
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 
+from backends import target_names
 from compiler.errors import IllegalForTarget
 from tests.helpers import convert_and_compare, layer_types, random_params
 
-TARGETS = ("caffe", "caffe-ssd", "ncnn")
+TARGETS = tuple(target_names())   # every target
 
 
 def _conv(x, filters=6, name="conv"):

@@ -7,11 +7,12 @@ import pytest
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 import numpy as np
 
+from backends import target_names
 from compiler.errors import ConversionError, IllegalForTarget, UnsupportedOp
 from compiler.frontend.symbol import import_symbol
 from tests.helpers import convert_and_compare, layer_types, random_params
 
-TARGETS = ("caffe", "caffe-ssd", "ncnn")
+TARGETS = tuple(target_names())   # every target
 SHAPES = {"data": (2, 3, 6, 7)}
 
 
