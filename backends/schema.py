@@ -160,7 +160,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Exp": ("exp_param", EXCEPT_RKNN), "Log": (None, EVERY), "LRN": ("lrn_param", EVERY),
     "Power": ("power_param", EVERY), "Softmax": ("softmax_param", EVERY), "Eltwise": ("eltwise_param", EVERY),
     "Flatten": ("flatten_param", EVERY), "Reshape": ("reshape_param", EVERY), "Concat": ("concat_param", EVERY),
-    "Slice": ("slice_param", EVERY), "Silence": (None, EVERY), "Split": (None, EVERY),
+    "Slice": ("slice_param", EVERY), "Silence": (None, EXCEPT_RKNN), "Split": (None, EVERY),
     "Permute": ("permute_param", WITH_SSD_LAYERS), "PriorBox": ("prior_box_param", WITH_SSD_LAYERS),
     "DetectionOutput": ("detection_output_param", WITH_SSD_LAYERS), "Normalize": ("norm_param", WITH_SSD_LAYERS),
     "ReLU6": (None, frozenset({NCNN})),

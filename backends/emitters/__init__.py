@@ -146,16 +146,27 @@ class EmitContext:
             self._writer[top] = layer
         return layer
 
+    def _add_for_consumer(self, type_: str, **layer) -> Layer:
+        """A layer written for a consumer's rule rather than for the op being emitted (so not among its layers)."""
+        allowed, self.allowed = self.allowed, None
+        try:
+            return self.add(type_, **layer)
+        finally:
+            self.allowed = allowed
+
     def _guarded(self, blob: str) -> str:
         """A one-top Split of `blob` (a copy-free view in every consumer): OpenCV then has no Power to fuse the next
         layer into (see _fused_wrongly_after)."""
         guarded = self.new_blob(f"{blob}_unfused")
-        allowed, self.allowed = self.allowed, None   # a consumer's rule, not the op's layers
-        try:
-            self.add("Split", name=f"{blob}_unfused", bottoms=[blob], tops=[guarded])
-        finally:
-            self.allowed = allowed
+        self._add_for_consumer("Split", name=f"{blob}_unfused", bottoms=[blob], tops=[guarded])
         return guarded
+
+    def discard(self, name: str, blobs: list[str]) -> None:
+        """Blobs nothing reads (a Slice's parts outside the range kept). Where the consumer has Silence, one consumes
+        them so that they are not network outputs. A consumer without it keeps them as extra outputs: rknn-toolkit2
+        drops a Silence and then returns the Slice's other part under the kept part's name (docs/rknn.md)."""
+        if blobs and "Silence" in self.target.layers:
+            self._add_for_consumer("Silence", name=name, bottoms=blobs, tops=[])
 
     def emit(self, op: Op) -> None:
         found = EMITTERS[op.kind]

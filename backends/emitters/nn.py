@@ -171,7 +171,7 @@ def _pooling_layers(op, target) -> frozenset[str]:
     extra = correction if _rescaled(a) else set()
     if _averaged_by_convolution(a, target):
         return frozenset({"Convolution"} | extra)
-    return frozenset({"Pooling", "Slice", "Silence"} | extra)
+    return frozenset({"Pooling", "Slice"} | extra)
 
 
 def _exclude_padding(op, ctx: EmitContext, summed: str, divisors, a: Pooling | None = None) -> None:
@@ -217,7 +217,7 @@ def _exclude_padding(op, ctx: EmitContext, summed: str, divisors, a: Pooling | N
         blob = out
 
 
-@emitter(Pooling, layers=("Pooling", "Slice", "Silence", "Convolution", "Scale", "Power", "Concat"),
+@emitter(Pooling, layers=("Pooling", "Slice", "Convolution", "Scale", "Power", "Concat"),
          layers_for=_pooling_layers, legal=pooling_legality)
 def emit_pooling(op, ctx: EmitContext) -> None:
     a: Pooling = op.attrs
@@ -268,7 +268,7 @@ def emit_pooling(op, ctx: EmitContext) -> None:
         ctx.add("Slice", name=op.name if last else f"{op.name}_cut{axis}", bottoms=[top], tops=[kept, dropped],
                 params={"slice_param": {"axis": axis, "slice_point": [keep]}}, source=op.result if last else None)
         # OpenCV returns the last layer from forward(): a Silence must never end the net (docs/caffe.md#opencv).
-        ctx.add("Silence", name=f"{op.name}_silence{axis}", bottoms=[dropped], tops=[])
+        ctx.discard(f"{op.name}_silence{axis}", [dropped])
         top = kept
     if corrected:
         _exclude_padding(op, ctx, top, (None, None), a)

@@ -61,8 +61,7 @@ def _mirror_axis(op, ctx: EmitContext, blob: str, axis: int, size: int, before: 
             params={"slice_param": {"axis": axis, "slice_point": points}})
     piece_of = dict(zip(starts, pieces))
     unused = [p for start, p in piece_of.items() if start not in wanted]
-    if unused:
-        ctx.add("Silence", name=f"{op.name}_rows{axis}_silence", bottoms=unused, tops=[])
+    ctx.discard(f"{op.name}_rows{axis}_silence", unused)
     out = top or ctx.new_blob(f"{op.name}_axis{axis}")
     ctx.add("Concat", name=op.name if top else f"{op.name}_axis{axis}",
             bottoms=[piece_of[i] for i in heads] + [blob] + [piece_of[i] for i in tails], tops=[out],
@@ -70,7 +69,7 @@ def _mirror_axis(op, ctx: EmitContext, blob: str, axis: int, size: int, before: 
     return out
 
 
-@emitter(Pad, layers=("Convolution", "Slice", "Silence", "Concat"), helpers=(slice_range,), legal=_pad_legality)
+@emitter(Pad, layers=("Convolution", "Slice", "Concat"), helpers=(slice_range,), legal=_pad_legality)
 def emit_pad(op, ctx: EmitContext) -> None:
     if op.attrs.mode is PadMode.CONSTANT:
         _zero_pad(op, ctx)

@@ -30,11 +30,11 @@ def reshape_blob(ctx: EmitContext, name: str, bottom: str, shape, top: str | Non
     return top
 
 
-@writes("Slice", "Silence", "Power")
+@writes("Slice", "Power")
 def slice_range(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, begin: int, end: int, top: str,
                 source=None) -> None:
-    """top = bottom[begin:end] along axis: a Slice at begin and end whose other parts go to a Silence (which never
-    ends the net: the layer that reads top follows it).
+    """top = bottom[begin:end] along axis: a Slice at begin and end whose other parts are discarded (ctx.discard:
+    a Silence, which never ends the net, since the layer that reads top follows it).
 
     A runtime asked for a layer's output returns its first top. When the kept part is not first (begin > 0) and
     it is a graph output, an identity Power copies it out, so that the output's layer has it as its first top."""
@@ -51,8 +51,7 @@ def slice_range(ctx: EmitContext, name: str, bottom: str, axis: int, size: int, 
     ctx.add("Slice", name=f"{name}_part" if copy_out else name, bottoms=[bottom], tops=tops,
             params={"slice_param": {"axis": axis, "slice_point": points}},
             source=source if begin == 0 else None)
-    if dropped:
-        ctx.add("Silence", name=f"{name}_silence", bottoms=dropped, tops=[])
+    ctx.discard(f"{name}_silence", dropped)
     if copy_out:
         ctx.add("Power", name=name, bottoms=[part], tops=[top], source=source)
 

@@ -19,8 +19,9 @@ def test_four_targets_with_declared_dialects():
     assert target_names() == ["caffe", "caffe-ssd", "ncnn", "rknn"]
     caffe, ssd, ncnn, rknn = (get_target(n) for n in ("caffe", "caffe-ssd", "ncnn", "rknn"))
     assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
-    # rknn-toolkit2 drops ELU and Exp (docs/rknn.md): BVLC Caffe without them, no per-axis Scale, at most 4-D blobs
-    assert caffe.layers - rknn.layers == {"ELU", "Exp"} and rknn.layers <= caffe.layers
+    # rknn-toolkit2 drops ELU, Exp and Silence (docs/rknn.md): BVLC Caffe without them, no per-axis Scale, at most
+    # 4-D blobs
+    assert caffe.layers - rknn.layers == {"ELU", "Exp", "Silence"} and rknn.layers <= caffe.layers
     assert not rknn.policy.axis_params and rknn.policy.max_rank == 4 and not rknn.policy.unit_window_pooling
     assert ncnn.layers - ssd.layers == {"ReLU6", "Yolov3DetectionOutput"}
     assert ncnn.policy.detection_codes == ("CENTER_SIZE",) and "CORNER" in ssd.policy.detection_codes

@@ -119,6 +119,38 @@ def test_an_output_that_other_layers_read_comes_back_from_the_toolkit(tmp_path):
     assert plain.output_layers[0] in {bottom for layer in plain.layers for bottom in layer.bottoms}
 
 
+@pytest.mark.parametrize("begin, end", [(0, 1), (1, 2), (1, 3)])
+def test_the_parts_of_a_slice_left_unread_are_outputs_not_a_silence(tmp_path, begin, end):
+    """A score map cut from a softmax (lffd_plate_small's heads): behind a Silence of the part left unread the toolkit
+    returned that part under the kept part's name, so this target writes no Silence and the unread parts are extra
+    outputs, which verification maps back by name."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    from compiler.driver.api import compile_model
+    from compiler.driver.verify import verify_compilation
+
+    class Scores(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.score, self.box = nn.Conv2D(4, 3, padding=1), nn.Conv2D(4, 1)
+
+        def hybrid_forward(self, F, x):
+            scores = F.slice_axis(F.softmax(self.score(x), axis=1), axis=1, begin=begin, end=end)
+            return scores, self.box(x)
+
+    mx.random.seed(11)
+    net = Scores()
+    net.initialize(mx.init.Xavier(magnitude=6))
+    compiled = compile_model(net, (1, 3, 10, 12), target="rknn")
+    assert "Silence" not in {layer.type for layer in compiled.layers}
+    prototxt, caffemodel = compiled.save(str(tmp_path / "net"))
+    verdicts = verify_compilation(compiled, net, prototxt, caffemodel, [*available_runtimes(), "rknn"])
+    assert all(v.ok and len(v.tensors) == 2 for v in verdicts), verdicts
+    assert all(v.worst_relative <= 1e-4 for v in verdicts if v.runtime != "rknn"), verdicts
+    assert "Silence" in {layer.type for layer in compile_model(net, (1, 3, 10, 12), target="caffe").layers}
+
+
 # One model per family, the quicker ones, at the segmentation nets' small input of tests/fingerprints.py; the whole
 # zoo sample is the committed report (docs/coverage/rknn.md).
 FAMILIES = ["resnet18_v1", "resnet18_v1b", "resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25", "mobilenetv3_small",

@@ -3,8 +3,9 @@
 
     python rknn_runner.py PROTOTXT CAFFEMODEL INPUTS.npz OUTPUTS.npz
 
-INPUTS.npz holds the inputs in the prototxt's order as in0, in1, … (NCHW float32); OUTPUTS.npz gets the network's
-outputs as out0, out1, … in the order the toolkit returns them. The model is built for the rk3588 in float16
+INPUTS.npz holds the inputs in the prototxt's order as in0, in1, … (NCHW float32); OUTPUTS.npz gets the outputs of
+the toolkit's model as out0, out1, … in the order it returns them, and their Caffe blob names as `names` (the toolkit
+decides which blobs are outputs: behind a dropped Silence it made the Slice's unread part the output). The model is built for the rk3588 in float16
 without quantisation, mean 0 and std 1 (the inputs are given as the model takes them). Each toolkit step that
 fails exits with status 3 and names the step; what the toolkit logs goes to this process's stdout and stderr,
 which the caller reads for the layers it dropped."""
@@ -42,7 +43,12 @@ def main(argv) -> int:
     if outputs is None:
         print("rknn_runner: inference returned nothing", file=sys.stderr)
         return 3
-    np.savez(taken, **{f"out{i}": np.asarray(o, np.float32) for i, o in enumerate(outputs)})
+    names = list(rknn.rknn_base.ir.outputs)   # the graph the toolkit built, named by Caffe blob (2.5.0)
+    if len(names) != len(outputs):
+        print(f"rknn_runner: inference returned {len(outputs)} outputs for the model's {len(names)}", file=sys.stderr)
+        return 3
+    np.savez(taken, names=np.array(names, dtype=str),
+             **{f"out{i}": np.asarray(o, np.float32) for i, o in enumerate(outputs)})
     rknn.release()
     return 0
 

@@ -76,11 +76,10 @@ FLOAT16_TOLERANCE = {"rknn": (2e-2, 0.999)}
 
 RKNN_VERSION = "2.5.0"
 # A toolkit log line of a layer it cannot run ("E load_caffe:  OP in Layer NAME Current not support!!!"): it drops
-# the layer, passes the data through, and its calls still succeed (docs/rknn.md#what-the-toolkit-drops). Silence
-# computes nothing, so dropping it changes nothing; any other drop, or a line that names no layer, is an error.
+# the layer, passes the data through, and its calls still succeed (docs/rknn.md#what-the-toolkit-drops). Every drop
+# is an error, a Silence's included: behind a dropped Silence the toolkit returned a Slice's other part under the
+# kept part's name (the rknn target writes no Silence).
 RKNN_DROPPED = re.compile(r"not support", re.IGNORECASE)
-RKNN_DROPPED_LAYER = re.compile(r"Layer (\S+) Current not support")
-RKNN_HARMLESS_DROPS = frozenset({"Silence"})
 
 
 def rknn_python() -> str | None:
@@ -103,8 +102,8 @@ def run_rknn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outp
     if python is None:
         raise ConversionError("rknn-toolkit2 is not available", hint="install it with tests/runtimes/build_rknn.sh, "
                                                                      "or set GLUON2CAFFE_RKNN_PYTHON to its python")
-    layers, network_outputs = _layers_and_outputs(prototxt)
-    blobs = [layers[name][1] if name in layers else name for name in outputs]   # a layer's output is its top
+    first_tops, network_outputs = _layers_and_outputs(prototxt)
+    blobs = [first_tops.get(name, name) for name in outputs]   # a layer's output is its top
     missing = [name for name, blob in zip(outputs, blobs) if blob not in network_outputs]
     if missing:
         raise ConversionError(f"rknn-toolkit2 returns only the network's outputs ({', '.join(network_outputs)}), "
@@ -116,8 +115,7 @@ def run_rknn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outp
         done = subprocess.run([python, runner, prototxt, caffemodel, given, taken], capture_output=True, text=True,
                               cwd=directory)
         log = _plain(done.stdout + "\n" + done.stderr)
-        dropped = [line.strip() for line in log.splitlines()
-                   if RKNN_DROPPED.search(line) and _dropped_type(line, layers) not in RKNN_HARMLESS_DROPS]
+        dropped = [line.strip() for line in log.splitlines() if RKNN_DROPPED.search(line)]
         if dropped:
             raise ConversionError(f"rknn-toolkit2 dropped {len(dropped)} layer(s) it does not support (it passes "
                                   f"their input through): {'; '.join(dropped[:3])}",
@@ -131,11 +129,12 @@ def run_rknn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outp
             tail = "\n".join(line for line in log.strip().splitlines()[-3:])
             raise ConversionError(f"rknn-toolkit2 failed on {prototxt} (exit {done.returncode}): {tail}")
         with np.load(taken) as loaded:
-            produced = [loaded[f"out{i}"] for i in range(len(loaded.files))]
-    if len(produced) != len(network_outputs):
-        raise ConversionError(f"rknn-toolkit2 returned {len(produced)} outputs for the network's "
-                              f"{len(network_outputs)}")
-    by_blob = dict(zip(network_outputs, produced))
+            names = [str(name) for name in loaded["names"]]
+            by_blob = {name: loaded[f"out{i}"] for i, name in enumerate(names)}
+    absent = [name for name, blob in zip(outputs, blobs) if blob not in by_blob]
+    if absent:
+        raise ConversionError(f"the model rknn-toolkit2 built does not output {', '.join(absent)} (its outputs: "
+                              f"{', '.join(names)})", hint="convert with --target rknn")
     return [by_blob[blob] for blob in blobs]
 
 
@@ -144,14 +143,8 @@ def _plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
-def _dropped_type(line: str, layers: dict[str, tuple[str, str]]) -> str | None:
-    """The type of the layer a "not support" log line names, or None when it names no layer of the network."""
-    named = RKNN_DROPPED_LAYER.search(line)
-    return layers[named.group(1)][0] if named and named.group(1) in layers else None
-
-
-def _layers_and_outputs(prototxt: str) -> tuple[dict[str, tuple[str, str]], list[str]]:
-    """Each layer's type and first top by name, and the blobs the network leaves unconsumed in the order their
+def _layers_and_outputs(prototxt: str) -> tuple[dict[str, str], list[str]]:
+    """Each layer's first top by name, and the blobs the network leaves unconsumed in the order their
     layers come: its outputs, in the order Caffe parsers (the toolkit's too) list them."""
     from google.protobuf import text_format
 
@@ -164,7 +157,7 @@ def _layers_and_outputs(prototxt: str) -> tuple[dict[str, tuple[str, str]], list
         consumed.update(bottom for bottom in layer.bottom if bottom not in layer.top)
         produced += [top for top in layer.top if top not in layer.bottom]
     outputs = list(dict.fromkeys(top for top in produced if top not in consumed))
-    return {layer.name: (layer.type, layer.top[0] if layer.top else "") for layer in net.layer}, outputs
+    return {layer.name: layer.top[0] for layer in net.layer if layer.top}, outputs
 
 
 def _cache_directory() -> str:
