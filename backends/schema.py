@@ -161,7 +161,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Power": ("power_param", EVERY), "Softmax": ("softmax_param", EVERY), "Eltwise": ("eltwise_param", EVERY),
     "Flatten": ("flatten_param", EVERY), "Reshape": ("reshape_param", EVERY), "Concat": ("concat_param", EVERY),
     "Slice": ("slice_param", EVERY), "Silence": (None, EXCEPT_RKNN), "Split": (None, EVERY),
-    "Permute": ("permute_param", WITH_SSD_LAYERS), "PriorBox": ("prior_box_param", WITH_SSD_LAYERS),
+    "Permute": ("permute_param", WITH_SSD_LAYERS | {RKNN}), "PriorBox": ("prior_box_param", WITH_SSD_LAYERS),
     "DetectionOutput": ("detection_output_param", WITH_SSD_LAYERS), "Normalize": ("norm_param", WITH_SSD_LAYERS),
     "ReLU6": (None, frozenset({NCNN})),
     "Yolov3DetectionOutput": ("yolov3_detection_output_param", frozenset({NCNN})),

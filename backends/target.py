@@ -20,9 +20,6 @@ class Target:
         return self.proto.layers
 
     def can_permute(self, order) -> bool:
-        """Whether this consumer's Permute layer computes `order` (caffe2ncnn maps only 4-D batch-first orders and
-        silently makes any other one the identity)."""
-        order = tuple(order)
-        if "Permute" not in self.layers:
-            return False
-        return self.policy.permute_any_order or (len(order) <= 4 and order[0] == 0)
+        """Whether this consumer's Permute layer takes `order` (policy.permute_orders)."""
+        orders = self.policy.permute_orders
+        return "Permute" in self.layers and (orders is None or tuple(order) in orders)

@@ -2,9 +2,16 @@
 emitters read it (never a target's name); the backends pair it with the consumer's dialect (backends/target.py)."""
 from __future__ import annotations
 
+import itertools
+
 import attrs
 
 from compiler.ops.detection import BoxCode
+
+
+# Every order of at most 4 axes that keeps the batch axis first: what caffe2ncnn maps onto ncnn's Permute (it makes
+# any other order the identity, silently).
+BATCH_FIRST_ORDERS = frozenset((0, *rest) for rank in range(1, 5) for rest in itertools.permutations(range(1, rank)))
 
 
 @attrs.frozen(kw_only=True)
@@ -12,7 +19,8 @@ class TargetPolicy:
     """What a consumer does differently with layers it shares with the others; passes and emitters read it."""
     inplace: bool = True                 # element-wise layers may write into their bottom blob
     average_pool_counts_padding: bool = True   # AVE pooling divides by the padded window (Caffe; not ncnn)
-    permute_any_order: bool = True       # Permute takes any order (ncnn: 4-D with the batch axis first only)
+    # The orders the consumer's Permute layer takes (None: any); a transpose of another order is lowered without it
+    permute_orders: frozenset[tuple[int, ...]] | None = None
     axis_params: bool = True             # InnerProduct and Scale honour axis/num_axes (ncnn ignores them)
     reshape_batch: bool = True           # Reshape may change the batch axis (caffe2ncnn drops dim 0 of Reshape)
     max_rank: int | None = None          # the largest blob rank the consumer holds (ncnn: 4, the batch included)

@@ -19,9 +19,12 @@ def test_four_targets_with_declared_dialects():
     assert target_names() == ["caffe", "caffe-ssd", "ncnn", "rknn"]
     caffe, ssd, ncnn, rknn = (get_target(n) for n in ("caffe", "caffe-ssd", "ncnn", "rknn"))
     assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
-    # rknn-toolkit2 drops ELU, Exp and Silence (docs/rknn.md): BVLC Caffe without them, no per-axis Scale, at most
-    # 4-D blobs
-    assert caffe.layers - rknn.layers == {"ELU", "Exp", "Silence"} and rknn.layers <= caffe.layers
+    # rknn-toolkit2 drops ELU, Exp and Silence and reads caffe-ssd's Permute (docs/rknn.md): BVLC Caffe without them,
+    # with Permute for some orders, no per-axis Scale, at most 4-D blobs
+    assert caffe.layers - rknn.layers == {"ELU", "Exp", "Silence"} and rknn.layers - caffe.layers == {"Permute"}
+    assert rknn.can_permute((0, 2, 3, 1)) and not rknn.can_permute((0, 2, 1, 3)) and not rknn.can_permute((1, 0))
+    assert ncnn.can_permute((0, 2, 1, 3)) and ncnn.can_permute((0, 2, 1)) and not ncnn.can_permute((0, 2, 1, 3, 4))
+    assert ssd.can_permute((2, 0, 1)) and not caffe.can_permute((0, 2, 3, 1))
     assert not rknn.policy.axis_params and rknn.policy.max_rank == 4 and not rknn.policy.unit_window_pooling
     assert ncnn.layers - ssd.layers == {"ReLU6", "Yolov3DetectionOutput"}
     assert ncnn.policy.detection_codes == ("CENTER_SIZE",) and "CORNER" in ssd.policy.detection_codes

@@ -151,6 +151,36 @@ def test_the_parts_of_a_slice_left_unread_are_outputs_not_a_silence(tmp_path, be
     assert "Silence" in {layer.type for layer in compile_model(net, (1, 3, 10, 12), target="caffe").layers}
 
 
+@pytest.mark.parametrize("axes", [(0, 2, 3, 1), (0, 3, 1, 2), (0, 1, 3, 2), (0, 2, 1, 3), (0, 3, 2, 1)])
+def test_a_transpose_is_a_permute_where_the_toolkit_takes_its_order(tmp_path, axes):
+    """The toolkit computes caffe-ssd's Permute; the orders its optimizer survives beside Reshape and Concat are
+    Permute layers (an SSD head's flatten), the others stay Slices and Concats (YOLOv3's (0, 2, 1, 3))."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    from backends import get_target
+    from compiler.driver.api import compile_model
+    from compiler.driver.verify import verify_compilation
+
+    class Heads(nn.HybridBlock):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Conv2D(6, 3, padding=1), nn.Conv2D(6, 3, strides=2, padding=1)
+
+        def hybrid_forward(self, F, x):   # two heads of different sizes, transposed, flattened and joined
+            return F.concat(*(F.flatten(F.transpose(head(x), axes=axes)) for head in (self.a, self.b)), dim=1)
+
+    mx.random.seed(13)
+    net = Heads()
+    net.initialize(mx.init.Xavier())
+    compiled = compile_model(net, (1, 3, 8, 12), target="rknn")
+    assert ("Permute" in {layer.type for layer in compiled.layers}) == get_target("rknn").can_permute(axes)
+    prototxt, caffemodel = compiled.save(str(tmp_path / "net"))
+    verdicts = verify_compilation(compiled, net, prototxt, caffemodel, [*available_runtimes(), "rknn"])
+    assert all(v.ok for v in verdicts), verdicts
+    assert all(v.worst_relative <= 1e-4 for v in verdicts if v.runtime != "rknn"), verdicts
+
+
 # One model per family, the quicker ones, at the segmentation nets' small input of tests/fingerprints.py; the whole
 # zoo sample is the committed report (docs/coverage/rknn.md).
 FAMILIES = ["resnet18_v1", "resnet18_v1b", "resnet18_v2", "mobilenet0.25", "mobilenetv2_0.25", "mobilenetv3_small",

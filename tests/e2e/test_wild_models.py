@@ -14,12 +14,13 @@ from tests.wild import CHECKPOINTS, WILD, require_wild_models
 require_wild_models()
 
 
-def _convert(tmp_path, folder: str, target: str, extra=()) -> int:
+def _convert(tmp_path, folder: str, target: str, extra=(), runtime: str | None = None) -> int:
+    """Convert and verify through the CLI, in `runtime` or else in every reference runtime of the target here."""
     symbol, params, shape, _ = CHECKPOINTS[folder]
     runtimes = [r for r in RUNTIMES_OF_TARGET[target] if r in available_runtimes()]
     return main(["convert", str(WILD / folder / symbol), "--params", str(WILD / folder / params), "--input-shape",
                  shape, "--target", target, "-o", str(tmp_path / f"{folder}.{target}"), "--verify", "--quiet",
-                 "--runtime", "all" if len(runtimes) > 1 else runtimes[0], *extra])
+                 "--runtime", runtime or ("all" if len(runtimes) > 1 else runtimes[0]), *extra])
 
 
 @pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn"])
@@ -28,6 +29,22 @@ def test_a_real_checkpoint_converts_and_verifies(tmp_path, capsys, folder, targe
     assert _convert(tmp_path, folder, target) == 0, capsys.readouterr()
     printed = capsys.readouterr().out
     assert "FAIL" not in printed and printed.count(" ok") >= 1, printed
+
+
+# The network itself loses more than the float16 bound: its files are exact in OpenCV and pycaffe, and the error
+# grows layer by layer in the simulator (docs/rknn.md#known-limits).
+FLOAT16_BEYOND_BOUND = {"mobileface_v1": "its features reach relative 0.19 in float16 (docs/rknn.md#known-limits)"}
+
+
+@pytest.mark.rknn
+@pytest.mark.parametrize("folder", [pytest.param(f, marks=pytest.mark.skip(reason=FLOAT16_BEYOND_BOUND[f]))
+                                    if f in FLOAT16_BEYOND_BOUND else f for f in sorted(CHECKPOINTS)])
+def test_a_real_checkpoint_on_rknn_verifies_in_the_simulator_too(tmp_path, capsys, folder):
+    """The rknn files exact in OpenCV and pycaffe, and within float16 in rknn-toolkit2's simulator with no layer
+    dropped (lffd_plate_small's score maps are Slices whose unread parts the toolkit once returned instead)."""
+    assert _convert(tmp_path, folder, "rknn", runtime="all") == 0, capsys.readouterr()
+    printed = capsys.readouterr().out
+    assert "FAIL" not in printed and "verification in rknn" in printed, printed
 
 
 @pytest.mark.parametrize("folder", sorted(CHECKPOINTS))
