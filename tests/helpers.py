@@ -74,7 +74,7 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = []
-    for runtime in runtimes or available_runtimes():
+    for runtime in runtimes or runtimes_for(target):
         extra = (runtime_options or {}) if runtime == "opencv" else {}
         actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, compiled.output_layers, **extra)
         found = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
@@ -108,6 +108,12 @@ def available_runtimes() -> list[str]:
     from compiler.driver.verify.runtimes import pycaffe_path
 
     return ["opencv", "caffe"] if pycaffe_path() else ["opencv"]
+
+
+def runtimes_for(target: str) -> list[str]:
+    """The reference runtimes a target's files are checked in here: the available Caffe runtimes, and for the ncnn
+    dialect the real ncnn runtime (a test dependency) through the project's own translation."""
+    return available_runtimes() + (["ncnn"] if target == "ncnn" else [])
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -44,6 +44,16 @@ def test_a_model_of_two_inputs_is_refused_by_name_in_the_sweep(tmp_path):
         assert "search" in result["reason"], result["reason"]
 
 
+@needs_zoo
+def test_a_target_no_chosen_runtime_runs_is_not_called_verified(tmp_path):
+    """`--target caffe --runtime rknn`: nothing can run those files there, so nothing is verified; the ncnn runtime
+    runs the ncnn target's files when asked for by name."""
+    result = sweep.run_worker("resnet18_v1", ["caffe", "ncnn"], ["ncnn"], (1, 3, 64, 64), 0, str(tmp_path))
+    assert result["status"] == {"caffe": "failed", "ncnn": "verified"}, result
+    assert "caffe: none of the runtimes ncnn runs this target's files" in result["reason"], result["reason"]
+    assert result["relative"]["ncnn/ncnn"] <= 1e-4, result["relative"]
+
+
 def test_a_crashing_worker_is_recorded(tmp_path, monkeypatch):
     import argparse
 

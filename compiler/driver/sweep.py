@@ -19,7 +19,7 @@ import time
 import attrs
 
 from compiler.driver.sweep_report import STATUSES, ModelResult, family_summary, merge_reports, write_report
-from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
+from compiler.driver.verify.runtimes import RUNTIMES_ABLE_TO_RUN
 
 WORKER = "compiler.driver.sweep"   # the module each worker process runs
 
@@ -103,8 +103,12 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
             continue
         result.seconds[target] = round(time.perf_counter() - start, 2)
         result.layers[target] = len(compiled.layers)
+        chosen = [r for r in runtimes if r in RUNTIMES_ABLE_TO_RUN.get(target, runtimes)]
+        if not chosen:   # nothing ran: never "verified"
+            result.status[target] = "failed"
+            result.add_reason(f"{target}: none of the runtimes {', '.join(runtimes)} runs this target's files")
+            continue
         try:
-            chosen = [r for r in runtimes if r in RUNTIMES_OF_TARGET.get(target, runtimes)]
             verdicts = verify_compilation(compiled, net, prototxt, caffemodel, chosen, seed)
         except ConversionError as exc:
             result.status[target] = "failed"

@@ -174,7 +174,10 @@ def test_expand_dims_and_squeeze(tmp_path, build, shape):
             with pytest.raises(IllegalForTarget, match="at most 4 dims"):
                 convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
             continue
-        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target)
+        # a new or removed leading axis moves the batch, which ncnn's runtime does not hold: OpenCV only there
+        moves_batch = symbol.infer_shape(**shapes)[1][0][0] != shape[0]
+        compiled, _ = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path, target=target,
+                                          runtimes=available_runtimes() if moves_batch else None)
         reshapes = [layer for layer in compiled.layers if layer.type == "Reshape"]
         if compiled.graph.outputs[0].type.shape != shape:   # (ncnn bypasses squeeze(expand_dims) altogether)
             assert reshapes[-1].params["reshape_param"]["shape"]["dim"] == list(compiled.graph.outputs[0].type.shape)
