@@ -220,51 +220,50 @@ def _emit(tr: Translation, type_: str, layer: CaffeLayer, bottoms, params=None, 
 @translates("Input")
 def _input(tr, layer, bottoms, shapes):
     shape = tuple(tr.input_shapes[layer.tops[0]])
-    dims = shape[1:]
-    params = {0: dims[-1]}
-    if len(dims) >= 2:
-        params[1] = dims[-2]
-    if len(dims) >= 3:
-        params[2] = dims[-3]
-    _emit(tr, "Input", layer, [], params)
+    _emit(tr, "Input", layer, [], _sizes(shape[1:]))
     return [shape]
 
 
-@translates("Convolution")
-def _convolution(tr, layer, bottoms, shapes):
+def _sizes(dims) -> dict[int, int]:
+    """A shape without the batch as ncnn's size params: 0 = w, 1 = h, 2 = c (innermost first)."""
+    return {key: int(d) for key, d in zip((0, 1, 2), reversed(list(dims)))}
+
+
+def _convolution_layer(tr, layer, bottoms, type_: str, weight: np.ndarray):
+    """A Convolution or Deconvolution: ncnn's grouped form (…DepthWise) for a group > 1, geometry as (w, h) pairs,
+    the weight tagged and the bias not."""
     p = layer.param
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _conv_geometry(p)
     group = p.group or 1
-    n, c, h, w = shapes[0]
-    params = {0: p.num_output, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, 4: pw, 14: ph, 15: pw, 16: ph,
-              5: int(len(layer.blobs) > 1), 6: int(layer.blobs[0].size)}
-    if group != 1:
-        params[7] = group
-    weights = [(True, layer.blobs[0])] + [(False, b) for b in layer.blobs[1:2]]
-    _emit(tr, "Convolution" if group == 1 else "ConvolutionDepthWise", layer, bottoms, params, weights)
-    oh = (h + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1
-    ow = (w + 2 * pw - (dw * (kw - 1) + 1)) // sw + 1
-    return [(n, p.num_output, oh, ow)]
-
-
-@translates("Deconvolution")
-def _deconvolution(tr, layer, bottoms, shapes):
-    p = layer.param
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _conv_geometry(p)
-    group = p.group or 1
-    n, c, h, w = shapes[0]
-    weight = layer.blobs[0]   # Caffe: (C_in, C_out/g, kh, kw); ncnn: per group (C_out/g, C_in/g, kh, kw)
-    per_in = c // group
-    reordered = np.concatenate([weight[g * per_in:(g + 1) * per_in].transpose(1, 0, 2, 3) for g in range(group)])
     params = {0: p.num_output, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, 4: pw, 14: ph, 15: pw, 16: ph,
               5: int(len(layer.blobs) > 1), 6: int(weight.size)}
     if group != 1:
         params[7] = group
-    weights = [(True, reordered)] + [(False, b) for b in layer.blobs[1:2]]
-    _emit(tr, "Deconvolution" if group == 1 else "DeconvolutionDepthWise", layer, bottoms, params, weights)
+    weights = [(True, weight)] + [(False, b) for b in layer.blobs[1:2]]
+    _emit(tr, type_ if group == 1 else f"{type_}DepthWise", layer, bottoms, params, weights)
+    return (kh, kw), (sh, sw), (ph, pw), (dh, dw)
+
+
+@translates("Convolution")
+def _convolution(tr, layer, bottoms, shapes):
+    n, c, h, w = shapes[0]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _convolution_layer(tr, layer, bottoms, "Convolution", layer.blobs[0])
+    oh = (h + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1
+    ow = (w + 2 * pw - (dw * (kw - 1) + 1)) // sw + 1
+    return [(n, layer.param.num_output, oh, ow)]
+
+
+@translates("Deconvolution")
+def _deconvolution(tr, layer, bottoms, shapes):
+    n, c, h, w = shapes[0]
+    group = layer.param.group or 1
+    weight = layer.blobs[0]   # Caffe: (C_in, C_out/g, kh, kw); ncnn: per group (C_out/g, C_in/g, kh, kw)
+    per_in = c // group
+    reordered = np.concatenate([weight[g * per_in:(g + 1) * per_in].transpose(1, 0, 2, 3) for g in range(group)])
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _convolution_layer(tr, layer, bottoms, "Deconvolution", reordered)
     oh = (h - 1) * sh + dh * (kh - 1) + 1 - 2 * ph
     ow = (w - 1) * sw + dw * (kw - 1) + 1 - 2 * pw
-    return [(n, p.num_output, oh, ow)]
+    return [(n, layer.param.num_output, oh, ow)]
 
 
 @translates("InnerProduct")
@@ -452,12 +451,7 @@ def _reshape(tr, layer, bottoms, shapes):
     dims = out[1:]
     if not 1 <= len(dims) <= 3:
         raise UnsupportedLayer(f"layer '{layer.name}' (Reshape): ncnn holds 1 to 3 dims besides the batch")
-    params = {0: dims[-1]}
-    if len(dims) >= 2:
-        params[1] = dims[-2]
-    if len(dims) == 3:
-        params[2] = dims[-3]
-    _emit(tr, "Reshape", layer, bottoms, params)
+    _emit(tr, "Reshape", layer, bottoms, _sizes(dims))
     return [tuple(out)]
 
 
