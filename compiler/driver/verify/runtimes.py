@@ -98,6 +98,7 @@ def run_ncnn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outp
         samples = []
         for i in range(batch):
             extractor = net.create_extractor()
+            extractor.set_light_mode(False)   # keep every blob: an output that later layers read (ICNet's) too
             for name, array in inputs.items():   # owned Mats: a layer in place on numpy memory crashes ncnn
                 extractor.input(renamed.get(name, name), ncnn.Mat(np.ascontiguousarray(array[i], np.float32)).clone())
             produced = []
