@@ -103,7 +103,8 @@ def run_ncnn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outp
                 extractor.input(renamed.get(name, name), ncnn.Mat(np.ascontiguousarray(array[i], np.float32)).clone())
             produced = []
             for name in outputs:
-                blob = renamed.get(first_tops.get(name, name), first_tops.get(name, name))
+                top = first_tops.get(name, name)   # a layer's output is its top, under its ncnn name
+                blob = renamed.get(top, top)
                 status, mat = extractor.extract(blob)
                 if status != 0:
                     raise ConversionError(f"ncnn could not compute {name} ({blob}) of {prototxt}: status {status}")
