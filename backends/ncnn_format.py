@@ -23,7 +23,12 @@ TAGGED = 0   # the storage-type tag before a layer's first weight blob: raw floa
 
 
 class UnsupportedLayer(ValueError):
-    """A Caffe layer (or a form of one) that has no exact ncnn translation here."""
+    """A Caffe layer (or a form of one) that has no exact ncnn translation here; `layer` names it."""
+    layer: str | None = None
+
+
+class BatchAxisLayer(UnsupportedLayer):
+    """A layer that works along the batch axis: ncnn computes one sample at a time and has none."""
 
 
 @dataclass
@@ -158,14 +163,20 @@ class Translation:
     def translate(self, layer: CaffeLayer) -> None:
         translate = TRANSLATORS.get(layer.type)
         if translate is None:
-            raise UnsupportedLayer(f"layer '{layer.name}' ({layer.type}) has no ncnn translation here")
+            unknown = UnsupportedLayer(f"layer '{layer.name}' ({layer.type}) has no ncnn translation here")
+            unknown.layer = layer.name
+            raise unknown
         bottoms = [self.blob(b) for b in layer.bottoms]
         unknown = [b for b in bottoms if b not in self.shape]
         if unknown:
             raise UnsupportedLayer(f"layer '{layer.name}' ({layer.type}) reads {', '.join(unknown)}, which no layer "
                                    f"before it writes")
         shapes = [self.shape[b] for b in bottoms]
-        out_shapes = translate(self, layer, bottoms, shapes)
+        try:
+            out_shapes = translate(self, layer, bottoms, shapes)
+        except UnsupportedLayer as exc:
+            exc.layer = layer.name
+            raise
         tops = []
         for top in layer.tops:   # in-place layers get fresh tops: ncnn looks a name up by its first producer
             fresh = self.fresh(top if top not in self._blob_names else f"{top}_{layer.name}")
@@ -374,7 +385,7 @@ def _ncnn_axis(layer: CaffeLayer, axis: int, rank: int) -> int:
     """A Caffe axis (batch included) as ncnn's (without it); negative axes count the same from the end. An op along
     the batch axis mixes samples, which ncnn (one sample at a time) cannot."""
     if _axis(axis, rank) == 0:
-        raise UnsupportedLayer(f"layer '{layer.name}' ({layer.type}) works along the batch axis, which ncnn has not")
+        raise BatchAxisLayer(f"layer '{layer.name}' ({layer.type}) works along the batch axis, which ncnn has not")
     return axis if axis < 0 else axis - 1
 
 
@@ -447,10 +458,10 @@ def _reshape(tr, layer, bottoms, shapes):
         known = int(np.prod([d for d in out if d != -1]))
         out[out.index(-1)] = int(np.prod(shapes[0])) // known
     if out[0] != shapes[0][0]:
-        raise UnsupportedLayer(f"layer '{layer.name}' (Reshape): it changes the batch axis, which ncnn has not")
-    dims = out[1:]
-    if not 1 <= len(dims) <= 3:
-        raise UnsupportedLayer(f"layer '{layer.name}' (Reshape): ncnn holds 1 to 3 dims besides the batch")
+        raise BatchAxisLayer(f"layer '{layer.name}' (Reshape): it changes the batch axis, which ncnn has not")
+    dims = out[1:] or [1]   # a blob of the batch alone holds one value per sample
+    if len(dims) > 3:
+        raise UnsupportedLayer(f"layer '{layer.name}' (Reshape): ncnn holds at most 3 dims besides the batch")
     _emit(tr, "Reshape", layer, bottoms, _sizes(dims))
     return [tuple(out)]
 
@@ -480,6 +491,77 @@ def _normalize(tr, layer, bottoms, shapes):
     return [shapes[0]]
 
 
+def caffe_aspect_ratios(ratios, flip: bool) -> list[float]:
+    """The aspect ratios Caffe's PriorBox makes boxes for after the min (and max) size boxes: each given ratio once
+    (a ratio within 1e-6 of one already taken, 1 included, is skipped), with its reciprocal after it when flip."""
+    taken = [1.0]
+    for ratio in ratios:
+        for candidate in (ratio, 1.0 / ratio) if flip else (ratio,):
+            if all(abs(candidate - t) >= 1e-6 for t in taken):
+                taken.append(candidate)
+    return taken[1:]
+
+
+@translates("PriorBox")
+def _prior_box(tr, layer, bottoms, shapes):
+    p = layer.param
+    if len(bottoms) != 2:
+        raise UnsupportedLayer(f"layer '{layer.name}' (PriorBox): ncnn's Caffe-style priors need the image as a "
+                               "second bottom")
+    if p.max_size and len(p.max_size) != len(p.min_size):
+        raise UnsupportedLayer(f"layer '{layer.name}' (PriorBox): one max_size per min_size")
+    variance = list(p.variance) or [0.1]
+    variance = variance * 4 if len(variance) == 1 else variance
+    image_h, image_w = (p.img_h, p.img_w) if p.img_h or p.img_w else (p.img_size or -233, p.img_size or -233)
+    step_h, step_w = (p.step_h, p.step_w) if p.step_h or p.step_w else (p.step or -233.0, p.step or -233.0)
+    # Caffe's own ratio list (duplicates and 1 dropped, reciprocals placed), written out with ncnn's flip off
+    ratios = caffe_aspect_ratios(p.aspect_ratio, p.flip)
+    params = {0: [float(v) for v in p.min_size], 1: [float(v) for v in p.max_size], 2: ratios,
+              3: float(variance[0]), 4: float(variance[1]), 5: float(variance[2]), 6: float(variance[3]),
+              7: 0, 8: int(p.clip), 9: int(image_w), 10: int(image_h), 11: float(step_w), 12: float(step_h),
+              13: float(p.offset)}
+    _emit(tr, "PriorBox", layer, bottoms, params)
+    h, w = shapes[0][2:]
+    priors = len(p.min_size) * (1 + len(ratios)) + len(p.max_size)
+    return [(1, 2, 4 * h * w * priors)]
+
+
+@translates("DetectionOutput")
+def _detection_output(tr, layer, bottoms, shapes):
+    """ncnn's DetectionOutput decodes CENTER_SIZE with the priors' own variances (their second row), class 0 the
+    background, locations shared by every class: the only Caffe form it has. Its output is (detections, 6) rows
+    [label, score, box] of one image, sorted by score (Caffe's: (1, 1, detections, 7) with the image first); a
+    Caffe −1 for nms top_k or keep_top_k (no limit) is written as the number of priors or candidates."""
+    p = layer.param
+    code = p.DESCRIPTOR.fields_by_name["code_type"].enum_type.values_by_number[p.code_type].name
+    problems = [reason for reason, bad in (
+        ("code_type other than CENTER_SIZE", code != "CENTER_SIZE"),
+        ("variance_encoded_in_target", p.variance_encoded_in_target),
+        ("share_location false", not p.share_location), ("a background label other than 0", p.background_label_id != 0),
+        ("an adaptive NMS eta", p.nms_param.eta != 1.0), ("a fourth bottom", len(bottoms) != 3)) if bad]
+    if problems:
+        raise UnsupportedLayer(f"layer '{layer.name}' (DetectionOutput): ncnn's layer has no {', '.join(problems)}")
+    priors = shapes[2][-1] // 4
+    top_k = p.nms_param.top_k if p.nms_param.HasField("top_k") and p.nms_param.top_k >= 0 else priors
+    keep = p.keep_top_k if p.keep_top_k >= 0 else priors * p.num_classes
+    threshold = p.confidence_threshold if p.HasField("confidence_threshold") else -3.0e38
+    params = {0: int(p.num_classes), 1: float(p.nms_param.nms_threshold), 2: int(top_k), 3: int(keep),
+              4: float(threshold)}
+    _emit(tr, "DetectionOutput", layer, bottoms, params)
+    return [(1, 1, keep, 7)]   # at most; a DetectionOutput's blob is read by no other layer
+
+
+@translates("Yolov3DetectionOutput")
+def _yolov3_detection_output(tr, layer, bottoms, shapes):
+    """ncnn's own YOLOv3 decoder (written only under --ncnn-yolo-layer): its params as caffe2ncnn writes them, the
+    mask and anchor scales as floats, which is how ncnn's layer reads them."""
+    p = layer.param
+    params = {0: int(p.num_classes), 1: int(p.num_box), 2: float(p.confidence_threshold), 3: float(p.nms_threshold),
+              4: [float(v) for v in p.biases], 5: [float(v) for v in p.mask], 6: [float(v) for v in p.anchors_scale]}
+    _emit(tr, "Yolov3DetectionOutput", layer, bottoms, params)
+    return [(1, 6)]   # rows of one image; a detection layer's blob is read by no other layer
+
+
 def translate_net(layers: list[CaffeLayer], input_shapes: dict[str, tuple[int, ...]]) -> tuple[list[NcnnLayer], dict]:
     """ncnn layers for one sample of the Caffe net, and the ncnn blob holding each Caffe blob's final value. Shapes
     keep the file's batch (a Reshape's sizes include it), and every layer's ncnn form leaves it out."""
@@ -489,20 +571,11 @@ def translate_net(layers: list[CaffeLayer], input_shapes: dict[str, tuple[int, .
     return tr.finish(), dict(tr.renamed)
 
 
-def read_caffe(prototxt: str, caffemodel: str) -> tuple[list[CaffeLayer], dict[str, tuple[int, ...]]]:
-    """The layers of a Caffe net from its files (any dialect's fields are read; weights matched by layer name), and
-    its inputs' shapes."""
-    from google.protobuf import text_format
+def caffe_layers(net, blobs_of) -> tuple[list[CaffeLayer], dict[str, tuple[int, ...]]]:
+    """The layers of a NetParameter message, each with its weight blobs (`blobs_of(layer name)`: a list of arrays),
+    and the net's inputs' shapes."""
+    from backends.schema import LAYERS
 
-    from backends.schema import LAYERS, reader
-
-    proto = reader()
-    with open(prototxt, encoding="utf-8") as f:
-        net = text_format.Parse(f.read(), proto.NetParameter(), allow_unknown_field=True)
-    weights = proto.NetParameter()
-    with open(caffemodel, "rb") as f:
-        weights.ParseFromString(f.read())
-    blobs_of = {layer.name: [_blob_array(b) for b in layer.blobs] for layer in weights.layer}
     layers, inputs = [], {}
     for layer in net.layer:
         field_name = LAYERS.get(layer.type, (None,))[0]
@@ -510,14 +583,52 @@ def read_caffe(prototxt: str, caffemodel: str) -> tuple[list[CaffeLayer], dict[s
         if layer.type == "Input":
             inputs[layer.top[0]] = tuple(int(d) for d in param.shape[0].dim)
         layers.append(CaffeLayer(layer.type, layer.name, list(layer.bottom), list(layer.top), param,
-                                 blobs_of.get(layer.name, [])))
+                                 blobs_of(layer.name)))
     return layers, inputs
+
+
+def read_caffe(prototxt: str, caffemodel: str) -> tuple[list[CaffeLayer], dict[str, tuple[int, ...]]]:
+    """The layers of a Caffe net from its files (any dialect's fields are read; weights matched by layer name), and
+    its inputs' shapes."""
+    from google.protobuf import text_format
+
+    from backends.schema import reader
+
+    proto = reader()
+    with open(prototxt, encoding="utf-8") as f:
+        net = text_format.Parse(f.read(), proto.NetParameter(), allow_unknown_field=True)
+    weights = proto.NetParameter()
+    with open(caffemodel, "rb") as f:
+        weights.ParseFromString(f.read())
+    blobs = {layer.name: [_blob_array(b) for b in layer.blobs] for layer in weights.layer}
+    return caffe_layers(net, lambda name: blobs.get(name, []))
 
 
 def _blob_array(blob) -> np.ndarray:
     data = np.asarray(blob.data, dtype=np.float32)
     dims = list(blob.shape.dim) or [d for d in (blob.num, blob.channels, blob.height, blob.width) if d]
     return data.reshape(dims) if dims and int(np.prod(dims)) == data.size else data
+
+
+@dataclass
+class NcnnFiles:
+    """A translated net: its ncnn layers (Splits included) and the ncnn blob holding each Caffe blob's value."""
+    layers: list[NcnnLayer]
+    renamed: dict[str, str]
+
+    def param_text(self) -> str:
+        return write_param(self.layers)
+
+    def write_bin(self, stream) -> None:
+        stream.write(write_bin(self.layers))
+
+
+def translate_emitted(net, layers) -> NcnnFiles:
+    """The translation of emitted layers (backends.emitters.Layer) whose prototxt is the NetParameter `net`."""
+    # the blobs as they are (a ScaledArray is computed when a translation reads its values, or when written)
+    blobs = {layer.name: list(layer.blobs) for layer in layers}
+    caffe, inputs = caffe_layers(net, lambda name: blobs.get(name, []))
+    return NcnnFiles(*translate_net(caffe, inputs))
 
 
 def convert_files(prototxt: str, caffemodel: str, param_path: str, bin_path: str) -> dict[str, str]:

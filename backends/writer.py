@@ -214,12 +214,20 @@ def check_output_prefix(prefix: str) -> None:
 
 
 def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str, str]:
-    """Write PREFIX.prototxt and PREFIX.caffemodel atomically: both new files or, after any failure, exactly the
-    files that were there before (an earlier pair stays whole), never half of one."""
+    """Write PREFIX.prototxt and PREFIX.caffemodel atomically (write_atomically); returns their paths."""
     check_size(weights)
+    caffemodel, prototxt_path = write_atomically(prefix, {".caffemodel": weights.write_to,
+                                                          ".prototxt": lambda f: f.write(prototxt.encode())})
+    return prototxt_path, caffemodel
+
+
+def write_atomically(prefix: str, writers: dict) -> list[str]:
+    """Write PREFIX + each suffix of `writers` (suffix -> a function writing the file's bytes to a stream): all the
+    new files or, after any failure, exactly the files that were there before (an earlier set stays whole), never
+    half of one. Returns the paths in the order given."""
     check_output_prefix(prefix)
-    targets = (prefix + ".caffemodel", prefix + ".prototxt")
-    writers = (weights.write_to, lambda f: f.write(prototxt.encode()))
+    targets = tuple(prefix + suffix for suffix in writers)
+    writers = tuple(writers.values())
     temps: dict[str, str] = {}
     backups: dict[str, str] = {}   # target -> a hard link to the file it is about to replace
     replaced: list[str] = []
@@ -249,7 +257,7 @@ def write_files(prefix: str, prototxt: str, weights: CaffeWeights) -> tuple[str,
         for leftover in list(temps.values()) + list(backups.values()):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
-    return targets[1], targets[0]
+    return list(targets)
 
 
 def write_text_atomically(path: str, text: str) -> str:

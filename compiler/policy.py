@@ -40,3 +40,6 @@ class TargetPolicy:
     # Only blobs no layer reads are the network's outputs (rknn-toolkit2 returns those alone): a graph output that
     # other layers also read is copied to a blob of its own
     outputs_unconsumed: bool = False
+    # The consumer computes one sample at a time and has no batch axis (ncnn): a layer along it is refused, checked by
+    # translating the layers into ncnn's (backends/ncnn_format.py) before any file is written
+    samples_apart: bool = False

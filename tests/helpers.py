@@ -10,6 +10,7 @@ from compiler.driver.api import compile_graph
 from compiler.frontend.symbol import import_symbol
 from compiler.options import Options
 from compiler.driver.verify import DEFAULT_TOLERANCE, compare_outputs, paired_inputs, run_runtime
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 
 
 def random_params(symbol, input_shapes: dict, seed: int = 0, positive=("var", "gamma")) -> dict[str, np.ndarray]:
@@ -63,7 +64,8 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     compiled = compile_graph(graph, target, Options(**{**_fields(options), "check_ir": True, "check_numbers": True}))
     prefix = os.path.join(str(tmp_path), name)
     prototxt, caffemodel = compiled.save(prefix)
-    strict_parse(prototxt, compiled.target.proto)
+    if not compiled.target.files.ncnn:   # ncnn's own files are checked by loading them in ncnn below
+        strict_parse(prototxt, compiled.target.proto)
     if not compiled.report.exact:
         assert options.relu6 == "approx", compiled.report.format_table()
         return compiled, []
@@ -74,7 +76,9 @@ def convert_and_compare(symbol, params, input_shapes: dict, tmp_path, *, options
     if options.softmax:
         reference = [_softmax(r) for r in reference]
     comparisons = []
-    for runtime in runtimes or runtimes_for(target):
+    chosen = [r for r in runtimes or runtimes_for(target) if r in _runtimes_able_to_run(target)]
+    assert chosen, f"none of the runtimes {runtimes} runs the {target} target's files"
+    for runtime in chosen:
         extra = (runtime_options or {}) if runtime == "opencv" else {}
         actual = run_runtime(runtime, prototxt, caffemodel, caffe_inputs, compiled.output_layers, **extra)
         found = compare_outputs([v.name for v in compiled.graph.outputs], reference, actual, tolerance)
@@ -111,9 +115,22 @@ def available_runtimes() -> list[str]:
 
 
 def runtimes_for(target: str) -> list[str]:
-    """The reference runtimes a target's files are checked in here: the available Caffe runtimes, and for the ncnn
-    dialect the real ncnn runtime (a test dependency) through the project's own translation."""
-    return available_runtimes() + (["ncnn"] if target == "ncnn" else [])
+    """The reference runtimes a target's files are checked in here: the available Caffe runtimes and the real ncnn
+    runtime (a test dependency), those of them that run the target's files (the ncnn dialect's through the
+    project's own translation). rknn's simulator is asked for by name."""
+    return [r for r in available_runtimes() + ["ncnn"] if r in _runtimes_able_to_run(target)]
+
+
+def _runtimes_able_to_run(target: str) -> tuple[str, ...]:
+    return RUNTIMES_OF_TARGET.get(target, RUNTIMES_OF_TARGET["caffe"])   # (a test's own Caffe target too)
+
+
+def computes_samples_apart(target: str) -> bool:
+    """Whether the target's consumer computes one sample at a time (ncnn), so that it refuses an op along the batch
+    axis."""
+    from backends import get_target
+
+    return get_target(target).policy.samples_apart
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ class Compilation:
     notes: list = attrs.field(factory=list)   # how the outputs differ from the source's in form or in edge cases
     approximations: list = attrs.field(factory=list)   # chosen by an option, outside the pass report
     source: ModelSource | None = None   # what was imported
+    _ncnn: object = attrs.field(default=None, init=False, repr=False)   # ncnn_files(), once translated
 
     @property
     def exact(self) -> bool:
@@ -75,17 +76,41 @@ class Compilation:
                 "options": _options_json(self.options), "inputs": [c.to_json() for c in self.inputs.values()],
                 "decode": self.decode, "notes": list(self.notes), "approximations": list(self.approximations)}
 
+    def ncnn_files(self):
+        """The layers as ncnn's own .param/.bin (backends/ncnn_format.py), translated once."""
+        from backends.ncnn_format import translate_emitted
+
+        if self._ncnn is None:
+            self._ncnn = translate_emitted(self.net(), self.layers)
+        return self._ncnn
+
+    def structure_text(self) -> str:
+        """The text of the target's layers file: the prototxt, or ncnn's .param."""
+        return self.ncnn_files().param_text() if self.target.files.ncnn else self.prototxt()
+
+    def write_weights(self, stream) -> None:
+        """Write the target's weights file (the caffemodel, or ncnn's .bin) to `stream`."""
+        if self.target.files.ncnn:
+            self.ncnn_files().write_bin(stream)
+        else:
+            self.weights().write_to(stream)
+
     def save(self, prefix: str) -> tuple[str, str]:
-        """Write PREFIX.prototxt and PREFIX.caffemodel (and PREFIX.decode.json for a model cut before its
-        decoder)."""
+        """Write the target's two files (PREFIX.prototxt and PREFIX.caffemodel, or PREFIX.param and PREFIX.bin;
+        and PREFIX.decode.json for a model cut before its decoder); returns (layers file, weights file)."""
         import json
 
-        from backends.writer import write_files, write_text_atomically
+        from backends.writer import check_size, write_atomically, write_text_atomically
 
-        written = write_files(prefix, self.prototxt(), self.weights())
+        structure, weights = self.target.files.paths(prefix)
+        if not self.target.files.ncnn:
+            check_size(self.weights())
+        text = self.structure_text()
+        write_atomically(prefix, {weights[len(prefix):]: self.write_weights,
+                                  structure[len(prefix):]: lambda f: f.write(text.encode())})
         if self.decode is not None:
             write_text_atomically(prefix + ".decode.json", json.dumps(self.decode, indent=2) + "\n")
-        return written
+        return structure, weights
 
 
 def _options_json(options: Options) -> dict:
@@ -164,10 +189,35 @@ def emit(graph: Graph, target: str, options: Options, report, ctx) -> Compilatio
     check(graph, chosen)
     compiled = Compilation(graph, chosen, report, emit_graph(graph, chosen, inplace=options.inplace), graph.name,
                            options=options, inputs={v.name: ctx.inputs[v.name] for v in graph.inputs})
+    if chosen.policy.samples_apart:
+        _check_ncnn_translation(compiled)
     compiled.decode = _named_decode(ctx.decode, compiled)
     compiled.detections = ctx.detections
     compiled.boxes = ctx.boxes
     return compiled
+
+
+def _check_ncnn_translation(compiled: Compilation) -> None:
+    """Translate the layers into ncnn's before any file exists. A layer along the batch axis, which ncnn (one sample
+    at a time) has not, is refused on every target ncnn consumes; a layer the translation lacks only where ncnn's
+    own files are the output (caffe2ncnn, not this translation, reads the ncnn target's). The refusal names the
+    model node the layer came from."""
+    from backends.ncnn_format import BatchAxisLayer, UnsupportedLayer
+    from compiler.errors import IllegalForTarget
+
+    try:
+        compiled.ncnn_files()
+    except UnsupportedLayer as exc:
+        if not (compiled.target.files.ncnn or isinstance(exc, BatchAxisLayer)):
+            return
+        layer = next((layer for layer in compiled.layers if layer.name == exc.layer), None)
+        op = next((op for op in compiled.graph if layer is not None and any(r.name == layer.source
+                                                                              for r in op.results)), None)
+        where = f"{op.origin.node} ({op.origin.op}), " if op is not None and op.origin else ""
+        hint = ("ncnn computes one sample at a time: convert at batch 1, or choose a Caffe target (caffe, caffe-ssd)"
+                if isinstance(exc, BatchAxisLayer) else "change the model, or choose a Caffe target (caffe, caffe-ssd)")
+        raise IllegalForTarget(f"{where}cannot be expressed exactly for target '{compiled.target.name}': {exc}",
+                               hint=hint) from None
 
 
 def _named_decode(decode: dict | None, compiled: Compilation) -> dict | None:

@@ -95,9 +95,10 @@ def _add_model_arguments(parser) -> None:
                              "classes or a detector's best detections for MXNet and each runtime")
     parser.add_argument("--tolerance", type=_POSITIVE, default=None,
                         help="max |caffe - mxnet| / max |mxnet| allowed (default 1e-4)")
-    parser.add_argument("--runtime", default="opencv", choices=RUNTIME_CHOICES,
-                        help="runtime for verification: OpenCV's dnn (default), pycaffe, rknn-toolkit2's simulator "
-                             "(float16), or all that run the target's files")
+    parser.add_argument("--runtime", choices=RUNTIME_CHOICES,
+                        help="runtime for verification: OpenCV's dnn (the Caffe targets' default), pycaffe, "
+                             "rknn-toolkit2's simulator (float16), ncnn (ncnn-native's default; the ncnn target's "
+                             "files through our translation), or all that run the target's files")
     parser.add_argument("--reference", default="auto", choices=("auto", "mxnet", "interpreter"),
                         help="what verification compares with: MXNet, or (exported files) the NumPy interpreter "
                              "of the graph; default: MXNet where it is installed")
@@ -109,7 +110,8 @@ def _add_conversion_arguments(parser) -> None:
     from compiler.driver.cli_options import add_option_arguments
 
     parser.add_argument("--target", default="caffe", choices=target_names(),
-                        help="the Caffe dialect: caffe (BVLC 1.0, default), caffe-ssd or ncnn")
+                        help="what to write: caffe (BVLC 1.0, default), caffe-ssd, ncnn or rknn (Caffe "
+                             "dialects: .prototxt/.caffemodel), or ncnn-native (ncnn's .param/.bin)")
     add_option_arguments(parser, "conversion")
 
 
@@ -272,7 +274,9 @@ def cmd_verify(args, image) -> int:
     from compiler.driver.cli_options import conversion_flags, options_from
     from compiler.driver.verify.same_files import check_same_conversion
 
-    prototxt, caffemodel = args.prefix + ".prototxt", args.prefix + ".caffemodel"
+    from backends import get_target
+
+    prototxt, caffemodel = get_target(args.target).files.paths(args.prefix)
     for path in (prototxt, caffemodel):
         if not os.path.isfile(path):
             raise ConversionError(f"{path} does not exist", hint="convert the model first")

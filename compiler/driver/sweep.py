@@ -19,7 +19,7 @@ import time
 import attrs
 
 from compiler.driver.sweep_report import STATUSES, ModelResult, family_summary, merge_reports, write_report
-from compiler.driver.verify.runtimes import RUNTIMES_ABLE_TO_RUN
+from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
 
 WORKER = "compiler.driver.sweep"   # the module each worker process runs
 
@@ -103,7 +103,7 @@ def run_worker(name: str, targets: list[str], runtimes: list[str], input_shape, 
             continue
         result.seconds[target] = round(time.perf_counter() - start, 2)
         result.layers[target] = len(compiled.layers)
-        chosen = [r for r in runtimes if r in RUNTIMES_ABLE_TO_RUN.get(target, runtimes)]
+        chosen = [r for r in runtimes if r in RUNTIMES_OF_TARGET.get(target, runtimes)]
         if not chosen:   # nothing ran: never "verified"
             result.status[target] = "failed"
             result.add_reason(f"{target}: none of the runtimes {', '.join(runtimes)} runs this target's files")
@@ -224,7 +224,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--task", dest="tasks", type=lambda s: s.split(","),
                         help="tasks: classification, action, segmentation, pose, depth, detection, …")
     parser.add_argument("--target", default="caffe", choices=target_names() + ["all"])
-    parser.add_argument("--runtime", default="opencv", choices=RUNTIME_CHOICES)
+    parser.add_argument("--runtime", choices=RUNTIME_CHOICES,
+                        help="default: each target's first runtime (OpenCV; ncnn for ncnn-native)")
     parser.add_argument("--also-shape", dest="extra_shapes", action="append", default=[], metavar="N,C,H,W",
                         type=lambda s: tuple(int(d) for d in s.split(",")),
                         help="also sweep every model at this input shape (e.g. 1,3,192,256)")
@@ -243,7 +244,10 @@ def resolve(args) -> None:
     from compiler.driver.verify.runtimes import runtime_names
 
     args.targets = target_names() if args.target == "all" else [args.target]
-    args.runtimes = runtime_names(args.runtime)
+    if args.runtime is None:   # each target's own first runtime
+        args.runtimes = list(dict.fromkeys(name for target in args.targets for name in runtime_names(None, target)))
+    else:
+        args.runtimes = runtime_names(args.runtime)
 
 
 def _worker_main(argv) -> int:

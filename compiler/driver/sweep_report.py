@@ -7,7 +7,7 @@ import os
 
 import attrs
 
-from compiler.driver.verify.runtimes import FLOAT16_TOLERANCE, RUNTIMES_ABLE_TO_RUN
+from compiler.driver.verify.runtimes import FLOAT16_TOLERANCE, RUNTIMES_OF_TARGET
 
 # "other target": the model needs layers this target's dialect lacks by design (an SSD on BVLC Caffe).
 STATUSES = ("verified", "other target", "refused", "failed", "crashed", "timeout")
@@ -56,7 +56,7 @@ def write_report(results: list[ModelResult], targets, runtimes, directory: str, 
     for (task, family, shape, target), c in sorted(counts.items()):
         lines.append(f"| {task} | {family} | {shape} | {target} | "
                      + " | ".join(str(c.get(s, 0)) for s in STATUSES) + " |")
-    columns = [f"{t}/{rt}" for t in targets for rt in runtimes if rt in RUNTIMES_ABLE_TO_RUN.get(t, runtimes)]
+    columns = [f"{t}/{rt}" for t in targets for rt in runtimes if rt in RUNTIMES_OF_TARGET.get(t, runtimes)]
     cosines = [c for c in columns if c.split("/")[1] in FLOAT16_TOLERANCE]
     headers = [f"max rel {c}" for c in columns] + [f"min cos {c}" for c in cosines]
     lines += ["", "| model | family | input | " + " | ".join(f"{t}" for t in targets) + " | "

@@ -82,9 +82,9 @@ def test_an_op_along_the_batch_axis_is_refused_by_name(tmp_path):
 
 
 def test_an_unknown_layer_is_refused_by_name(tmp_path):
-    body = 'layer { name: "boxes" type: "DetectionOutput" bottom: "data" top: "boxes" }\n'
+    body = 'layer { name: "boxes" type: "Crop" bottom: "data" top: "boxes" }\n'
     prototxt, caffemodel = _files(tmp_path, body)
-    with pytest.raises(ConversionError, match="'boxes' \\(DetectionOutput\\) has no ncnn translation"):
+    with pytest.raises(ConversionError, match="'boxes' \\(Crop\\) has no ncnn translation"):
         run_ncnn(prototxt, caffemodel, {"data": np.zeros((1, 3, 9, 11), np.float32)}, ["boxes"])
 
 

@@ -15,8 +15,8 @@ def _conv(x, name="conv", filters=4):
     return mx.sym.Convolution(x, kernel=(3, 3), pad=(1, 1), num_filter=filters, name=name)
 
 
-def test_four_targets_with_declared_dialects():
-    assert target_names() == ["caffe", "caffe-ssd", "ncnn", "rknn"]
+def test_five_targets_with_declared_dialects():
+    assert target_names() == ["caffe", "caffe-ssd", "ncnn", "ncnn-native", "rknn"]
     caffe, ssd, ncnn, rknn = (get_target(n) for n in ("caffe", "caffe-ssd", "ncnn", "rknn"))
     assert ssd.layers - caffe.layers == {"Permute", "PriorBox", "DetectionOutput", "Normalize"}
     # rknn-toolkit2 drops ELU, Exp and Silence and reads caffe-ssd's Permute (docs/rknn.md): BVLC Caffe without them,
@@ -28,6 +28,10 @@ def test_four_targets_with_declared_dialects():
     assert not rknn.policy.axis_params and rknn.policy.max_rank == 4 and not rknn.policy.unit_window_pooling
     assert ncnn.layers - ssd.layers == {"ReLU6", "Yolov3DetectionOutput"}
     assert ncnn.policy.detection_codes == ("CENTER_SIZE",) and "CORNER" in ssd.policy.detection_codes
+    # ncnn-native computes what the ncnn target's layers compute and writes ncnn's own files instead of Caffe's
+    native = get_target("ncnn-native")
+    assert native.policy == ncnn.policy and native.layers == ncnn.layers
+    assert native.files.paths("m") == ("m.param", "m.bin") and ncnn.files.paths("m") == ("m.prototxt", "m.caffemodel")
     assert ssd.policy.prior_box_truncates_sizes and not ncnn.policy.prior_box_truncates_sizes
     assert caffe.policy.inplace and not ncnn.policy.inplace
     for target in (caffe, ssd, ncnn):

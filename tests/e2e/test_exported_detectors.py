@@ -7,8 +7,7 @@ import re
 import pytest
 
 from compiler.driver.cli import main
-from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
-from tests.helpers import available_runtimes, export_random_detector
+from tests.helpers import export_random_detector, runtimes_for
 from tests.needs import needs_zoo
 
 pytestmark = needs_zoo
@@ -22,11 +21,11 @@ def _counts(out: str) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn"])
+@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn", "ncnn-native"])
 @pytest.mark.parametrize("name, shape, minimal_opset", DETECTORS, ids=["yolo3", "ssd-minimal-opset", "ssd-box-decode"])
 def test_an_exported_detector_gives_gluoncvs_detections(tmp_path, capsys, name, shape, minimal_opset, target):
     symbol, params = export_random_detector(name, shape, str(tmp_path / "trained"), minimal_opset)
-    runtimes = [r for r in RUNTIMES_OF_TARGET[target] if r in available_runtimes()]
+    runtimes = runtimes_for(target)
     code = main(["convert", symbol, "--params", params, "--input-shape", ",".join(map(str, shape)), "--target", target,
                  "-o", str(tmp_path / "model"), "--verify", "--quiet",
                  "--runtime", "all" if len(runtimes) > 1 else runtimes[0]])

@@ -1,14 +1,13 @@
 """Real trained checkpoints that other people published (2016–2020), read from ../shared/wild_models/ (never copied
 into the repository): each converts through the CLI on every target and verifies against MXNet in OpenCV and
-pycaffe (ncnn files in OpenCV), with the input their code feeds and with the preprocessing options a user
-deploying them would pass."""
+pycaffe (the ncnn targets' files in ncnn too), with the input their code feeds and with the preprocessing options a
+user deploying them would pass."""
 from __future__ import annotations
 
 import pytest
 
 from compiler.driver.cli import main
-from compiler.driver.verify.runtimes import RUNTIMES_OF_TARGET
-from tests.helpers import available_runtimes
+from tests.helpers import runtimes_for
 from tests.wild import CHECKPOINTS, WILD, require_wild_models
 
 require_wild_models()
@@ -17,13 +16,13 @@ require_wild_models()
 def _convert(tmp_path, folder: str, target: str, extra=(), runtime: str | None = None) -> int:
     """Convert and verify through the CLI, in `runtime` or else in every reference runtime of the target here."""
     symbol, params, shape, _ = CHECKPOINTS[folder]
-    runtimes = [r for r in RUNTIMES_OF_TARGET[target] if r in available_runtimes()]
+    runtimes = runtimes_for(target)
     return main(["convert", str(WILD / folder / symbol), "--params", str(WILD / folder / params), "--input-shape",
                  shape, "--target", target, "-o", str(tmp_path / f"{folder}.{target}"), "--verify", "--quiet",
                  "--runtime", runtime or ("all" if len(runtimes) > 1 else runtimes[0]), *extra])
 
 
-@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn"])
+@pytest.mark.parametrize("target", ["caffe", "caffe-ssd", "ncnn", "ncnn-native"])
 @pytest.mark.parametrize("folder", sorted(CHECKPOINTS))
 def test_a_real_checkpoint_converts_and_verifies(tmp_path, capsys, folder, target):
     assert _convert(tmp_path, folder, target) == 0, capsys.readouterr()

@@ -17,7 +17,7 @@ from backends import target_names
 from compiler.errors import IllegalForTarget, UnsupportedOp
 from compiler.options import Options
 from tests.fuzz.graphs import small_graphs
-from tests.helpers import available_runtimes, convert_and_compare, random_params
+from tests.helpers import convert_and_compare, random_params, runtimes_for
 
 EXAMPLES = int(os.environ.get("GLUON2CAFFE_FUZZ_EXAMPLES", "300"))
 TARGETS = tuple(target_names())   # every target, rknn's exact rewrites included
@@ -31,7 +31,8 @@ def check_graph(symbol, shapes, seed: int = 0, options: Options | None = None, r
     params = random_params(symbol, shapes, seed)
     converted = []
     for target in TARGETS:
-        runtimes = available_runtimes() if target == "caffe" else ["opencv"]
+        # every reference runtime for caffe; each other target's first (OpenCV; ncnn for ncnn-native)
+        runtimes = runtimes_for(target) if target == "caffe" else runtimes_for(target)[:1]
         with tempfile.TemporaryDirectory() as directory:
             try:
                 # A random graph may legitimately output zeros (clip to [0, .5] then to [-1, 0]); then the

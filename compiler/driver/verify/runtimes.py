@@ -70,47 +70,83 @@ def run_pycaffe(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], o
             return [loaded[f"out{i}"] for i in range(len(outputs))]
 
 
-def run_ncnn(prototxt: str, caffemodel: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
-    """Run ncnn-dialect Caffe files in the ncnn runtime (the `ncnn` wheel), translated by backends/ncnn_format.py
-    into ncnn's own .param/.bin (Tencent's caffe2ncnn is no package). ncnn computes one sample at a time, in float32
-    with Winograd, SGEMM and every float16 path off; each sample's outputs are stacked back into a batch."""
+def run_ncnn(structure: str, weights: str, inputs: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
+    """Run ncnn's own files (the ncnn-native target's .param/.bin), or ncnn-dialect Caffe files translated by
+    backends/ncnn_format.py into them (Tencent's caffe2ncnn is no package), in the ncnn runtime (the `ncnn` wheel).
+    ncnn computes one sample at a time, in float32 with Winograd, SGEMM and every float16 path off; each sample's
+    outputs are stacked back into a batch. `outputs` are layer names: a layer's output is its first top."""
     try:
         import ncnn
     except ImportError:
         raise ConversionError("the ncnn runtime is not installed", hint="pip install 'gluon2caffe[test]'") from None
     from backends.ncnn_format import UnsupportedLayer, convert_files
+    from backends.target import NCNN_FILES
 
-    first_tops, _ = _layers_and_outputs(prototxt)
     with tempfile.TemporaryDirectory() as directory:
-        param, weights = os.path.join(directory, "net.param"), os.path.join(directory, "net.bin")
-        try:
-            renamed = convert_files(prototxt, caffemodel, param, weights)
-        except UnsupportedLayer as exc:
-            raise ConversionError(f"cannot run {prototxt} in ncnn: {exc}") from None
+        param, model = structure, weights
+        if not structure.endswith(NCNN_FILES.structure):
+            param, model = NCNN_FILES.paths(os.path.join(directory, "net"))
+            try:
+                convert_files(structure, weights, param, model)
+            except UnsupportedLayer as exc:
+                raise ConversionError(f"cannot run {structure} in ncnn: {exc}") from None
+        layers = _ncnn_layers(param)
         net = ncnn.Net()
         for option in ("use_vulkan_compute", "use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic",
                        "use_bf16_storage", "use_winograd_convolution", "use_sgemm_convolution"):
             setattr(net.opt, option, False)
         net.opt.num_threads = 1
-        if net.load_param(param) != 0 or net.load_model(weights) != 0:
-            raise ConversionError(f"ncnn cannot load the translation of {prototxt}")
+        if net.load_param(param) != 0 or net.load_model(model) != 0:
+            raise ConversionError(f"ncnn cannot load {param} (from {structure})")
         batch = next(iter(inputs.values())).shape[0]
         samples = []
         for i in range(batch):
             extractor = net.create_extractor()
             extractor.set_light_mode(False)   # keep every blob: an output that later layers read (ICNet's) too
             for name, array in inputs.items():   # owned Mats: a layer in place on numpy memory crashes ncnn
-                extractor.input(renamed.get(name, name), ncnn.Mat(np.ascontiguousarray(array[i], np.float32)).clone())
+                extractor.input(name, ncnn.Mat(np.ascontiguousarray(array[i], np.float32)).clone())
             produced = []
             for name in outputs:
-                top = first_tops.get(name, name)   # a layer's output is its top, under its ncnn name
-                blob = renamed.get(top, top)
+                blob = layers.get(name, (None, name))[1]
                 status, mat = extractor.extract(blob)
                 if status != 0:
-                    raise ConversionError(f"ncnn could not compute {name} ({blob}) of {prototxt}: status {status}")
+                    raise ConversionError(f"ncnn could not compute {name} ({blob}) of {structure}: status {status}")
                 produced.append(np.array(mat).copy())
             samples.append(produced)
-    return [np.stack([sample[k] for sample in samples]) for k in range(len(outputs))]
+    return [_batched(layers.get(name, ("",))[0], [sample[k] for sample in samples]) for k, name in enumerate(outputs)]
+
+
+def _batched(layer_type: str, per_sample: list[np.ndarray]) -> np.ndarray:
+    """One output of every sample as the batch Caffe would return. ncnn leaves a detection layer's blob empty when
+    it finds nothing; its rows are [label, score, box]."""
+    if layer_type == "DetectionOutput":
+        return _caffe_detections(per_sample)
+    if layer_type == "Yolov3DetectionOutput":   # (rows, 6) of one image: the layer's only form
+        return np.stack([np.asarray(rows, np.float32).reshape(-1, 6) for rows in per_sample])
+    return np.stack(per_sample)
+
+
+def _caffe_detections(per_sample: list[np.ndarray]) -> np.ndarray:
+    """ncnn's DetectionOutput rows [label, score, box] of each sample (an empty Mat when there are none) as Caffe's
+    one (1, 1, K, 7) blob of rows [image, label, score, box]."""
+    rows = [np.hstack([np.full((len(found), 1), i, np.float32), found])
+            for i, found in enumerate(np.asarray(d, np.float32).reshape(-1, 6) for d in per_sample)]
+    return np.concatenate(rows).reshape(1, 1, -1, 7)
+
+
+def _ncnn_layers(param: str) -> dict[str, tuple[str, str]]:
+    """Each layer's type and first top by layer name, from an ncnn .param (a line per layer after the magic and the
+    counts: type, name, bottom and top counts, the bottoms, the tops, the params)."""
+    tops = {}
+    with open(param, encoding="utf-8") as f:
+        for line in f.read().splitlines()[2:]:
+            fields = line.split()
+            if len(fields) < 4:
+                continue
+            bottoms, top_count = int(fields[2]), int(fields[3])
+            if top_count:
+                tops[fields[1]] = (fields[0], fields[4 + bottoms])
+    return tops
 
 
 # Runtimes that compute in float16: the tolerance their comparisons use instead of the float32 one, and the cosine
@@ -211,26 +247,30 @@ def _cache_directory() -> str:
 RUNTIMES = {"opencv": run_opencv, "caffe": run_pycaffe, "rknn": run_rknn, "ncnn": run_ncnn}
 
 
-# The runtimes `all` means for each target's files: pycaffe is BVLC Caffe with the caffe-ssd layers; ncnn's dialect
-# (ReLU6 …) is checked in OpenCV; the rknn target's files are plain BVLC Caffe that the toolkit's simulator runs too.
-RUNTIMES_OF_TARGET = {"caffe": ("opencv", "caffe"), "caffe-ssd": ("opencv", "caffe"), "ncnn": ("opencv",),
-                      "rknn": ("opencv", "caffe", "rknn")}
-# Every runtime that runs a target's files, `all`'s and those asked for by name: the ncnn runtime runs the ncnn
-# target's files through backends/ncnn_format.py, which does not translate the detection layers (DetectionOutput,
-# PriorBox, Yolov3DetectionOutput) yet, so `all` leaves it out.
-RUNTIMES_ABLE_TO_RUN = {**RUNTIMES_OF_TARGET, "ncnn": ("opencv", "ncnn")}
+# The runtimes that run each target's files (`all` means these): pycaffe is BVLC Caffe with the caffe-ssd layers;
+# ncnn's dialect (ReLU6 …) runs in OpenCV and, through backends/ncnn_format.py, in ncnn itself; the rknn target's
+# files are plain BVLC Caffe that the toolkit's simulator runs too; ncnn's own files run in ncnn alone.
+RUNTIMES_OF_TARGET = {"caffe": ("opencv", "caffe"), "caffe-ssd": ("opencv", "caffe"), "ncnn": ("opencv", "ncnn"),
+                      "ncnn-native": ("ncnn",), "rknn": ("opencv", "caffe", "rknn")}
 # Runtimes that can return any blob, not only the network's outputs (verify --per-layer needs them).
-RUNTIMES_WITH_EVERY_BLOB = ("opencv", "caffe")
+RUNTIMES_WITH_EVERY_BLOB = ("opencv", "caffe", "ncnn")
 RUNTIME_CHOICES = (*RUNTIMES, "all")
 
 
-def runtime_names(name: str, target: str | None = None) -> list[str]:
-    """`all` means every runtime that runs `target`'s files (every runtime when no target is given); each name is
-    checked."""
+def runtime_names(name: str | None, target: str | None = None) -> list[str]:
+    """The runtimes `--runtime name` means for `target`'s files: None, the target's first (OpenCV for the Caffe
+    targets, ncnn for ncnn-native); `all`, every runtime that runs them (every runtime when no target is given);
+    else the one named, which must be able to run them."""
+    if name is None:
+        return [RUNTIMES_OF_TARGET.get(target, RUNTIMES)[0]] if target else ["opencv"]
     names = list(RUNTIMES_OF_TARGET.get(target, RUNTIMES)) if name == "all" else [name]
     for n in names:
         if n not in RUNTIMES:
             raise ConversionError(f"unknown runtime {n!r}", hint=f"choose one of {', '.join(RUNTIMES)} or all")
+        able = RUNTIMES_OF_TARGET.get(target, RUNTIMES)
+        if n not in able:
+            raise ConversionError(f"the {n} runtime does not run the {target} target's files",
+                                  hint=f"use --runtime {' or '.join(able)}")
     return names
 
 

@@ -33,25 +33,28 @@ class _Comparing:
 
 
 def difference(compiled, prefix: str) -> str | None:
-    """How PREFIX.prototxt/.caffemodel differ from the compilation's files (None when they are the same bytes); a
-    difference in a layer that reads an input says so (where --mean/--std/--input-scale and --to-bgr act)."""
-    with open(prefix + ".prototxt", encoding="utf-8") as f:
+    """How the files at PREFIX differ from the compilation's (None when they are the same bytes); a difference in a
+    layer that reads an input says so (where --mean/--std/--input-scale and --to-bgr act)."""
+    structure, weights = compiled.target.files.paths(prefix)
+    with open(structure, encoding="utf-8") as f:
         on_disk = f.read().splitlines()
-    produced = compiled.prototxt().splitlines()
+    produced = compiled.structure_text().splitlines()
     if on_disk != produced:
         line = next((i for i, (a, b) in enumerate(zip(on_disk, produced)) if a != b), min(len(on_disk), len(produced)))
+        if compiled.target.files.ncnn:
+            return f"the .param differs at line {line + 1}"
         layer = _layer_at(produced, line) or _layer_at(on_disk, line)
         return f"the prototxt differs at line {line + 1}" + (f" (layer '{layer}')" if layer else "")
-    stream = _Comparing(prefix + ".caffemodel")
+    stream = _Comparing(weights)
     try:
-        compiled.weights().write_to(stream)
+        compiled.write_weights(stream)
     finally:
         stream.close()
     if stream.differs_at is None:
         return None
-    name = _weights_layer(compiled, stream.differs_at)
+    name = None if compiled.target.files.ncnn else _weights_layer(compiled, stream.differs_at)
     if name is None:
-        return "the weights differ (the files have different lengths)"
+        return f"the weights differ (from byte {stream.differs_at} of {weights})"
     inputs = {layer.tops[0] for layer in compiled.layers if layer.type == "Input"}
     reads_input = any(layer.name == name and set(layer.bottoms) & inputs for layer in compiled.layers)
     return f"the weights differ (first in layer '{name}'" + (
@@ -80,16 +83,17 @@ def check_same_conversion(compiled, convert, prefix: str, flags: str) -> None:
     found = difference(compiled, prefix)
     if found is None:
         return
+    files = " and ".join(compiled.target.files.paths(prefix))
     for varied, described in variations(compiled.options):
         try:
             reproduced = difference(convert(varied), prefix) is None
         except ConversionError:
             continue   # the model does not convert that way
         if reproduced:
-            raise ConversionError(f"{prefix}.prototxt/.caffemodel were converted with other options than these: "
+            raise ConversionError(f"{files} were converted with other options than these: "
                                   f"{found}; they are what this model gives with {described}",
                                   hint="pass verify the options that convert had")
-    raise ConversionError(f"{prefix}.prototxt/.caffemodel were not converted from this model with these options: "
+    raise ConversionError(f"{files} were not converted from this model with these options: "
                           f"{found}, and no single option change reproduces them",
                           hint=f"pass verify the model, weights (--random-init seed, --params) and options that "
                                f"convert had ({flags})")

@@ -32,9 +32,9 @@ def ending_for(target, options) -> Ending:
     has it (CORNER where its layer decodes CORNER: the boxes pass through unchanged); else the decoded boxes."""
     if options is not None and options.ncnn_yolo_layer:
         if "Yolov3DetectionOutput" not in target.layers:
-            raise UnsupportedOp("ncnn's native Yolov3DetectionOutput exists only on the ncnn target",
+            raise UnsupportedOp("ncnn's native Yolov3DetectionOutput exists only on the ncnn targets",
                                 op="Yolov3DetectionOutput", attribute="ncnn_yolo_layer",
-                                hint="use --target ncnn, or drop --ncnn-yolo-layer")
+                                hint="use --target ncnn or ncnn-native, or drop --ncnn-yolo-layer")
         return Ending.NCNN_NATIVE
     if "DetectionOutput" not in target.layers:
         return Ending.BOXES
