@@ -241,7 +241,7 @@ def _sizes(dims) -> dict[int, int]:
 
 
 def _convolution_layer(tr, layer, bottoms, type_: str, weight: np.ndarray):
-    """A Convolution or Deconvolution: ncnn's grouped form (…DepthWise) for a group > 1, geometry as (w, h) pairs,
+    """A Convolution, Deconvolution or DeformableConv2D: ncnn's grouped form (…DepthWise) for a group > 1, geometry as (w, h) pairs,
     the weight tagged and the bias not."""
     p = layer.param
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _conv_geometry(p)
@@ -255,10 +255,11 @@ def _convolution_layer(tr, layer, bottoms, type_: str, weight: np.ndarray):
     return (kh, kw), (sh, sw), (ph, pw), (dh, dw)
 
 
-@translates("Convolution")
+@translates("Convolution", "DeformableConv2D")
 def _convolution(tr, layer, bottoms, shapes):
+    """A Convolution, or ncnn's DeformableConv2D (bottoms data, offset, mask; the same params and weights)."""
     n, c, h, w = shapes[0]
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _convolution_layer(tr, layer, bottoms, "Convolution", layer.blobs[0])
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = _convolution_layer(tr, layer, bottoms, layer.type, layer.blobs[0])
     oh = (h + 2 * ph - (dh * (kh - 1) + 1)) // sh + 1
     ow = (w + 2 * pw - (dw * (kw - 1) + 1)) // sw + 1
     return [(n, layer.param.num_output, oh, ow)]
@@ -480,6 +481,16 @@ def _permute(tr, layer, bottoms, shapes):
         raise UnsupportedLayer(f"layer '{layer.name}' (Permute): order {order} has no ncnn order type")
     _emit(tr, "Permute", layer, bottoms, {0: PERMUTE_ORDER_TYPES[order]})
     return [tuple(shapes[0][i] for i in order)]
+
+
+@translates("MatMul")
+def _matmul(tr, layer, bottoms, shapes):
+    """Each sample's (M, K) · (K, P): ncnn's MatMul of two 2-D Mats (h rows of w)."""
+    if len(shapes[0]) != 3 or len(shapes[1]) != 3 or shapes[0][2] != shapes[1][1]:
+        raise UnsupportedLayer(f"layer '{layer.name}' (MatMul): only (N, M, K) · (N, K, P)")
+    (n, m, _), (_, _, p) = shapes
+    _emit(tr, "MatMul", layer, bottoms, {0: 0})
+    return [(n, m, p)]
 
 
 @translates("Normalize")

@@ -15,10 +15,13 @@ import sys
 import attrs
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-CAFFE, SSD, NCNN, RKNN = "caffe", "caffe-ssd", "ncnn", "rknn"
-DIALECTS = (CAFFE, SSD, NCNN, RKNN)
+CAFFE, SSD, NCNN, NCNN_NATIVE, RKNN = "caffe", "caffe-ssd", "ncnn", "ncnn-native", "rknn"
+DIALECTS = (CAFFE, SSD, NCNN, NCNN_NATIVE, RKNN)
 EVERY = frozenset(DIALECTS)
-WITH_SSD_LAYERS = frozenset({SSD, NCNN})   # caffe2ncnn's caffe.proto carries the ssd branch's layers and numbers
+# The ncnn-native dialect is the layers the ncnn-native target emits before backends/ncnn_format.py translates them
+# into ncnn's own: the ncnn dialect, plus ncnn layers that no Caffe has (never written as a prototxt for a consumer).
+NCNN_BOTH = frozenset({NCNN, NCNN_NATIVE})
+WITH_SSD_LAYERS = frozenset({SSD}) | NCNN_BOTH   # caffe2ncnn's caffe.proto carries the ssd branch's layers, numbers
 # rknn-toolkit2 2.5.0 parses BVLC Caffe's caffe.proto but logs ELU and Exp as "not support", drops them and passes
 # their input through (docs/rknn.md#what-the-toolkit-drops): its dialect is BVLC Caffe without them.
 EXCEPT_RKNN = EVERY - {RKNN}
@@ -163,8 +166,11 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "Slice": ("slice_param", EVERY), "Silence": (None, EXCEPT_RKNN), "Split": (None, EVERY),
     "Permute": ("permute_param", WITH_SSD_LAYERS | {RKNN}), "PriorBox": ("prior_box_param", WITH_SSD_LAYERS),
     "DetectionOutput": ("detection_output_param", WITH_SSD_LAYERS), "Normalize": ("norm_param", WITH_SSD_LAYERS),
-    "ReLU6": (None, frozenset({NCNN})),
-    "Yolov3DetectionOutput": ("yolov3_detection_output_param", frozenset({NCNN})),
+    "ReLU6": (None, NCNN_BOTH),
+    "Yolov3DetectionOutput": ("yolov3_detection_output_param", NCNN_BOTH),
+    "MatMul": (None, frozenset({NCNN_NATIVE})),   # ncnn's: a matrix product of two blobs, per sample
+    # ncnn's modulated deformable convolution (bottoms: data, offset, mask), its geometry as a Convolution's
+    "DeformableConv2D": ("convolution_param", frozenset({NCNN_NATIVE})),
 }
 
 _SCALARS = {"int64": "TYPE_INT64", "uint32": "TYPE_UINT32", "int32": "TYPE_INT32", "float": "TYPE_FLOAT",

@@ -1,4 +1,5 @@
-"""Emitters for compiler/ops/nn.py: Convolution, Deconvolution, InnerProduct, Pooling (+ exact floor slicing)."""
+"""Emitters for compiler/ops/nn.py: Convolution, Deconvolution, InnerProduct, Pooling (+ exact floor slicing), and
+ncnn's DeformableConv2D."""
 from __future__ import annotations
 
 import attrs
@@ -6,7 +7,7 @@ import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
 from backends.emitters.shared import convolution_geometry, geometry, slice_range
-from compiler.ops import Convolution, Deconvolution, FullyConnected, Pooling
+from compiler.ops import Convolution, Deconvolution, FullyConnected, ModulatedDeformableConvolution, Pooling
 from compiler.ops.nn import PoolType, pooled_size
 
 
@@ -24,6 +25,19 @@ def emit_convolution(op, ctx: EmitContext, layer: str = "Convolution", a=None, t
     ctx.add(layer, name=name or op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[top or ctx.top(op.result)],
             params={"convolution_param": param}, blobs=[const(v) for v in op.operands[1:]],
             source=op.result if source else None)
+
+
+@emitter(ModulatedDeformableConvolution, layers=("DeformableConv2D",))
+def emit_modulated_deformable_convolution(op, ctx: EmitContext) -> None:
+    """ncnn's DeformableConv2D: data, offset and mask as its bottoms, a convolution's geometry and weights."""
+    a = op.attrs
+    param = {"num_output": a.num_filter, "bias_term": len(op.operands) == 5, **convolution_geometry(a.kernel, a.stride,
+                                                                                                     a.pad)}
+    if a.dilate != (1, 1):
+        param["dilation"] = list(a.dilate)
+    ctx.add("DeformableConv2D", name=op.name, bottoms=[ctx.bottom(v) for v in op.operands[:3]],
+            tops=[ctx.top(op.result)], params={"convolution_param": param},
+            blobs=[const(v) for v in op.operands[3:]], source=op.result)
 
 
 def _deconvolution_legality(op, target) -> str | None:

@@ -5,8 +5,8 @@ import numpy as np
 
 from backends.emitters import EmitContext, emitter
 from backends.emitters.shared import negated, reshape_blob, slice_range
-from compiler.ops import (Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum, Reshape,
-                          SliceAxis, Split, Squeeze, Transpose)
+from compiler.ops import (BatchDot, Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum,
+                          Reshape, SliceAxis, Split, Squeeze, Transpose)
 from compiler.ops.arith import EltwiseOperation
 
 
@@ -54,6 +54,23 @@ def emit_permute(op, ctx: EmitContext) -> None:
 
 # A Transpose left in the graph is a Permute too; targets without Permute get a legality error naming it.
 emitter(Transpose, layers=("Permute",), legal=_permute_legality)(emit_permute)
+
+
+@emitter(BatchDot, layers=("MatMul", "Permute"),
+         layers_for=lambda op, target: ("MatMul", "Permute") if op.attrs.transpose_a or op.attrs.transpose_b
+         else ("MatMul",))
+def emit_batch_dot(op, ctx: EmitContext) -> None:
+    """ncnn's MatMul of each sample's two matrices; an operand to transpose goes through Permute(0, 2, 1) first."""
+    bottoms = []
+    for value, transposed, side in zip(op.operands, (op.attrs.transpose_a, op.attrs.transpose_b), "ab"):
+        bottom = ctx.bottom(value)
+        if transposed:
+            turned = ctx.new_blob(f"{op.name}_{side}_transposed")
+            ctx.add("Permute", name=f"{op.name}_{side}_transpose", bottoms=[bottom], tops=[turned],
+                    params={"permute_param": {"order": [0, 2, 1]}})
+            bottom = turned
+        bottoms.append(bottom)
+    ctx.add("MatMul", name=op.name, bottoms=bottoms, tops=[ctx.top(op.result)], source=op.result)
 
 
 SLICED_REDUCTION = 16   # up to this many terms a reduction is Slice + Eltwise SUM, beyond it average pooling

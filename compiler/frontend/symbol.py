@@ -39,14 +39,10 @@ def data_inputs(document: SymbolDocument, params) -> list[str]:
 # Ops that no Caffe consumer can compute exactly, with the reason (any other unknown op has no lowering yet).
 _DATA_DEPENDENT = ("it gathers or orders values by data-dependent indices, which no Caffe layer does")
 NO_CAFFE_FORM = {
-    "batch_dot": "it multiplies two activations (DANet's attention), and every Caffe layer that multiplies "
-                 "matrices (InnerProduct, Convolution) takes a constant weight",
     "dot": "it multiplies two arrays as matrices, and every Caffe layer that multiplies matrices takes a constant "
            "weight",
     "_contrib_DeformableConvolution": "deformable convolution samples at data-dependent offsets, which no Caffe "
                                       "layer does",
-    "_contrib_ModulatedDeformableConvolution": "deformable convolution samples at data-dependent offsets, which no "
-                                               "Caffe layer does",
     "ROIPooling": "it pools regions whose boxes are data (a two-stage detector's proposals)",
     "_contrib_ROIAlign": "it pools regions whose boxes are data (a two-stage detector's proposals)",
     "_contrib_Proposal": "it proposes regions by sorting and suppressing data-dependent boxes",

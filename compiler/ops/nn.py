@@ -74,6 +74,41 @@ class Convolution:
         return self.num_filter
 
 
+@op_def(operands=("data", "offset", "mask", "weight", "bias?"), mxnet=("_contrib_ModulatedDeformableConvolution",),
+        ignored=("no_bias", "workspace", "im2col_step"))
+@attrs.frozen(kw_only=True)
+class ModulatedDeformableConvolution:
+    """DCNv2 (CenterNet's dcnv2 heads): each kernel tap samples x bilinearly at its place moved by a learned
+    offset (zero outside the image) and weighs it by a learned mask, then a convolution's weight (num_filter, C, kh,
+    kw) sums them. offset (N, 2·kh·kw, Ho, Wo) holds (dy, dx) per tap, mask (N, kh·kw, Ho, Wo); one group of
+    channels and one deformable group."""
+    num_filter: int = attrs.field(validator=positive)
+    kernel: Pair = attrs.field(converter=pair, validator=positive)
+    stride: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    dilate: Pair = attrs.field(default=(1, 1), converter=pair, validator=positive)
+    pad: Pair = attrs.field(default=(0, 0), converter=pair, validator=non_negative)
+    num_group: int = attrs.field(default=1, validator=attrs.validators.in_((1,)))
+    num_deformable_group: int = attrs.field(default=1, validator=attrs.validators.in_((1,)))
+    layout: str | None = attrs.field(default=None, validator=attrs.validators.optional(attrs.validators.in_(("NCHW",))))
+
+    def infer(self, x: TensorType, offset: TensorType, mask: TensorType, w: TensorType,
+              b: TensorType | None = None) -> TensorType:
+        require_nchw(x, "ModulatedDeformableConvolution")
+        n, c, h, wd = x.shape
+        out = tuple(conv_out(*a) for a in zip((h, wd), self.kernel, self.stride, self.pad, self.dilate))
+        taps = self.kernel[0] * self.kernel[1]
+        expect_shape("offset", offset.shape, (n, 2 * taps, *out))
+        expect_shape("mask", mask.shape, (n, taps, *out))
+        expect_shape("weight", w.shape, (self.num_filter, c, *self.kernel))
+        if b is not None:
+            expect_shape("bias", b.shape, (self.num_filter,))
+        return x.with_shape((n, self.num_filter, *out))
+
+    def evaluate(self, x, offset, mask, weight, bias=None):
+        return reference.modulated_deformable_conv2d(x, offset, mask, weight, bias, self.stride, self.pad,
+                                                     self.dilate).astype(np.float32)
+
+
 @op_def(operands=("data", "weight", "bias?"),   # MXNet's Deconvolution: the frontend resolves target_shape
         ignored=("no_bias", "workspace", "cudnn_tune", "cudnn_off"),
         traits=(Trait.INPUT_CHANNEL_WEIGHTS, Trait.OUTPUT_CHANNEL_WEIGHTS))

@@ -31,6 +31,43 @@ def conv2d(x, weight, bias, stride, pad, dilate, groups: int) -> np.ndarray:
     return out
 
 
+def modulated_deformable_conv2d(x, offset, mask, weight, bias, stride, pad, dilate) -> np.ndarray:
+    """MXNet's _contrib_ModulatedDeformableConvolution (one group, one deformable group): tap (i, j) of output
+    (y, x) reads the input at (y·stride − pad + i·dilate + dy, x·stride − pad + j·dilate + dx), (dy, dx) =
+    offset[2t], offset[2t + 1] for t = i·kw + j, bilinearly: nothing when that point is not inside (−1, H) × (−1, W),
+    each of its four neighbours only where it lies in the image; times mask[t]."""
+    x, offset, mask = (np.asarray(a, np.float64) for a in (x, offset, mask))
+    weight = np.asarray(weight, np.float64)
+    n, c, h, w = x.shape
+    out_channels, _, kh, kw = weight.shape
+    ho, wo = offset.shape[2:]
+    base_y = (np.arange(ho) * stride[0] - pad[0])[:, None]
+    base_x = (np.arange(wo) * stride[1] - pad[1])[None, :]
+    flat = x.reshape(n, c, h * w)
+    out = np.zeros((n, out_channels, ho * wo))
+    for i in range(kh):
+        for j in range(kw):
+            t = i * kw + j
+            y = base_y + i * dilate[0] + offset[:, 2 * t]          # (N, Ho, Wo)
+            xs = base_x + j * dilate[1] + offset[:, 2 * t + 1]
+            inside = (y > -1) & (xs > -1) & (y < h) & (xs < w)
+            y0, x0 = np.floor(y), np.floor(xs)
+            sampled = np.zeros((n, c, ho * wo))
+            for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):
+                yy, xx = y0 + dy, x0 + dx
+                share = (1 - np.abs(y - yy)) * (1 - np.abs(xs - xx))
+                valid = inside & (yy >= 0) & (yy <= h - 1) & (xx >= 0) & (xx <= w - 1)
+                index = (np.clip(yy, 0, h - 1) * w + np.clip(xx, 0, w - 1)).astype(np.int64).reshape(n, 1, -1)
+                gathered = np.take_along_axis(flat, np.broadcast_to(index, (n, c, ho * wo)), axis=2)
+                sampled += gathered * (share * valid).reshape(n, 1, -1)
+            sampled *= mask[:, t].reshape(n, 1, -1)
+            out += np.einsum("oc,ncp->nop", weight[:, :, i, j], sampled)
+    out = out.reshape(n, out_channels, ho, wo)
+    if bias is not None:
+        out += np.asarray(bias, np.float64).reshape(1, -1, 1, 1)
+    return out
+
+
 def deconv2d(x, weight, bias, stride, pad, dilate, adj, groups: int) -> np.ndarray:
     """MXNet's Deconvolution (the transpose of conv2d): weight (C, O/groups, kh, kw); each input value is spread
     over its kernel window, the full result cropped by pad (and extended by adj at the end)."""

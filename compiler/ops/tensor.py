@@ -177,3 +177,31 @@ class Squeeze:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(self.infer(TensorType(x.shape)).shape)
+
+
+@op_def(operands=("lhs", "rhs"), mxnet=("batch_dot",), ignored=("forward_stype",))
+@attrs.frozen(kw_only=True)
+class BatchDot:
+    """out[n] = op(lhs[n]) · op(rhs[n]) for each n of the batch, op transposing a (M, K) matrix where asked: two
+    activations multiplied (DANet's attention). Rank 3 (MXNet's own batch_dot takes no other)."""
+    transpose_a: bool = False
+    transpose_b: bool = False
+
+    def infer(self, lhs: TensorType, rhs: TensorType) -> TensorType:
+        if lhs.rank != 3 or rhs.rank != 3:
+            raise ValueError(f"batch_dot multiplies rank-3 arrays, not {lhs.shape} and {rhs.shape}")
+        (n, m, k), (rn, rk, p) = self._matrices(lhs.shape), self._matrices(rhs.shape, self.transpose_b)
+        if n != rn or k != rk:
+            raise ValueError(f"batch_dot of {lhs.shape} and {rhs.shape} (transpose_a={self.transpose_a}, "
+                             f"transpose_b={self.transpose_b}): the batch or inner sizes differ")
+        return lhs.with_shape((n, m, p))
+
+    def _matrices(self, shape, transposed=None) -> tuple[int, int, int]:
+        transposed = self.transpose_a if transposed is None else transposed
+        return (shape[0], shape[2], shape[1]) if transposed else tuple(shape)
+
+    def evaluate(self, lhs, rhs):
+        lhs, rhs = np.asarray(lhs, np.float64), np.asarray(rhs, np.float64)
+        lhs = lhs.transpose(0, 2, 1) if self.transpose_a else lhs
+        rhs = rhs.transpose(0, 2, 1) if self.transpose_b else rhs
+        return np.matmul(lhs, rhs).astype(np.float32)

@@ -1,5 +1,5 @@
-"""Data movement written as other IR ops: Reshape with its special codes resolved, slices (slice, crop, slice_like,
-legacy Crop) as SliceAxis per cut axis, splits, axis swaps, broadcasts along named axes, depth_to_space and
+"""Data movement written as other IR ops: Reshape with its special codes resolved, reshape_like, slices (slice, crop,
+slice_like, legacy Crop) as SliceAxis per cut axis, splits, axis swaps, broadcasts along named axes, depth_to_space and
 space_to_depth as reshape–transpose–reshape, and argmax_channel."""
 from __future__ import annotations
 
@@ -110,6 +110,33 @@ def reshape(ctx: NodeContext) -> Value:
         raise ctx.unsupported(f"shape {a.shape or a.target_shape} resolves to {shape}, which does not hold the "
                               f"{x.type.size} values of input {x.type.shape}", attribute="shape")
     return ctx.add(Reshape(shape=shape), x)
+
+
+@attrs.frozen(kw_only=True)
+class ReshapeLike:
+    lhs_begin: int | None = None
+    lhs_end: int | None = None
+    rhs_begin: int | None = None
+    rhs_end: int | None = None
+
+
+@composite("reshape_like", builds=(Reshape,), attributes=ReshapeLike)
+def reshape_like(ctx: NodeContext) -> Value:
+    """x's values with dims lhs_begin:lhs_end of its shape replaced by dims rhs_begin:rhs_end of `like`'s (the whole
+    shapes by default; DANet's attention maps back to its feature map): shapes are static, so a Reshape."""
+    value, like = ctx.operands[0], ctx.operands[1].type.shape
+    a, shape = ctx.attributes, value.type.shape
+
+    def bound(index, rank, default):
+        return default if index is None else index + rank if index < 0 else index
+
+    lhs = slice(bound(a.lhs_begin, len(shape), 0), bound(a.lhs_end, len(shape), len(shape)))
+    rhs = slice(bound(a.rhs_begin, len(like), 0), bound(a.rhs_end, len(like), len(like)))
+    wanted = shape[:lhs.start] + like[rhs] + shape[lhs.stop:]
+    if math.prod(wanted) != value.type.size:
+        raise ctx.unsupported(f"{shape} reshaped like {like} (lhs {lhs.start}:{lhs.stop}, rhs {rhs.start}:{rhs.stop})"
+                              f" is {wanted}, which does not hold its {value.type.size} values")
+    return ctx.add(Reshape(shape=wanted), value)
 
 
 @attrs.frozen(kw_only=True)
