@@ -17,7 +17,7 @@ DETECTORS = [("yolo3_mobilenet0.25_voc", (1, 3, 320, 320), False), ("ssd_300_mob
 
 
 def _counts(out: str) -> list[tuple[int, int, int]]:
-    return [tuple(map(int, m)) for m in re.findall(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)]
+    return [tuple(map(int, m)) for m in re.findall(r"detections: GluonCV (\d+), converted (\d+), matched (\d+)", out)]
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ def _numbers(out: str, label: str) -> list[float]:
 def _check_ssd_output(out: str) -> None:
     assert "priors vs anchors" in out and max(_numbers(out, "priors vs anchors")) <= 1e-6, out
     assert max(_numbers(out, r"  loc ")) <= 1e-4 and max(_numbers(out, "conf")) <= 1e-4, out
-    match = re.search(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)
+    match = re.search(r"detections: GluonCV (\d+), converted (\d+), matched (\d+)", out)
     assert match and int(match.group(1)) == int(match.group(2)) == int(match.group(3)) > 10, out
     assert ": equal" in out
 
@@ -213,7 +213,7 @@ def test_zoo_ssd_on_bvlc_caffe_ends_in_boxes_and_scores(tmp_path, capsys, runtim
                  "--verify", "--runtime", runtime])
     out = capsys.readouterr().out
     assert code == 0, out
-    match = re.search(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)
+    match = re.search(r"detections: GluonCV (\d+), converted (\d+), matched (\d+)", out)
     assert match and int(match.group(1)) == int(match.group(2)) == int(match.group(3)) > 10, out
     decode = json.loads((tmp_path / "ssd.decode.json").read_text())
     assert decode["model"] == "box_nms" and decode["layout"]["input_hw"] == [300, 300]

@@ -53,7 +53,7 @@ def test_yolo_decode_metadata_reproduces_gluoncv(tmp_path, name, shape):
 
 
 def _detection_counts(out: str) -> list[tuple[int, int, int]]:
-    return [tuple(map(int, m)) for m in re.findall(r"detections: GluonCV (\d+), Caffe (\d+), matched (\d+)", out)]
+    return [tuple(map(int, m)) for m in re.findall(r"detections: GluonCV (\d+), converted (\d+), matched (\d+)", out)]
 
 
 @pytest.mark.slow
@@ -124,6 +124,21 @@ def test_ncnn_native_yolo_layer_only_behind_its_option(tmp_path, capsys):
                  "--ncnn-yolo-layer", "--random-init", "0", "-o", str(tmp_path / "other")])
     assert code == 2 and "exists only on the ncnn target" in capsys.readouterr().err
     assert not (tmp_path / "other.prototxt").exists()
+
+
+@pytest.mark.slow
+def test_ncnn_yolo_layer_runs_in_ncnn_as_its_semantics_say(tmp_path, capsys):
+    """On ncnn-native the layer runs in the real ncnn: its detections equal what compiler/ops/ncnn_yolo.py says the
+    layer computes on MXNet's own predictions (at a non-square input too), and the predictions equal MXNet's."""
+    code = main(["convert", "yolo3_mobilenet0.25_voc", "--input-shape", "1,3,256,352", "--target", "ncnn-native",
+                 "--ncnn-yolo-layer", "--random-init", "0", "-o", str(tmp_path / "yolo"), "--verify"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert len(re.findall(r"prediction \S+ \(1, 75, \d+, \d+\).* ok", out)) == 3, out
+    found = re.search(r"detections: the layer's semantics on MXNet's predictions (\d+), converted (\d+), matched "
+                      r"(\d+).*: equal", out)
+    assert found and int(found[1]) == int(found[2]) == int(found[3]) > 0, out
+    assert "Yolov3DetectionOutput" in (tmp_path / "yolo.param").read_text()
 
 
 @pytest.mark.slow

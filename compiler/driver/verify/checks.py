@@ -99,6 +99,7 @@ class DetectionComparison:
     max_score_diff: float
     max_box_diff: float          # normalised coordinates
     tolerance: float
+    reference: str = "GluonCV"   # what the detections are compared with
 
     @property
     def equal(self) -> bool:
@@ -115,7 +116,8 @@ class DetectionComparison:
 
     def __str__(self) -> str:
         verdict = "equal" if self.equal else ("GluonCV's are a subset" if self.prefix else "DIFFERENT")
-        return (f"detections: GluonCV {self.reference_count}, Caffe {self.caffe_count}, matched {self.matched} "
+        return (f"detections: {self.reference} {self.reference_count}, converted {self.caffe_count}, matched "
+                f"{self.matched} "
                 f"(max |score diff| {self.max_score_diff:.2e}, max |box diff| {self.max_box_diff:.2e} normalised, "
                 f"tolerance {self.tolerance:g}): {verdict}")
 

@@ -31,6 +31,7 @@ def verify_native_yolo(run) -> RuntimeVerdict:
     import os
     import tempfile
 
+    import attrs
     import numpy as np
 
     from backends.writer import net_message, prototxt_text, write_text_atomically
@@ -49,11 +50,11 @@ def verify_native_yolo(run) -> RuntimeVerdict:
                             heads + [compiled.layer_of(native.result)])
         results = compare_outputs(names, reference, found[:-1], run.tolerance, run.min_cosine)
         expected = native.attrs.evaluate(*(np.asarray(level, np.float32) for level in reference))
-        detections = compare_detections(np.asarray(expected, np.float64).reshape(-1, 6),
-                                        np.asarray(found[-1], np.float64).reshape(-1, 6), run.tolerance)
+        detections = attrs.evolve(compare_detections(np.asarray(expected, np.float64).reshape(-1, 6),
+                                                     np.asarray(found[-1], np.float64).reshape(-1, 6), run.tolerance),
+                                  reference="the layer's semantics on MXNet's predictions")
         return RuntimeVerdict(run.runtime, tuple(results), detections, notes=(
-            "detections: ncnn's Yolov3DetectionOutput against its own semantics on MXNet's predictions (it "
-            "approximates GluonCV's; see the report)",))
+            "detections: ncnn's Yolov3DetectionOutput approximates GluonCV's; see the report",))
     layers = [layer for layer in compiled.layers if layer.source != native.result.name]
     with tempfile.TemporaryDirectory() as directory:
         path = write_text_atomically(os.path.join(directory, "heads.prototxt"),
