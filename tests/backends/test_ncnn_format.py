@@ -9,7 +9,7 @@ from backends.ncnn_format import _format_param
 from compiler.driver.verify.runtimes import run_ncnn, run_opencv
 from compiler.errors import ConversionError
 
-pytest.importorskip("ncnn", reason="the ncnn wheel is a test dependency: pip install -e '.[test]'")
+pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
 
 
 def _files(tmp_path, body: str, shape=(1, 3, 9, 11)):

@@ -7,7 +7,7 @@ from tests.fingerprints import SAMPLE, SMALL_INPUTS
 from tests.needs import needs_mxnet, needs_zoo
 
 pytestmark = [needs_mxnet, needs_zoo]
-pytest.importorskip("ncnn", reason="the ncnn wheel is a test dependency: pip install -e '.[test]'")
+pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@ target against MXNet, and refused on every Caffe target with a reason naming the
 import pytest
 
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
-pytest.importorskip("ncnn", reason="the ncnn wheel is a test dependency: pip install -e '.[test]'")
+pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
 
 from compiler.errors import IllegalForTarget
 from tests.helpers import convert_and_compare, layer_types, random_params

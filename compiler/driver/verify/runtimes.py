@@ -78,7 +78,7 @@ def run_ncnn(structure: str, weights: str, inputs: dict[str, np.ndarray], output
     try:
         import ncnn
     except ImportError:
-        raise ConversionError("the ncnn runtime is not installed", hint="pip install 'gluon2caffe[test]'") from None
+        raise ConversionError("the ncnn runtime is not installed", hint="pip install 'gluon2caffe[verify]'") from None
     from backends.ncnn_format import UnsupportedLayer, convert_files
     from backends.target import NCNN_FILES
 
@@ -262,7 +262,7 @@ def runtime_names(name: str | None, target: str | None = None) -> list[str]:
     targets, ncnn for ncnn-native); `all`, every runtime that runs them (every runtime when no target is given);
     else the one named, which must be able to run them."""
     if name is None:
-        return [RUNTIMES_OF_TARGET.get(target, RUNTIMES)[0]] if target else ["opencv"]
+        return list(RUNTIMES_OF_TARGET.get(target, ("opencv",)))[:1]
     names = list(RUNTIMES_OF_TARGET.get(target, RUNTIMES)) if name == "all" else [name]
     for n in names:
         if n not in RUNTIMES:
