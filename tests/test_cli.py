@@ -115,3 +115,35 @@ def test_verify_with_the_options_of_convert_passes(capsys, bgr_resnet):
     code, out, err = _run(capsys, "verify", str(bgr_resnet), "resnet18_v1", "--random-init", "0", "--to-bgr", "--std",
                           "58,57,57.5", "--runtime", "all")
     assert code == 0 and out.count(" ok") == 2, out + err
+
+
+def test_ncnn_native_writes_param_and_bin_that_verify_in_ncnn(exported, capsys):
+    pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
+    code, out, _ = _run(capsys, "convert", str(exported / "m-symbol.json"), "--params", str(exported / "m-0000.params"),
+                        "--input-shape", "2,3,8,8", "--target", "ncnn-native", "-o", str(exported / "native"),
+                        "--verify")
+    assert code == 0 and "verification in ncnn" in out and " ok" in out, out
+    assert (exported / "native.param").read_text().startswith("7767517\n") and (exported / "native.bin").exists()
+    assert not (exported / "native.prototxt").exists() and not (exported / "native.caffemodel").exists()
+    code, out, _ = _run(capsys, "verify", str(exported / "native"), str(exported / "m-symbol.json"), "--params",
+                        str(exported / "m-0000.params"), "--input-shape", "2,3,8,8", "--target", "ncnn-native")
+    assert code == 0 and " ok" in out, out
+    code, _, err = _run(capsys, "verify", str(exported / "native"), str(exported / "m-symbol.json"), "--params",
+                        str(exported / "m-0000.params"), "--input-shape", "2,3,8,8", "--target", "ncnn-native",
+                        "--runtime", "opencv")
+    assert code == 2 and "does not run the ncnn-native target's files" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("target", ["ncnn", "ncnn-native"])
+def test_a_layer_along_the_batch_axis_is_refused_for_ncnn_before_any_file(tmp_path, capsys, target):
+    """ncnn computes one sample at a time: a tile of the batch (a Concat along axis 0, which caffe2ncnn would turn
+    into another axis) is refused naming the node, and nothing is written."""
+    data = mx.sym.var("data")
+    symbol = mx.sym.tile(mx.sym.relu(data, name="relu"), reps=(2, 1, 1, 1), name="tiled")
+    params = {}
+    symbol.save(str(tmp_path / "t-symbol.json"))
+    mx.nd.save(str(tmp_path / "t-0000.params"), {f"arg:{k}": mx.nd.array(v) for k, v in params.items()})
+    code, _, err = _run(capsys, "convert", str(tmp_path / "t-symbol.json"), "--params", str(tmp_path / "t-0000.params"),
+                        "--input-shape", "1,3,4,4", "--target", target, "-o", str(tmp_path / "out"))
+    assert code == 2 and "tiled (tile)" in err and "batch axis" in err and "Traceback" not in err, err
+    assert not any(tmp_path.glob("out*"))

@@ -40,13 +40,13 @@ def break_bn1_eps(graph, ctx):
     return PassResult(1)
 
 
-def _report(tmp_path, extra_passes=()):
+def _report(tmp_path, extra_passes=(), target="caffe", runtime="opencv"):
     symbol, params, model = _model(tmp_path)
     options = Options(merge_bn=False, inplace=False)
-    compiled = compile_graph(import_symbol(symbol, params, SHAPES), "caffe", options, extra_passes=extra_passes)
+    compiled = compile_graph(import_symbol(symbol, params, SHAPES), target, options, extra_passes=extra_passes)
     prototxt, caffemodel = compiled.save(str(tmp_path / "out"))
     mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, 0)
-    return compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs)
+    return compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, runtime)
 
 
 def test_correct_conversion_has_no_divergence(tmp_path):
@@ -54,10 +54,14 @@ def test_correct_conversion_has_no_divergence(tmp_path):
     assert len(results) >= 10 and first_divergence(results) is None
 
 
-def test_wrong_eps_is_found_at_its_layer(tmp_path):
-    results = _report(tmp_path, extra_passes=[break_bn1_eps])
+@pytest.mark.parametrize("target, runtime", [("caffe", "opencv"), ("ncnn-native", "ncnn")])
+def test_wrong_eps_is_found_at_its_layer(tmp_path, target, runtime):
+    """In ncnn too, which returns any blob of its own files."""
+    if runtime == "ncnn":
+        pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
+    results = _report(tmp_path, extra_passes=[break_bn1_eps], target=target, runtime=runtime)
     first = first_divergence(results)
-    assert first is not None and first.origin == "bn1 (BatchNorm)" and "eps=0.1" in first.op
+    assert len(results) >= 10 and first is not None and first.origin == "bn1 (BatchNorm)" and "eps=0.1" in first.op
     before = results[:results.index(first)]
     assert before and all(r.ok for r in before) and any("bn0" in r.origin for r in before)
 

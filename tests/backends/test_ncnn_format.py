@@ -102,3 +102,13 @@ def test_floats_are_written_as_ncnn_reads_floats():
     assert _format_param(0, 3) == "0=3"
     assert _format_param(1, [1.0, -0.5]) == "-23301=2,1.00000000e+00,-5.00000000e-01"
     assert _format_param(0, [2, 3]) == "-23300=2,2,3"
+
+
+def test_every_layer_the_ncnn_targets_may_write_has_a_translation():
+    """ncnn-native writes no layer that the translation would refuse for its type alone: legality and the dialect
+    agree with the translators (a form of a layer may still be refused, by name, before any file is written)."""
+    from backends import get_target
+    from backends.ncnn_format import TRANSLATORS
+
+    for target in ("ncnn", "ncnn-native"):
+        assert get_target(target).layers <= set(TRANSLATORS), set(get_target(target).layers) - set(TRANSLATORS)
