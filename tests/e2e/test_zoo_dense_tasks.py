@@ -38,9 +38,12 @@ def test_dense_task_default_inputs():
 
 
 @pytest.mark.slow
-def test_danet_is_refused_with_the_reason(tmp_path):
-    result = sweep.run_worker("danet_resnet50_citys", ["caffe"], ["opencv"], (1, 3, 64, 64), 0, str(tmp_path))
-    assert result["status"] == {"caffe": "refused"} and "two activations" in result["reason"], result["reason"]
+def test_danet_is_refused_on_the_caffe_targets_naming_the_one_that_has_its_layer(tmp_path):
+    """Its attention multiplies two activations: ncnn's MatMul does (tests/e2e/test_ncnn_runtime.py), no Caffe layer."""
+    result = sweep.run_worker("danet_resnet50_citys", ["caffe", "ncnn"], ["opencv"], (1, 3, 64, 64), 0, str(tmp_path))
+    assert result["status"] == {"caffe": "refused", "ncnn": "refused"}, result
+    assert "batch_dot" in result["reason"] and "MatMul" in result["reason"] and "ncnn-native" in result["reason"], \
+        result["reason"]
 
 
 def test_builders_that_refuse_forwarded_keywords_still_build_offline():
