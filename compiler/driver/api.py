@@ -102,15 +102,14 @@ class Compilation:
 
         from backends.writer import check_size, write_atomically, write_text_atomically
 
-        structure, weights = self.target.files.paths(prefix)
-        if not self.target.files.ncnn:
+        files = self.target.files
+        if not files.ncnn:
             check_size(self.weights())
         text = self.structure_text()
-        write_atomically(prefix, {weights[len(prefix):]: self.write_weights,
-                                  structure[len(prefix):]: lambda f: f.write(text.encode())})
+        write_atomically(prefix, {files.weights: self.write_weights, files.structure: lambda f: f.write(text.encode())})
         if self.decode is not None:
             write_text_atomically(prefix + ".decode.json", json.dumps(self.decode, indent=2) + "\n")
-        return structure, weights
+        return files.paths(prefix)
 
 
 def _options_json(options: Options) -> dict:
