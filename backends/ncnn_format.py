@@ -493,6 +493,16 @@ def _matmul(tr, layer, bottoms, shapes):
     return [(n, m, p)]
 
 
+@translates("Interp")
+def _interp(tr, layer, bottoms, shapes):
+    """Bilinear resizing of each plane to (height, width): ncnn's Interp, resize type 2, corners aligned or not."""
+    if len(shapes[0]) != 4:
+        raise UnsupportedLayer(f"layer '{layer.name}' (Interp): only 4-D blobs")
+    p = layer.param
+    _emit(tr, "Interp", layer, bottoms, {0: 2, 3: int(p.height), 4: int(p.width), 6: int(p.align_corners)})
+    return [(*shapes[0][:2], int(p.height), int(p.width))]
+
+
 @translates("Normalize")
 def _normalize(tr, layer, bottoms, shapes):
     p = layer.param

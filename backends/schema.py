@@ -123,6 +123,10 @@ PARAMS = (
         opt("variance_encoded_in_target", 8, "bool", False), opt("confidence_threshold", 9, "float"))),
     Message("NormalizeParameter", (opt("across_spatial", 1, "bool", True), opt("channel_shared", 3, "bool", True),
                                    opt("eps", 4, "float", 1e-10))),
+    # The ncnn-native dialect's Interp: the sizes as caffe2ncnn's message numbers them, and align_corners, which
+    # ncnn's Interp has (its param 6) and caffe2ncnn's message lacks.
+    Message("InterpParameter", (opt("height", 1, "int32", 0), opt("width", 2, "int32", 0),
+                                opt("align_corners", 7, "bool", False))),
     Message("Yolov3DetectionOutputParameter", (
         opt("num_classes", 1, "uint32", 20), opt("num_box", 2, "uint32", 3), opt("confidence_threshold", 3, "float", 0.01),
         opt("nms_threshold", 4, "float", 0.45), rep("biases", 5, "float"), rep("anchors_scale", 6, "uint32"),
@@ -149,7 +153,7 @@ LAYER_PARAMS = {p.field: p for p in (
     LayerParam("scale_param", 142, "ScaleParameter"), LayerParam("input_param", 143, "InputParameter"),
     LayerParam("permute_param", 202, "PermuteParameter"), LayerParam("prior_box_param", 203, "PriorBoxParameter"),
     LayerParam("detection_output_param", 204, "DetectionOutputParameter"),
-    LayerParam("norm_param", 206, "NormalizeParameter"),
+    LayerParam("interp_param", 205, "InterpParameter"), LayerParam("norm_param", 206, "NormalizeParameter"),
     LayerParam("yolov3_detection_output_param", 603, "Yolov3DetectionOutputParameter"),
 )}
 
@@ -171,6 +175,9 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     "MatMul": (None, frozenset({NCNN_NATIVE})),   # ncnn's: a matrix product of two blobs, per sample
     # ncnn's modulated deformable convolution (bottoms: data, offset, mask), its geometry as a Convolution's
     "DeformableConv2D": ("convolution_param", frozenset({NCNN_NATIVE})),
+    # ncnn's bilinear resize to a size, corners aligned or not (the `ncnn` dialect lacks it: OpenCV reads a Caffe
+    # Interp with corners aligned, caffe2ncnn writes it without)
+    "Interp": ("interp_param", frozenset({NCNN_NATIVE})),
 }
 
 _SCALARS = {"int64": "TYPE_INT64", "uint32": "TYPE_UINT32", "int32": "TYPE_INT32", "float": "TYPE_FLOAT",

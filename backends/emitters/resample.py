@@ -1,4 +1,5 @@
-"""Emitter for Resample2D (y = rows · x · colsᵀ per plane) from Convolution and Reshape layers only.
+"""Emitter for Resample2D (y = rows · x · colsᵀ per plane): a bilinear resize as ncnn's own Interp where the target
+has it, any other map (and every map on the Caffe targets) from Convolution and Reshape layers only.
 
 Each direction is a convolution whose kernel spans that whole axis: a (1, W) kernel with Wo outputs applies cols to
 every row, giving (…, Wo, H, 1); a Reshape turns that into (…, 1, Wo, H), and a (1, H) kernel with Ho outputs applies
@@ -12,7 +13,21 @@ import numpy as np
 
 from backends.emitters import EmitContext, const, emitter
 from backends.emitters.shared import convolution_geometry, reshape_blob, writes
-from compiler.ops.nn import Resample2D
+from compiler.ops.nn import Interpolation, Resample2D
+
+COMPOSITION = ("Convolution", "Reshape")
+
+
+def _as_interp(op, target) -> bool:
+    """ncnn's Interp works out MXNet's bilinear weights itself (docs/ncnn-format.md#interp), on sides of 2 pixels
+    or more: for a 1-pixel input side it reads the element before each row (weight 0, yet a NaN or ∞ there would
+    spread), and with corners aligned a 1-pixel output side's source position is 0·∞, a NaN converted to int
+    (undefined in C++; pixel 0 on x86 by accident). Those keep the composition."""
+    if op.attrs.interpolation is Interpolation.ANY or "Interp" not in target.layers:
+        return False
+    in_sides, out_sides = op.operands[0].type.shape[2:], op.result.type.shape[2:]
+    corners = op.attrs.interpolation is Interpolation.BILINEAR_ALIGN_CORNERS
+    return min(in_sides) >= 2 and (min(out_sides) >= 2 or not corners)
 
 
 @writes("Convolution")
@@ -30,11 +45,17 @@ def _axis_map(ctx: EmitContext, name: str, bottom: str, matrix: np.ndarray, grou
     return top
 
 
-@emitter(Resample2D, helpers=(_axis_map, reshape_blob))
+@emitter(Resample2D, layers=("Interp",), helpers=(_axis_map, reshape_blob),
+         layers_for=lambda op, target: ("Interp",) if _as_interp(op, target) else COMPOSITION)
 def emit_resample(op, ctx: EmitContext) -> None:
     x, rows, cols = op.operands
     n, c, h, w = x.type.shape
     out_h, out_w = rows.shape[0], cols.shape[0]
+    if _as_interp(op, ctx.target):
+        corners = op.attrs.interpolation is Interpolation.BILINEAR_ALIGN_CORNERS
+        ctx.add("Interp", name=op.name, bottoms=[ctx.bottom(x)], tops=[ctx.top(op.result)], source=op.result,
+                params={"interp_param": {"height": out_h, "width": out_w, "align_corners": corners}})
+        return
     fold = ctx.target.policy.reshape_batch
     planes, groups = (n * c, 1) if fold else (n, c)
     channels = 1 if fold else c

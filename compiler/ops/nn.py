@@ -292,11 +292,20 @@ class Pooling:
 _LP_POWER_AND_ROOT = {1: (lambda v: v, lambda v: v), 2: (np.square, np.sqrt), 3: (lambda v: v * v * v, np.cbrt)}
 
 
+class Interpolation(StrEnum):
+    """What a Resample2D's matrices compute, for a consumer whose own resize layer computes the same weights."""
+    ANY = "any"                                          # only the matrices say (adaptive average pooling)
+    BILINEAR_ALIGN_CORNERS = "bilinear_align_corners"    # MXNet's bilinear resize, corner pixels aligned
+    BILINEAR_HALF_PIXEL = "bilinear_half_pixel"          # MXNet's bilinear resize, align_corners=False
+
+
 @op_def(operands=("data", "rows", "cols"), traits=(Trait.CHANNELWISE,))
 @attrs.frozen(kw_only=True)
 class Resample2D:
     """y[n, c] = rows · x[n, c] · colsᵀ for every plane: a separable linear map (bilinear resizing, adaptive average
-    pooling) with constant rows (Ho, H) and cols (Wo, W), the same for every channel."""
+    pooling) with constant rows (Ho, H) and cols (Wo, W), the same for every channel. `interpolation` names the
+    resize the matrices are, when they are one (the matrices alone define the values)."""
+    interpolation: Interpolation = choice(Interpolation, default="any")
 
     def infer(self, x: TensorType, rows: TensorType, cols: TensorType) -> TensorType:
         require_nchw(x, "Resample2D")

@@ -12,6 +12,7 @@ from compiler.frontend.lowering import NodeContext, composite
 from compiler.ir.fields import choice
 from compiler.ir.graph import Value
 from compiler.ops import Activation, BatchNorm, Deconvolution, LeakyReLU, Pooling, Resample2D
+from compiler.ops.nn import Interpolation
 
 
 @composite("BatchNorm", builds=(BatchNorm,), attributes=BatchNorm, ignored=BatchNorm.DEF.ignored)
@@ -79,7 +80,7 @@ def adaptive_average_pooling(ctx: NodeContext) -> Value:
     return _resample(ctx, resample.adaptive_average_matrices((h, w), (out_h, out_w)), [])
 
 
-def _resample(ctx: NodeContext, matrices, extra: list) -> Value:
+def _resample(ctx: NodeContext, matrices, extra: list, interpolation: Interpolation = Interpolation.ANY) -> Value:
     """Resample2D by (rows, cols); when checking against MXNet, they must be the very matrices MXNet's own kernel
     applies (read by one-hot probes), bit for bit, or the written weights would differ between the two paths."""
     rows, cols = matrices
@@ -92,7 +93,7 @@ def _resample(ctx: NodeContext, matrices, extra: list) -> Value:
                 raise ctx.unsupported(f"our {which} interpolation matrix differs from MXNet's kernel",
                                       hint="this is a converter bug; please report it")
     x = ctx.operands[0]
-    return ctx.add(Resample2D(), x, ctx.graph.constant(rows, ctx.name + "_rows"),
+    return ctx.add(Resample2D(interpolation=interpolation), x, ctx.graph.constant(rows, ctx.name + "_rows"),
                    ctx.graph.constant(cols, ctx.name + "_cols"))
 
 
@@ -120,8 +121,10 @@ def bilinear_resize(ctx: NodeContext) -> Value:
         out_hw = resample.bilinear_resize_shape(ctx.raw_attrs, x.type.shape, like)
     except ValueError as exc:
         raise ctx.unsupported(str(exc), attribute="mode") from None
-    matrices = resample.bilinear_resize_matrices(x.type.shape[2:], out_hw, resample.bilinear_align_corners(ctx.raw_attrs))
-    return _resample(ctx, matrices, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]])
+    align_corners = resample.bilinear_align_corners(ctx.raw_attrs)
+    matrices = resample.bilinear_resize_matrices(x.type.shape[2:], out_hw, align_corners)
+    interpolation = Interpolation.BILINEAR_ALIGN_CORNERS if align_corners else Interpolation.BILINEAR_HALF_PIXEL
+    return _resample(ctx, matrices, [np.zeros(v.type.shape, np.float32) for v in ctx.operands[1:]], interpolation)
 
 
 class SampleType(StrEnum):
