@@ -54,6 +54,27 @@ def test_correct_conversion_has_no_divergence(tmp_path):
     assert len(results) >= 10 and first_divergence(results) is None
 
 
+def test_two_nodes_of_one_name_are_each_compared_with_their_own_value(tmp_path):
+    """A Gluon block that applies one activation twice (DLA's BasicBlock) names both MXNet nodes alike: each layer
+    is compared with its own node's value, not the last node of that name."""
+    x = mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), pad=(1, 1), num_filter=8, name="conv0")
+    first = mx.sym.relu(x, name="relu0_fwd")
+    second = mx.sym.relu(mx.sym.Convolution(first, kernel=(3, 3), pad=(1, 1), num_filter=8, name="conv1") + x,
+                         name="relu0_fwd")
+    symbol = mx.sym.FullyConnected(second, num_hidden=5, name="fc")
+    params = random_params(symbol, SHAPES)
+    symbol.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"), {f"arg:{k}": mx.nd.array(v) for k, v in params.items()})
+    model = SymbolModel.load(str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"))
+    compiled = compile_graph(import_symbol(symbol, params, SHAPES), "caffe", Options(inplace=False))
+    prototxt, caffemodel = compiled.save(str(tmp_path / "out"))
+    mxnet_inputs, caffe_inputs = paired_inputs(compiled.inputs, 0)
+    results = compare_layers(model, compiled, prototxt, caffemodel, mxnet_inputs, caffe_inputs, "opencv")
+    both = [str(r.mxnet_output) for r in results if str(r.mxnet_output).startswith("relu0_fwd")]
+    assert both == ["relu0_fwd", "relu0_fwd (node 2 of that name)"]
+    assert first_divergence(results) is None, first_divergence(results)
+
+
 @pytest.mark.parametrize("target, runtime", [("caffe", "opencv"), ("ncnn-native", "ncnn")])
 def test_wrong_eps_is_found_at_its_layer(tmp_path, target, runtime):
     """In ncnn too, which returns any blob of its own files."""

@@ -176,7 +176,7 @@ def mxnet_internals(model, inputs: dict, names: list) -> list[np.ndarray]:
 
     from compiler.frontend import trace
     from compiler.frontend.mxnet_check import internal_entries
-    from compiler.ir.graph import Entry
+    from compiler.ir.graph import Entry, name_occurrences
 
     block = model
     if isinstance(model, SymbolModel):
@@ -184,13 +184,14 @@ def mxnet_internals(model, inputs: dict, names: list) -> list[np.ndarray]:
     symbol = mx.sym.load_json(trace(block, inputs).tojson())   # as its JSON says (tracing may add nodes it drops)
     internals = symbol.get_internals()
     nodes = json.loads(symbol.tojson())["nodes"]
-    positions = {(nodes[index]["name"], output): position
+    occurrences = name_occurrences(node["name"] for node in nodes)
+    positions = {Entry(nodes[index]["name"], output, occurrences[index]): position
                  for (index, output), position in internal_entries(internals, nodes).items()}
-    wanted = [(e.node, e.output) if isinstance(e, Entry) else (e, 0) for e in names]
-    missing = [f"{node}[{output}]" for node, output in wanted if (node, output) not in positions]
+    wanted = [e if isinstance(e, Entry) else Entry(e) for e in names]
+    missing = [str(e) for e in wanted if e not in positions]
     if missing:
         raise BadModel(f"MXNet's graph has no output {', '.join(missing)}")
-    taps = [internals[positions[key]] for key in wanted]
+    taps = [internals[positions[entry]] for entry in wanted]
     tapped = symbol_block(taps, list(inputs), block.collect_params())
     values = tapped(*[mx.nd.array(a) for a in inputs.values()])
     return [v.asnumpy() for v in (values if isinstance(values, (list, tuple)) else [values])]

@@ -11,7 +11,7 @@ from compiler.errors import ParamError, ShapeMismatch, UnsupportedOp
 from compiler.frontend.document import SymbolDocument, parse_symbol_json
 from compiler.frontend.lowering import NodeContext, builder_for, training_only_operands
 from compiler.ir.cycles import cyclic_gc_paused
-from compiler.ir.graph import Entry, Graph, Origin, Value
+from compiler.ir.graph import Entry, Graph, Origin, Value, name_occurrences
 from compiler.ir.types import OperandShapeError, TensorType
 
 
@@ -111,6 +111,7 @@ class _Lowering:
         # produced[i]: the values node i gives (a variable: its one value), None until lowered; a list by node
         # index rather than a dict by entry, since it is read for every operand of every node.
         self.produced: list[list[Value] | None] = [None] * len(self.nodes)
+        self.occurrences = name_occurrences(node.name for node in self.nodes)
         self.bound: list[tuple[str, tuple[int, int]]] = []   # (parameter, the entry it was first bound at)
         _check_inputs(document, params, input_shapes)
         # MXNet binds variables by name, so several null nodes with one name are one value.
@@ -159,7 +160,7 @@ class _Lowering:
             raise self.parameter_error(exc, node, operands) or exc
         produced = produced if isinstance(produced, list) else [produced]
         for out_index, value in enumerate(produced):
-            value.ref = Entry(node.name, out_index)
+            value.ref = Entry(node.name, out_index, self.occurrences[index])
         self.produced[index] = produced
 
     def parameter_error(self, exc: ShapeMismatch, node, operands: list[Value]) -> ParamError | None:

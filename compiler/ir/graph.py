@@ -33,12 +33,25 @@ def _float32_type(shape: tuple) -> TensorType:
 
 class Entry(NamedTuple):
     """An output of an MXNet node, by node name and output index: what a value equals in the MXNet graph. (A tuple
-    of atoms, like Origin.)"""
+    of atoms, like Origin.) Node names need not be unique (a Gluon block that applies one activation twice names
+    both nodes alike): `occurrence` counts the earlier nodes of the same name."""
     node: str
     output: int = 0
+    occurrence: int = 0
 
     def __str__(self) -> str:
-        return self.node if self.output == 0 else f"{self.node}[{self.output}]"
+        name = self.node if self.output == 0 else f"{self.node}[{self.output}]"
+        return name if self.occurrence == 0 else f"{name} (node {self.occurrence + 1} of that name)"
+
+
+def name_occurrences(names) -> list[int]:
+    """For each name in order, how many earlier names equal it (Entry.occurrence)."""
+    seen: dict[str, int] = {}
+    counts = []
+    for name in names:
+        counts.append(seen.get(name, 0))
+        seen[name] = counts[-1] + 1
+    return counts
 
 
 @attrs.define(eq=False, repr=False)

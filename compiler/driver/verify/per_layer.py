@@ -65,7 +65,7 @@ def _compared(chosen, reference, actual, tolerance: float) -> list[LayerComparis
         diff = float(np.abs(got.reshape(ref.shape) - ref).max()) if got.size == ref.size else float("inf")
         origin = f"{op.origin.node} ({op.origin.op})" if op.origin else op.name
         results.append(LayerComparison(layer.name, layer.type, f"{op.kind} {{{format_attrs(op.attrs)}}}", origin,
-                                       value.ref, diff, float(np.abs(ref).max()), tolerance))
+                                       str(value.ref), diff, float(np.abs(ref).max()), tolerance))
     return results
 
 
