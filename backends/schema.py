@@ -127,6 +127,9 @@ PARAMS = (
     # ncnn's Interp has (its param 6) and caffe2ncnn's message lacks.
     Message("InterpParameter", (opt("height", 1, "int32", 0), opt("width", 2, "int32", 0),
                                 opt("align_corners", 7, "bool", False))),
+    # ncnn's HardSigmoid and HardSwish (y = clip(alpha·x + beta, 0, 1), times x for HardSwish); no Caffe has them,
+    # so the message and its LayerParameter field number are ours (the ncnn-native dialect is never a prototxt).
+    Message("HardSigmoidParameter", (opt("alpha", 1, "float", 0.2), opt("beta", 2, "float", 0.5))),
     Message("Yolov3DetectionOutputParameter", (
         opt("num_classes", 1, "uint32", 20), opt("num_box", 2, "uint32", 3), opt("confidence_threshold", 3, "float", 0.01),
         opt("nms_threshold", 4, "float", 0.45), rep("biases", 5, "float"), rep("anchors_scale", 6, "uint32"),
@@ -155,6 +158,7 @@ LAYER_PARAMS = {p.field: p for p in (
     LayerParam("detection_output_param", 204, "DetectionOutputParameter"),
     LayerParam("interp_param", 205, "InterpParameter"), LayerParam("norm_param", 206, "NormalizeParameter"),
     LayerParam("yolov3_detection_output_param", 603, "Yolov3DetectionOutputParameter"),
+    LayerParam("hard_sigmoid_param", 2001, "HardSigmoidParameter"),
 )}
 
 # Every layer type a dialect runs, with the LayerParameter field of its parameters (None: it takes none).
@@ -178,6 +182,8 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     # ncnn's bilinear resize to a size, corners aligned or not (the `ncnn` dialect lacks it: OpenCV reads a Caffe
     # Interp with corners aligned, caffe2ncnn writes it without)
     "Interp": ("interp_param", frozenset({NCNN_NATIVE})),
+    "HardSigmoid": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
+    "HardSwish": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
 }
 
 _SCALARS = {"int64": "TYPE_INT64", "uint32": "TYPE_UINT32", "int32": "TYPE_INT32", "float": "TYPE_FLOAT",

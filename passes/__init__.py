@@ -34,6 +34,7 @@ ORDER = (
     "fold_batchnorm",
     "lower_batchnorm",
     "fold_scalar_arithmetic",
+    "fuse_hard_activations",
     "clip_to_relu",
     "fold_input_normalization",
     "reorder_input_channels",

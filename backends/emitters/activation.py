@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter, writes
-from compiler.ops import AbsVal, Activation, Exp, LeakyReLU, Log, ReLU6, Softmax
+from compiler.ops import AbsVal, Activation, Exp, HardSigmoid, HardSwish, LeakyReLU, Log, ReLU6, Softmax
 from compiler.ops.activation import SELU_ALPHA, SELU_LAMBDA, ActivationFunction, LeakyFunction
 
 # Each activation function as the Caffe layers that compute it (the first computes it alone, when there is one).
@@ -144,6 +144,18 @@ def emit_softmax(op, ctx: EmitContext) -> None:
 @emitter(ReLU6, layers=("ReLU6",))
 def emit_relu6(op, ctx: EmitContext) -> None:
     ctx.add("ReLU6", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
+
+
+@emitter(HardSigmoid, layers=("HardSigmoid",))
+def emit_hard_sigmoid(op, ctx: EmitContext) -> None:
+    ctx.add("HardSigmoid", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"hard_sigmoid_param": {"alpha": op.attrs.alpha, "beta": op.attrs.beta}}, source=op.result)
+
+
+@emitter(HardSwish, layers=("HardSwish",))
+def emit_hard_swish(op, ctx: EmitContext) -> None:
+    ctx.add("HardSwish", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"hard_sigmoid_param": {"alpha": op.attrs.alpha, "beta": op.attrs.beta}}, source=op.result)
 
 
 @emitter(AbsVal, layers=("AbsVal",))

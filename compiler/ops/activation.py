@@ -179,6 +179,40 @@ class ReLU6:
         return _f32(np.clip(x, 0.0, 6.0))
 
 
+def _hard_gate(x, alpha: float, beta: float) -> np.ndarray:
+    return np.clip(alpha * np.asarray(x, np.float64) + beta, 0.0, 1.0)
+
+
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
+@attrs.frozen(kw_only=True)
+class HardSigmoid:
+    """y = clip(alpha·x + beta, 0, 1) with alpha > 0: a native layer of targets that have one (ncnn), fused from
+    its composition by passes/fuse_hard_activations.py."""
+    alpha: float
+    beta: float
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def evaluate(self, x):
+        return _f32(_hard_gate(x, self.alpha, self.beta))
+
+
+@op_def(traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE))
+@attrs.frozen(kw_only=True)
+class HardSwish:
+    """y = x · clip(alpha·x + beta, 0, 1) with alpha > 0 (MobileNetV3's with alpha 1/6, beta 1/2): a native layer of
+    targets that have one (ncnn), fused from its composition by passes/fuse_hard_activations.py."""
+    alpha: float
+    beta: float
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def evaluate(self, x):
+        return _f32(np.asarray(x, np.float64) * _hard_gate(x, self.alpha, self.beta))
+
+
 @op_def(mxnet=("abs",), traits=(Trait.ELEMENTWISE, Trait.CHANNELWISE, Trait.FOLDABLE))
 @attrs.frozen(kw_only=True)
 class AbsVal:

@@ -1,11 +1,13 @@
-"""Ops that only ncnn's own layers compute (MatMul, DeformableConv2D): exact in the ncnn runtime on the ncnn-native
-target against MXNet, and refused on every Caffe target with a reason naming the target that has them."""
+"""ncnn's own layers on the ncnn-native target, exact in the ncnn runtime against MXNet: ops that only they compute
+(MatMul, DeformableConv2D; refused on every Caffe target with a reason naming the target that has them) and
+compositions one of them computes alone (HardSigmoid, HardSwish; the other targets keep the composition)."""
 import pytest
 
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
 pytest.importorskip("ncnn", reason="the ncnn wheel verifies the ncnn targets: pip install -e '.[verify]'")
 
 from compiler.errors import IllegalForTarget
+from backends import target_names
 from tests.helpers import convert_and_compare, layer_types, random_params
 
 CAFFE_TARGETS = ("caffe", "caffe-ssd", "ncnn", "rknn")
@@ -85,3 +87,70 @@ def test_reshape_like(tmp_path, kwargs, like_shape):
         compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
                                                     target=target)
         assert comparisons and compiled.graph.outputs[0].type.shape == tuple(expected)
+
+
+def _hard_sigmoid_block(x, name: str):
+    """GluonCV's MobileNetV3 HardSigmoid: relu6(x + 3) / 6, the relu6 a clip."""
+    return mx.sym.clip(x + 3.0, 0, 6, name=f"{name}_relu6") / 6.0
+
+
+def _gluoncv_hard_swish(data):
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    return x * _hard_sigmoid_block(x, "hswish")
+
+
+def _se_gate(data):
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    squeezed = mx.sym.Convolution(mx.sym.mean(x, axis=(2, 3), keepdims=True), kernel=(1, 1), num_filter=6, name="fc")
+    return mx.sym.broadcast_mul(x, _hard_sigmoid_block(squeezed, "gate"))
+
+
+def _mxnet_hard_sigmoid(data):
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    return mx.sym.hard_sigmoid(x, alpha=0.3, beta=0.4, name="hsig")
+
+
+def _gate_read_twice(data):
+    """The gate is an output as well as a factor: the gate fuses, the product stays an Eltwise."""
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    gate = _hard_sigmoid_block(x, "hsig")
+    return mx.sym.Group([x * gate, gate])
+
+
+def _clip_not_scaled_to_one(data):
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    return x * (mx.sym.clip(x + 3.0, 0, 6) / 5.0)
+
+
+def _negative_slope(data):
+    """A falling gate (x is read twice, so its slope is not folded into the convolution's weights)."""
+    x = mx.sym.Convolution(data, kernel=(3, 3), pad=(1, 1), num_filter=6, name="conv")
+    return mx.sym.Group([mx.sym.hard_sigmoid(x, alpha=-0.2, beta=0.5, name="hsig"), mx.sym.relu(x)])
+
+
+@pytest.mark.parametrize("build, native", [
+    (_gluoncv_hard_swish, {"HardSwish": 1}),
+    (_se_gate, {"HardSigmoid": 1}),
+    (_mxnet_hard_sigmoid, {"HardSigmoid": 1}),
+    (_gate_read_twice, {"HardSigmoid": 1, "Eltwise": 1}),
+    (_clip_not_scaled_to_one, {}),
+    (_negative_slope, {}),
+])
+def test_hard_activations_are_ncnns_layers_where_they_compute_them(tmp_path, build, native):
+    """Inputs scaled to reach both bends of the gate (±3 for MobileNetV3's); on ncnn-native the fused layers replace
+    every Power and Clip of the composition; every target verifies."""
+    shapes = {"data": (2, 3, 6, 7)}
+    symbol = build(mx.sym.var("data") * 4.0)
+    for target in target_names():
+        compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
+                                                    target=target)
+        types = layer_types(compiled)
+        assert comparisons
+        fused = {layer: types.count(layer) for layer in ("HardSigmoid", "HardSwish") if layer in types}
+        if target != "ncnn-native":
+            assert not fused, target
+        elif native:
+            assert fused == {k: v for k, v in native.items() if k != "Eltwise"}
+            assert "Clip" not in types and "ReLU6" not in types and types.count("Eltwise") == native.get("Eltwise", 0)
+        else:
+            assert not fused
