@@ -372,6 +372,7 @@ TRANSLATORS.update({
     "Power": _same_shape("Power", lambda p: {0: float(p.power), 1: float(p.scale), 2: float(p.shift)}),
     "LRN": _same_shape("LRN", lambda p: {0: int(p.norm_region), 1: int(p.local_size), 2: float(p.alpha),
                                          3: float(p.beta), 4: float(p.k)}),
+    "Clip": _same_shape("Clip", lambda p: {0: float(p.min), 1: float(p.max)}),
     "HardSigmoid": _same_shape("HardSigmoid", lambda p: {0: float(p.alpha), 1: float(p.beta)}),
     "HardSwish": _same_shape("HardSwish", lambda p: {0: float(p.alpha), 1: float(p.beta)}),
 })

@@ -129,6 +129,8 @@ PARAMS = (
                                 opt("align_corners", 7, "bool", False))),
     # ncnn's HardSigmoid and HardSwish (y = clip(alpha·x + beta, 0, 1), times x for HardSwish); no Caffe has them,
     # so the message and its LayerParameter field number are ours (the ncnn-native dialect is never a prototxt).
+    # BVLC Caffe's later ClipParameter (after 1.0; the ncnn-native dialect's Clip, ncnn's own layer)
+    Message("ClipParameter", (opt("min", 1, "float"), opt("max", 2, "float"))),
     Message("HardSigmoidParameter", (opt("alpha", 1, "float", 0.2), opt("beta", 2, "float", 0.5))),
     Message("Yolov3DetectionOutputParameter", (
         opt("num_classes", 1, "uint32", 20), opt("num_box", 2, "uint32", 3), opt("confidence_threshold", 3, "float", 0.01),
@@ -154,6 +156,7 @@ LAYER_PARAMS = {p.field: p for p in (
     LayerParam("reshape_param", 133, "ReshapeParameter"), LayerParam("flatten_param", 135, "FlattenParameter"),
     LayerParam("batch_norm_param", 139, "BatchNormParameter"), LayerParam("elu_param", 140, "ELUParameter"),
     LayerParam("scale_param", 142, "ScaleParameter"), LayerParam("input_param", 143, "InputParameter"),
+    LayerParam("clip_param", 148, "ClipParameter"),
     LayerParam("permute_param", 202, "PermuteParameter"), LayerParam("prior_box_param", 203, "PriorBoxParameter"),
     LayerParam("detection_output_param", 204, "DetectionOutputParameter"),
     LayerParam("interp_param", 205, "InterpParameter"), LayerParam("norm_param", 206, "NormalizeParameter"),
@@ -182,6 +185,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     # ncnn's bilinear resize to a size, corners aligned or not (the `ncnn` dialect lacks it: OpenCV reads a Caffe
     # Interp with corners aligned, caffe2ncnn writes it without)
     "Interp": ("interp_param", frozenset({NCNN_NATIVE})),
+    "Clip": ("clip_param", frozenset({NCNN_NATIVE})),
     "HardSigmoid": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
     "HardSwish": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
 }

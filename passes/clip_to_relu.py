@@ -25,8 +25,9 @@ def merged_clip(inner: Clip, outer: Clip) -> Clip:
     emits=("clip(clip(x, a1, b1), a2, b2) → one clip (see merged_clip); then clip(0, ≥FLT_MAX) → ReLU; "
            "clip(0, 6) → ReLU6 where the target has that layer; otherwise min(max(x, a), b) = b − "
            "relu((b − a) − relu(x − a)) as Power(shift −a) → ReLU → Power(scale −1, shift b − a) → ReLU "
-           "→ Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous; with the "
-           "`relu6=approx` option clip(0, 6) becomes a plain ReLU"),
+           "→ Power(scale −1, shift b), dropping the steps an infinite bound makes vacuous, or, where the "
+           "target has a Clip layer (ncnn-native), the Clip itself; with the `relu6=approx` option clip(0, 6) "
+           "becomes a plain ReLU"),
     exact=("yes up to float32 rounding of the shifts (≤ ulp(b)); only the relu6=approx option is not, "
            "and it is reported as an approximation"))
 def clip_to_relu(graph, ctx: PassContext) -> PassResult:
@@ -47,6 +48,8 @@ def clip_to_relu(graph, ctx: PassContext) -> PassResult:
         elif (a, b) == (0.0, 6.0) and ctx.options.relu6 is Relu6.APPROX:
             steps = [Activation(act_type="relu")]
             ctx.approximated(op, "clip(0, 6) emitted as ReLU (--relu6 approx): values above 6 pass unclipped")
+        elif "Clip" in ctx.layers and not (a == 0.0 and b >= _UNBOUNDED):
+            continue   # the target's own Clip computes it exactly (a ReLU stays a ReLU)
         else:
             if a > -_UNBOUNDED:
                 steps += [Power(shift=-a)] if a != 0 else []

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from backends.emitters import EmitContext, const, emitter, writes
-from compiler.ops import AbsVal, Activation, Exp, HardSigmoid, HardSwish, LeakyReLU, Log, ReLU6, Softmax
+from compiler.ops import AbsVal, Activation, Clip, Exp, HardSigmoid, HardSwish, LeakyReLU, Log, ReLU6, Softmax
 from compiler.ops.activation import SELU_ALPHA, SELU_LAMBDA, ActivationFunction, LeakyFunction
 
 # Each activation function as the Caffe layers that compute it (the first computes it alone, when there is one).
@@ -144,6 +144,18 @@ def emit_softmax(op, ctx: EmitContext) -> None:
 @emitter(ReLU6, layers=("ReLU6",))
 def emit_relu6(op, ctx: EmitContext) -> None:
     ctx.add("ReLU6", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)], source=op.result)
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@emitter(Clip, layers=("Clip",))
+def emit_clip(op, ctx: EmitContext) -> None:
+    """A Clip the target's own layer computes (passes/clip_to_relu.py lowers it everywhere else). An open bound is
+    written as ±FLT_MAX, which clamps every finite float32 as the open bound does (ncnn reads no infinity)."""
+    bounds = {"min": max(op.attrs.a_min, -_FLOAT32_MAX), "max": min(op.attrs.a_max, _FLOAT32_MAX)}
+    ctx.add("Clip", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"clip_param": bounds}, source=op.result)
 
 
 @emitter(HardSigmoid, layers=("HardSigmoid",))

@@ -154,3 +154,22 @@ def test_hard_activations_are_ncnns_layers_where_they_compute_them(tmp_path, bui
             assert "Clip" not in types and "ReLU6" not in types and types.count("Eltwise") == native.get("Eltwise", 0)
         else:
             assert not fused
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: mx.sym.clip(x, -1.5, 2.5, name="clip"),
+    lambda x: mx.sym.maximum(x, -0.75),
+    lambda x: mx.sym.minimum(x, 1.25),
+])
+def test_a_clip_is_ncnns_clip(tmp_path, build):
+    """The convolution of 27 random products reaches the bounds; on ncnn-native one Clip (an open bound written as ±FLT_MAX), elsewhere the ReLU and Power
+    composition; every target verifies."""
+    shapes = {"data": (2, 3, 6, 7)}
+    symbol = build(mx.sym.Convolution(mx.sym.var("data"), kernel=(3, 3), pad=(1, 1), num_filter=4, name="conv"))
+    for target in target_names():
+        compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
+                                                    target=target)
+        types = layer_types(compiled)
+        assert comparisons and ("Clip" in types) == (target == "ncnn-native"), target
+        if target == "ncnn-native":
+            assert types == ["Input", "Convolution", "Clip"]
