@@ -127,10 +127,10 @@ PARAMS = (
     # ncnn's Interp has (its param 6) and caffe2ncnn's message lacks.
     Message("InterpParameter", (opt("height", 1, "int32", 0), opt("width", 2, "int32", 0),
                                 opt("align_corners", 7, "bool", False))),
-    # ncnn's HardSigmoid and HardSwish (y = clip(alpha·x + beta, 0, 1), times x for HardSwish); no Caffe has them,
-    # so the message and its LayerParameter field number are ours (the ncnn-native dialect is never a prototxt).
     # BVLC Caffe's later ClipParameter (after 1.0; the ncnn-native dialect's Clip, ncnn's own layer)
     Message("ClipParameter", (opt("min", 1, "float"), opt("max", 2, "float"))),
+    # ncnn's HardSigmoid and HardSwish (y = clip(alpha·x + beta, 0, 1), times x for HardSwish); no Caffe has them,
+    # so the message and its LayerParameter field number are ours (the ncnn-native dialect is never a prototxt).
     Message("HardSigmoidParameter", (opt("alpha", 1, "float", 0.2), opt("beta", 2, "float", 0.5))),
     Message("Yolov3DetectionOutputParameter", (
         opt("num_classes", 1, "uint32", 20), opt("num_box", 2, "uint32", 3), opt("confidence_threshold", 3, "float", 0.01),

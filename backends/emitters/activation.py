@@ -159,14 +159,11 @@ def emit_clip(op, ctx: EmitContext) -> None:
 
 
 @emitter(HardSigmoid, layers=("HardSigmoid",))
-def emit_hard_sigmoid(op, ctx: EmitContext) -> None:
-    ctx.add("HardSigmoid", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
-            params={"hard_sigmoid_param": {"alpha": op.attrs.alpha, "beta": op.attrs.beta}}, source=op.result)
-
-
 @emitter(HardSwish, layers=("HardSwish",))
-def emit_hard_swish(op, ctx: EmitContext) -> None:
-    ctx.add("HardSwish", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+def emit_hard_gate(op, ctx: EmitContext) -> None:
+    """ncnn's HardSigmoid, or HardSwish (the gate times x): the same alpha and beta."""
+    layer = "HardSwish" if op.isa(HardSwish) else "HardSigmoid"
+    ctx.add(layer, name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
             params={"hard_sigmoid_param": {"alpha": op.attrs.alpha, "beta": op.attrs.beta}}, source=op.result)
 
 

@@ -19,7 +19,7 @@ COMPOSITION = ("Convolution", "Reshape")
 
 
 def _as_interp(op, target) -> bool:
-    """ncnn's Interp works out MXNet's bilinear weights itself (docs/ncnn-format.md#interp), on sides of 2 pixels
+    """ncnn's Interp works out MXNet's bilinear weights itself (docs/ncnn-format.md, Interp in §4), on sides of 2 pixels
     or more: for a 1-pixel input side it reads the element before each row (weight 0, yet a NaN or ∞ there would
     spread), and with corners aligned a 1-pixel output side's source position is 0·∞, a NaN converted to int
     (undefined in C++; pixel 0 on x86 by accident). Those keep the composition."""
