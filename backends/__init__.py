@@ -5,7 +5,7 @@
 | caffe | BVLC Caffe 1.0 (tag 1.0): no round_mode, Clip, Swish or SSD layers | in place where exact |
 | caffe-ssd | weiliu89/caffe, branch ssd: BVLC 1.0 plus Permute, PriorBox, DetectionOutput, Normalize | as caffe; PriorBox truncates fractional sizes |
 | ncnn | ncnn's caffe2ncnn: the caffe-ssd layers, a native ReLU6 and Yolov3DetectionOutput | no in-place layers (caffe2ncnn renames their tops), padded average pooling excludes the padding, 4-D batch-first Permutes only, InnerProduct/Scale axis ignored, ≤ 4-D blobs, DetectionOutput decodes CENTER_SIZE only, every Scale needs a caffemodel entry, global pooling flattens (docs/caffe.md#ncnn) |
-| ncnn-native | the ncnn runtime itself: ncnn's .param/.bin, translated from the ncnn dialect's layers and ncnn's own (MatMul, DeformableConv2D, Interp, Clip, HardSigmoid, HardSwish) | as ncnn |
+| ncnn-native | the ncnn runtime itself: ncnn's .param/.bin, translated from the ncnn dialect's layers and ncnn's own (MatMul, DeformableConv2D, Interp, Clip, HardSigmoid, HardSwish, ShuffleChannel) | as ncnn |
 | rknn | Rockchip's rknn-toolkit2 2.5.0 (load_caffe): BVLC Caffe 1.0 without ELU, Exp and Silence, which it drops, plus caffe-ssd's Permute | Permute for three 4-D batch-first orders, Scale blobs one value per channel (InnerProduct/Scale axes avoided), ≤ 4-D blobs, strided 1×1 pooling as a depthwise convolution, an output that layers also read copied to a blob of its own (docs/rknn.md) |
 """
 from __future__ import annotations

@@ -373,6 +373,7 @@ TRANSLATORS.update({
     "LRN": _same_shape("LRN", lambda p: {0: int(p.norm_region), 1: int(p.local_size), 2: float(p.alpha),
                                          3: float(p.beta), 4: float(p.k)}),
     "Clip": _same_shape("Clip", lambda p: {0: float(p.min), 1: float(p.max)}),
+    "ShuffleChannel": _same_shape("ShuffleChannel", lambda p: {0: int(p.group), 1: 0}),
     "HardSigmoid": _same_shape("HardSigmoid", lambda p: {0: float(p.alpha), 1: float(p.beta)}),
     "HardSwish": _same_shape("HardSwish", lambda p: {0: float(p.alpha), 1: float(p.beta)}),
 })

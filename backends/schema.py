@@ -127,6 +127,7 @@ PARAMS = (
     # ncnn's Interp has (its param 6) and caffe2ncnn's message lacks.
     Message("InterpParameter", (opt("height", 1, "int32", 0), opt("width", 2, "int32", 0),
                                 opt("align_corners", 7, "bool", False))),
+    Message("ShuffleChannelParameter", (opt("group", 1, "uint32", 1),)),   # caffe2ncnn's (ShuffleNet)
     # BVLC Caffe's later ClipParameter (after 1.0; the ncnn-native dialect's Clip, ncnn's own layer)
     Message("ClipParameter", (opt("min", 1, "float"), opt("max", 2, "float"))),
     # ncnn's HardSigmoid and HardSwish (y = clip(alpha·x + beta, 0, 1), times x for HardSwish); no Caffe has them,
@@ -156,7 +157,7 @@ LAYER_PARAMS = {p.field: p for p in (
     LayerParam("reshape_param", 133, "ReshapeParameter"), LayerParam("flatten_param", 135, "FlattenParameter"),
     LayerParam("batch_norm_param", 139, "BatchNormParameter"), LayerParam("elu_param", 140, "ELUParameter"),
     LayerParam("scale_param", 142, "ScaleParameter"), LayerParam("input_param", 143, "InputParameter"),
-    LayerParam("clip_param", 148, "ClipParameter"),
+    LayerParam("shuffle_channel_param", 145, "ShuffleChannelParameter"), LayerParam("clip_param", 148, "ClipParameter"),
     LayerParam("permute_param", 202, "PermuteParameter"), LayerParam("prior_box_param", 203, "PriorBoxParameter"),
     LayerParam("detection_output_param", 204, "DetectionOutputParameter"),
     LayerParam("interp_param", 205, "InterpParameter"), LayerParam("norm_param", 206, "NormalizeParameter"),
@@ -186,6 +187,7 @@ LAYERS: dict[str, tuple[str | None, frozenset]] = {
     # Interp with corners aligned, caffe2ncnn writes it without)
     "Interp": ("interp_param", frozenset({NCNN_NATIVE})),
     "Clip": ("clip_param", frozenset({NCNN_NATIVE})),
+    "ShuffleChannel": ("shuffle_channel_param", frozenset({NCNN_NATIVE})),
     "HardSigmoid": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
     "HardSwish": ("hard_sigmoid_param", frozenset({NCNN_NATIVE})),
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from compiler.ops import Concat, Convolution, Reshape, Split, Transpose
+from compiler.ops import Concat, Convolution, Reshape, ShuffleChannel, Split, Transpose
 from passes.manager import PassContext, PassResult, compiler_pass
 
 # A K×K permutation weight for more elements than this would make the caffemodel huge.
@@ -46,15 +46,27 @@ def _moved_block(order: tuple[int, ...]) -> tuple[int, int] | None:
     return (first, end) if sorted(order[first:end]) == list(range(first, end)) else None
 
 
+def _permutation(dims: tuple[int, ...], order: tuple[int, ...]) -> np.ndarray:
+    """The K×K 1×1-convolution weight that lays out the K elements of axes 1.. `dims` in the transposed `order`: output
+    element j reads input element source[j], with weight 1."""
+    count = int(np.prod(dims))
+    source = np.transpose(np.arange(count).reshape(dims), [a - 1 for a in order]).reshape(-1)
+    weight = np.zeros((count, count, 1, 1), np.float32)
+    weight[np.arange(count), source, 0, 0] = 1.0
+    return weight
+
+
 @compiler_pass(
     rewrites=(Transpose,),
-    produces=(Reshape, Convolution, Split, Concat),
+    produces=(Reshape, Convolution, ShuffleChannel, Split, Concat),
     pattern=("a Transpose the target's Permute cannot compute (vanilla Caffe has none; ncnn only 4-D "
              "orders with the batch first) that keeps axis 0 and the trailing axes t.. in place and "
              "reorders the K ≤ 4096 elements of the axes between (ShuffleNet's channel shuffle (N, g, "
              "C/g, H, W) → swap 1,2; ResNeSt's split-attention swap on (N, cardinality, radix, C))"),
     emits=("Reshape to (N, K, T, 1) with T the product of the trailing axes → 1×1 Convolution whose K×K "
-           "weight is the permutation (one 1.0 per row, no bias) → Reshape to the transposed shape; a "
+           "weight is the permutation (one 1.0 per row, no bias) → Reshape to the transposed shape, or, for "
+           "a swap of axes 1 and 2 where the target has ShuffleChannel, ShuffleChannel {group = dim 1} "
+           "in the convolution's place; a "
            "Reshape feeding the Transpose (used only there) or reading its result reshapes the new "
            "layers' blobs directly. Any other transpose that moves one axis (not the batch) and keeps "
            "the rest in order — NCHW → NHWC, (0, 2, 1) — with at most MAX_SLICES entries on that axis: "
@@ -73,7 +85,9 @@ def lower_transpose(graph, ctx: PassContext) -> PassResult:
         block = _moved_block(order)
         shape = x.type.shape
         count = None if block is None else int(np.prod(shape[1:block[1]]))
-        if block is None or count > MAX_PERMUTED:
+        # A swap of axes 1 and 2 is a channel shuffle in groups of dim 1: one layer where the target has it.
+        shuffle = block == (1, 3) and "ShuffleChannel" in ctx.layers
+        if block is None or (count > MAX_PERMUTED and not shuffle):
             move = _single_move(order)
             if move is not None and shape[move[0]] <= MAX_SLICES:
                 graph.replace_op(op, _moved_by_slices(graph, op, *move))
@@ -84,11 +98,6 @@ def lower_transpose(graph, ctx: PassContext) -> PassResult:
             continue
         first, end = block
         trailing = int(np.prod(shape[end:]))
-        # Output element j (in the transposed layout of axes 1..end) reads input element source[j].
-        index = np.arange(count).reshape(shape[1:end])
-        source = np.transpose(index, [a - 1 for a in order[1:end]]).reshape(-1)
-        weight = np.zeros((count, count, 1, 1), np.float32)
-        weight[np.arange(count), source, 0, 0] = 1.0
         # Reshapes on either side fold into the new ones, so that a channel shuffle (4-D → 5-D → transpose → 4-D)
         # never holds its 5-D blob (which ncnn cannot).
         source = x.producer.operands[0] if x.producer is not None and x.producer.isa(Reshape) \
@@ -96,9 +105,13 @@ def lower_transpose(graph, ctx: PassContext) -> PassResult:
         with graph.inserting_before(op):
             flat = graph.add(Reshape(shape=(shape[0], count, trailing, 1)), source, name=op.name + "_flat",
                              origin=op.origin).result
-            permuted = graph.add(Convolution(num_filter=count, kernel=1), flat,
-                                 graph.constant(weight, op.name + "_permutation"), name=op.name + "_permute",
-                                 origin=op.origin).result
+            if shuffle:
+                permuted = graph.add(ShuffleChannel(group=shape[1]), flat, name=op.name + "_permute",
+                                     origin=op.origin).result
+            else:
+                permuted = graph.add(Convolution(num_filter=count, kernel=1), flat,
+                                     graph.constant(_permutation(shape[1:end], order[1:end]), op.name + "_permutation"),
+                                     name=op.name + "_permute", origin=op.origin).result
             result = graph.add(Reshape(shape=op.result.type.shape), permuted, name=op.name + "_shape",
                                origin=op.origin).result
         for user, index in list(op.result.uses):

@@ -6,7 +6,7 @@ import numpy as np
 from backends.emitters import EmitContext, emitter
 from backends.emitters.shared import negated, reshape_blob, slice_range
 from compiler.ops import (BatchDot, Concat, ExpandDims, Flatten, Permute, ReduceMax, ReduceMean, ReduceMin, ReduceSum,
-                          Reshape, SliceAxis, Split, Squeeze, Transpose)
+                          Reshape, ShuffleChannel, SliceAxis, Split, Squeeze, Transpose)
 from compiler.ops.arith import EltwiseOperation
 
 
@@ -179,3 +179,9 @@ def emit_slice_axis(op, ctx: EmitContext) -> None:
     axis = op.attrs.positive_axis(x.type.rank)
     begin, end = op.attrs.bounds(x.type.shape[axis])
     slice_range(ctx, op.name, ctx.bottom(x), axis, x.type.shape[axis], begin, end, ctx.top(op.result), op.result)
+
+
+@emitter(ShuffleChannel, layers=("ShuffleChannel",))
+def emit_shuffle_channel(op, ctx: EmitContext) -> None:
+    ctx.add("ShuffleChannel", name=op.name, bottoms=[ctx.bottom(op.operands[0])], tops=[ctx.top(op.result)],
+            params={"shuffle_channel_param": {"group": op.attrs.group}}, source=op.result)

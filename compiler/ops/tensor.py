@@ -92,6 +92,24 @@ class Transpose:
         return self.resolved(x.rank) == tuple(range(x.rank))
 
 
+@op_def()
+@attrs.frozen(kw_only=True)
+class ShuffleChannel:
+    """ShuffleNet's channel shuffle of a 4-D x: channel a·(C/group) + j moves to j·group + a, as (N, group, C/group,
+    …) → swap axes 1 and 2 → (N, C, …): the native layer of targets that have one (ncnn)."""
+    group: int = attrs.field(validator=attrs.validators.gt(0))
+
+    def infer(self, x: TensorType) -> TensorType:
+        if x.rank != 4 or x.shape[1] % self.group:
+            raise ValueError(f"shuffles the channels of a 4-D blob in groups that divide them, got {x.shape} "
+                             f"in {self.group} groups")
+        return x
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        n, c, h, w = x.shape
+        return x.reshape(n, self.group, c // self.group, h, w).swapaxes(1, 2).reshape(n, c, h, w)
+
+
 class DropoutMode(StrEnum):
     TRAINING = "training"   # drops only while training: the identity at inference
     ALWAYS = "always"       # drops at inference too

@@ -1,6 +1,7 @@
 """ncnn's own layers on the ncnn-native target, exact in the ncnn runtime against MXNet: ops that only they compute
 (MatMul, DeformableConv2D; refused on every Caffe target with a reason naming the target that has them) and
-compositions one of them computes alone (HardSigmoid, HardSwish; the other targets keep the composition)."""
+compositions one of them computes alone (Clip, HardSigmoid, HardSwish, ShuffleChannel; the other targets keep the
+composition)."""
 import pytest
 
 mx = pytest.importorskip("mxnet", reason="MXNet (Python ≤ 3.11) builds this test's models and is its reference")
@@ -173,3 +174,30 @@ def test_a_clip_is_ncnns_clip(tmp_path, build):
         assert comparisons and ("Clip" in types) == (target == "ncnn-native"), target
         if target == "ncnn-native":
             assert types == ["Input", "Convolution", "Clip"]
+
+
+def _shufflenet_shuffle(x):
+    """GluonCV's ShuffleNet: (N, g, C/g, H, W) by reshape codes, swapaxes, back to 4-D."""
+    grouped = mx.sym.reshape(x, shape=(0, -4, 3, -1, -2))
+    return mx.sym.reshape(mx.sym.swapaxes(grouped, dim1=1, dim2=2), shape=(0, -3, -2))
+
+
+def _inner_swap(x):
+    """Axes 2 and 3 of (N, 2, 3, 2, H·W) swapped: within each half of the channels, not a shuffle of them all."""
+    grouped = mx.sym.reshape(x, shape=(0, 2, 3, 2, -1))
+    return mx.sym.reshape(mx.sym.transpose(grouped, axes=(0, 1, 3, 2, 4)), shape=(0, -3, -1))
+
+
+@pytest.mark.parametrize("build, shuffles", [(_shufflenet_shuffle, 1), (_inner_swap, 0)])
+def test_a_channel_shuffle_is_ncnns_shuffle_channel(tmp_path, build, shuffles):
+    """On ncnn-native ncnn's ShuffleChannel moves the channels (no K×K permutation convolution); every target
+    verifies; a swap inside a group of channels is no shuffle of them all and stays the permutation."""
+    shapes = {"data": (2, 3, 5, 7)}
+    symbol = build(mx.sym.Convolution(mx.sym.var("data"), kernel=(1, 1), num_filter=12, name="conv"))
+    for target in target_names():
+        compiled, comparisons = convert_and_compare(symbol, random_params(symbol, shapes), shapes, tmp_path,
+                                                    target=target)
+        types = layer_types(compiled)
+        assert comparisons and types.count("ShuffleChannel") == (shuffles if target == "ncnn-native" else 0), target
+        if target == "ncnn-native" and shuffles:
+            assert types.count("Convolution") == 1, types   # the model's own only
