@@ -60,8 +60,10 @@ def _claims() -> list[tuple[str, dict]]:
 def test_a_claimed_model_still_verifies(tmp_path, report, entry):
     targets = [t for t, s in entry["status"].items() if s == "verified"]
     claimed = json.loads((ROOT / "docs" / "coverage" / report).read_text())["runtimes"]
-    # the report's runtimes that are here (a float16 simulator is checked at its own tolerance by the worker)
-    runtimes = [r for r in claimed if r in available_runtimes() or (r == "rknn" and rknn_python())]
+    # the report's runtimes that are here (a float16 simulator is checked at its own tolerance by the worker; the
+    # ncnn wheel is a test dependency, as in tests/helpers.runtimes_for)
+    here = available_runtimes() + ["ncnn"]
+    runtimes = [r for r in claimed if r in here or (r == "rknn" and rknn_python())]
     result = sweep.run_worker(entry["model"], targets, runtimes, tuple(entry["input_shape"]), 0, str(tmp_path))
     assert all(result["status"][t] == "verified" for t in targets), (report, result["reason"])
     exact = {run: error for run, error in result["relative"].items() if run.split("/")[1] not in FLOAT16_TOLERANCE}
